@@ -1,0 +1,34 @@
+import type { Command } from "commander";
+import { planDeployment } from "../../configs/deployment";
+import { validateDirectory } from "../../harness/validate";
+import { loadModel } from "../../model/load";
+import { writeDeployment } from "../output";
+import { printValidation } from "./validate";
+import { action, collect } from "../run";
+
+export function register(program: Command): void {
+  program
+    .command("generate")
+    .description("write the configuration files a topology needs (haproxy.cfg, nginx.conf, stunnel.conf, realtime.env, README.md)")
+    .argument("<topology>", "single | node-proxy | ssl-split | multi-node")
+    .requiredOption("--out <dir>", "folder to write (new, empty, or written by an earlier generate)")
+    .option("--config <file>", "YAML or JSON file of model options")
+    .option("--set <key=value>", "set one option, e.g. --set realtime.nodes=3 (repeatable)", collect, [])
+    .option("--validate", "check the files with haproxy -c, nginx -t and a real stunnel start before writing them (needs the kit's images)")
+    .action(
+      action(async (topology: string, options: { out: string; config?: string; set: string[]; validate?: boolean }) => {
+        const model = loadModel({ topology, configFile: options.config, sets: options.set });
+        const deployment = planDeployment(model);
+        let failed = false;
+        const written = await writeDeployment(deployment, options.out, options.validate
+          ? async (staged) => {
+              const results = await validateDirectory(staged);
+              printValidation(results);
+              failed = results.some((result) => !result.ok);
+              if (failed) throw new Error("generated configuration failed validation; nothing was written");
+            }
+          : undefined);
+        process.stdout.write(`wrote ${written.join(", ")} to ${options.out}\n`);
+      }),
+    );
+}

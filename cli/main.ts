@@ -1,0 +1,19 @@
+import { Command, CommanderError } from "commander";
+import { EXIT_BAD_INPUT } from "../model/errors";
+import * as generate from "./commands/generate";
+import * as options from "./commands/options";
+import * as topologies from "./commands/topologies";
+import * as validate from "./commands/validate";
+
+const program = new Command("realtime-kit")
+  .description("Deploy Socket.IO applications behind the right proxies, and prove each deployment with real traffic.")
+  .showHelpAfterError()
+  .exitOverride();
+
+for (const command of [topologies, options, generate, validate]) command.register(program);
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  // Usage errors (unknown command, missing argument) are bad input too.
+  if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : EXIT_BAD_INPUT);
+  throw error;
+});

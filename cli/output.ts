@@ -1,0 +1,48 @@
+import fs from "node:fs";
+import path from "node:path";
+import type { Deployment, GeneratedFile } from "../configs/deployment";
+import { ConfigError } from "../model/errors";
+
+const ALL_GENERATED: GeneratedFile[] = ["haproxy.cfg", "nginx.conf", "stunnel.conf", "realtime.env", "README.md"];
+const README_MARK = "# realtime-kit:";
+
+/**
+ * Writes a deployment's files into a staging folder beside `outDir` and only then moves them
+ * in, so a failure never leaves a half-written folder. `check` runs on the staged folder first.
+ */
+export async function writeDeployment(deployment: Deployment, outDir: string, check?: (stagedDir: string) => Promise<void>): Promise<string[]> {
+  const target = path.resolve(outDir);
+  assertWritableTarget(target);
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  const staging = fs.mkdtempSync(path.join(path.dirname(target), `.${path.basename(target)}.staging-`));
+  try {
+    const written = Object.entries(deployment.files).map(([name, text]) => {
+      fs.writeFileSync(path.join(staging, name), text!);
+      return name;
+    });
+    if (check) await check(staging);
+    if (!fs.existsSync(target)) {
+      fs.renameSync(staging, target);
+      return written;
+    }
+    // Replacing an earlier generation: drop files the new topology no longer needs, move in the new ones.
+    for (const name of ALL_GENERATED) if (!written.includes(name)) fs.rmSync(path.join(target, name), { force: true });
+    for (const name of written) fs.renameSync(path.join(staging, name), path.join(target, name));
+    return written;
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+function assertWritableTarget(target: string): void {
+  if (!fs.existsSync(target)) return;
+  if (!fs.statSync(target).isDirectory()) throw new ConfigError("--out", `${target} exists and is not a folder; choose a new or empty folder`);
+  const entries = fs.readdirSync(target);
+  if (entries.length === 0) return;
+  const readme = path.join(target, "README.md");
+  const generatedBefore = fs.existsSync(readme) && fs.readFileSync(readme, "utf8").startsWith(README_MARK);
+  const foreign = entries.filter((entry) => !(ALL_GENERATED as string[]).includes(entry));
+  if (!generatedBefore || foreign.length > 0) {
+    throw new ConfigError("--out", `${target} holds files realtime-kit did not write (${(foreign.length ? foreign : entries).slice(0, 3).join(", ")}); choose a new or empty folder`);
+  }
+}

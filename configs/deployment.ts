@@ -1,0 +1,155 @@
+import { CONTAINER_PATHS, IMAGE_NAMES, INTERNAL_PORTS, REALTIME_ROUTES, type ImageName } from "../model/layout";
+import { origin, type Model } from "../model/model";
+import { haproxyConfig } from "./haproxy";
+import { appNodeNames, proxiesOf, realtimeNodeNames } from "./names";
+import { nginxConfig } from "./nginx";
+import { deploymentReadme } from "./readme";
+import { realtimeEnvironment, renderEnvFile } from "./realtime-env";
+import { stunnelConfig } from "./stunnel";
+
+/** A port a service publishes on the host. */
+export interface PublishedPort {
+  name: "http" | "https" | "realtime";
+  hostPort: number;
+  containerPort: number;
+}
+
+/** One container of a deployment, everything a driver (Pulumi, test harness) needs to run it. */
+export interface ServiceSpec {
+  /** Container name suffix and network alias, e.g. `realtime-2`. */
+  name: string;
+  role: ImageName;
+  image: string;
+  env: Record<string, string>;
+  /** Port peers and health checks use inside the network. */
+  port: number;
+  /** Generated files this service reads, mounted read-only at `containerPath`. */
+  configFiles: { file: GeneratedFile; containerPath: string }[];
+  /** Whether the operator's TLS certificate and key are mounted (at CONTAINER_PATHS.tlsCert/tlsKey). */
+  mountsTls: boolean;
+  /** Host folder mounted read-only at CONTAINER_PATHS.staticDir. */
+  staticDir: string | null;
+  /** Only the public entry points publish anything. */
+  publish: PublishedPort[];
+}
+
+export type GeneratedFile = "haproxy.cfg" | "nginx.conf" | "stunnel.conf" | "realtime.env" | "README.md";
+
+/** A URL a user is given after deploying. */
+export interface Entrypoint {
+  name: string;
+  url: string;
+  what: string;
+}
+
+export interface Deployment {
+  model: Model;
+  /** Generated files by name: exactly the ones this topology needs. */
+  files: Partial<Record<GeneratedFile, string>>;
+  /** Services in start order (dependencies first). */
+  services: ServiceSpec[];
+  entrypoints: Entrypoint[];
+}
+
+/** Derives everything a topology deploys from its model: the one place that knows the shape. */
+export function planDeployment(model: Model): Deployment {
+  const proxies = proxiesOf(model);
+  const realtimeEnv = realtimeEnvironment(model);
+  const files: Partial<Record<GeneratedFile, string>> = {
+    "realtime.env": renderEnvFile(realtimeEnv, `Environment of every realtime node (topology ${model.topology}); each node also gets NODE_ID.`),
+  };
+  if (proxies.haproxy) files["haproxy.cfg"] = haproxyConfig(model);
+  if (proxies.nginx) files["nginx.conf"] = nginxConfig(model);
+  if (proxies.stunnel) files["stunnel.conf"] = stunnelConfig(model);
+
+  const services: ServiceSpec[] = [];
+  const service = (spec: Omit<ServiceSpec, "configFiles" | "mountsTls" | "staticDir" | "publish" | "env"> & Partial<ServiceSpec>): void => {
+    services.push({ configFiles: [], mountsTls: false, staticDir: null, publish: [], env: {}, ...spec });
+  };
+  const http = (containerPort: number): PublishedPort => ({ name: "http", hostPort: model.ports.http, containerPort });
+  const https = (containerPort: number): PublishedPort => ({ name: "https", hostPort: model.ports.https!, containerPort });
+  const realtimeSplit = (containerPort: number): PublishedPort[] =>
+    model.ports.realtime === null ? [] : [{ name: "realtime", hostPort: model.ports.realtime, containerPort }];
+
+  if (proxies.redis) service({ name: "redis", role: "redis", image: image("redis"), port: INTERNAL_PORTS.redis });
+  for (const name of appNodeNames(model)) {
+    service({ name, role: "app", image: model.app!.image, port: model.app!.port, env: { PORT: String(model.app!.port), NODE_ID: name } });
+  }
+  const realtimeInFront = model.topology === "single" || model.front === "node";
+  for (const name of realtimeNodeNames(model)) {
+    service({
+      name,
+      role: "realtime",
+      image: model.realtime.image,
+      port: INTERNAL_PORTS.realtime,
+      env: { ...realtimeEnv, NODE_ID: name },
+      publish: realtimeInFront ? [http(INTERNAL_PORTS.realtime), ...realtimeSplit(INTERNAL_PORTS.realtimeSplit)] : [],
+    });
+  }
+  if (proxies.nginx) {
+    service({
+      name: "nginx",
+      role: "nginx",
+      image: image("nginx"),
+      port: INTERNAL_PORTS.nginx,
+      configFiles: [{ file: "nginx.conf", containerPath: CONTAINER_PATHS.nginxConfig }],
+      staticDir: model.staticDir,
+      publish: [http(INTERNAL_PORTS.nginx)],
+    });
+  }
+  if (proxies.haproxy) {
+    const publish: PublishedPort[] = [];
+    if (model.topology !== "ssl-split") publish.push(http(INTERNAL_PORTS.haproxyHttp));
+    publish.push(...realtimeSplit(INTERNAL_PORTS.haproxyRealtimeSplit));
+    const nativeTls = model.tls?.terminator === "haproxy";
+    if (nativeTls) publish.push(https(INTERNAL_PORTS.haproxyTls));
+    service({
+      name: "haproxy",
+      role: "haproxy",
+      image: image("haproxy"),
+      port: INTERNAL_PORTS.haproxyHttp,
+      configFiles: [{ file: "haproxy.cfg", containerPath: CONTAINER_PATHS.haproxyConfig }],
+      mountsTls: nativeTls,
+      publish,
+    });
+  }
+  if (proxies.stunnel) {
+    service({
+      name: "stunnel",
+      role: "stunnel",
+      image: image("stunnel"),
+      port: INTERNAL_PORTS.stunnel,
+      configFiles: [{ file: "stunnel.conf", containerPath: CONTAINER_PATHS.stunnelConfig }],
+      mountsTls: true,
+      publish: [https(INTERNAL_PORTS.stunnel)],
+    });
+  }
+
+  const deployment: Deployment = { model, files, services, entrypoints: entrypointsOf(model) };
+  files["README.md"] = deploymentReadme(deployment);
+  return deployment;
+}
+
+function entrypointsOf(model: Model): Entrypoint[] {
+  const httpOrigin = origin("http", model.hostname, model.ports.http);
+  if (model.ports.https !== null) {
+    const httpsOrigin = origin("https", model.hostname, model.ports.https);
+    return [
+      { name: "chat", url: `${httpsOrigin}${REALTIME_ROUTES.chatPage}`, what: "the chat page (Socket.IO over TLS)" },
+      { name: "realtime", url: httpsOrigin, what: "Socket.IO endpoint (wss:// and https:// long-polling)" },
+      { name: "site", url: `${httpOrigin}/`, what: "the second stack over plain http" },
+      { name: "site-tls", url: `${httpsOrigin}/`, what: "the second stack over https" },
+    ];
+  }
+  const realtimeOrigin = model.ports.realtime !== null ? origin("http", model.hostname, model.ports.realtime) : httpOrigin;
+  const entrypoints: Entrypoint[] = [
+    { name: "chat", url: `${httpOrigin}${REALTIME_ROUTES.chatPage}`, what: "the chat page" },
+    { name: "realtime", url: realtimeOrigin, what: "Socket.IO endpoint (ws:// and long-polling)" },
+  ];
+  if (model.app) entrypoints.push({ name: "site", url: `${httpOrigin}/`, what: "the second stack, through the front door" });
+  return entrypoints;
+}
+
+function image(role: ImageName): string {
+  return `${IMAGE_NAMES[role]}:latest`;
+}

@@ -1,0 +1,242 @@
+import { CONTAINER_PATHS, HEALTH_PATHS, INTERNAL_PORTS, REALTIME_ROUTES } from "../model/layout";
+import { formatMs, type Model } from "../model/model";
+import { appNodeNames, proxiesOf, realtimeNodeNames } from "./names";
+import { ConfigText, generatedHeader } from "./text";
+import { TLS12_CIPHERS, TLS13_CIPHERSUITES } from "./tls";
+
+const I = "    ";
+
+/** haproxy.cfg for the topologies that run HAProxy (node-proxy with front: haproxy, ssl-split, multi-node). */
+export function haproxyConfig(model: Model): string {
+  if (!proxiesOf(model).haproxy) throw new Error(`topology ${model.topology} does not run HAProxy`);
+  const text = new ConfigText("#");
+  generatedHeader(text, "HAProxy 2.6 configuration", model.topology);
+  globalSection(text, model);
+  defaultsSection(text, model);
+  resolversSection(text);
+  monitorFrontend(text);
+  if (model.topology !== "ssl-split") httpFrontend(text, model);
+  if (model.ports.realtime !== null) splitRealtimeFrontend(text);
+  if (model.tls) tlsFrontend(text, model);
+  clientRatesTable(text);
+  realtimeBackend(text, model);
+  if (model.topology === "ssl-split") nginxBackend(text);
+  else appBackend(text, model);
+  return text.toString();
+}
+
+function globalSection(text: ConfigText, model: Model): void {
+  text.line("global");
+  text.line("log stdout format raw local0 info", "Logs go to the container's stdout (docker logs).", I);
+  text.line(`maxconn ${model.limits.maxConnections}`, "Every WebSocket holds a connection for its whole life: size for concurrent clients, not requests.", I);
+  text.line(
+    `stats socket ${CONTAINER_PATHS.haproxyRuntimeSocket} mode 660 level admin expose-fd listeners`,
+    "Runtime API for draining nodes during rolling restarts and for seamless reloads; a unix socket, never a port.",
+    I,
+  );
+  if (model.tls?.terminator === "haproxy") {
+    text.line(`ssl-default-bind-options ssl-min-ver ${model.tls.minVersion} no-tls-tickets`, "TLS policy: the same protocols and ciphers stunnel would offer.", I);
+    text.line(`ssl-default-bind-ciphers ${TLS12_CIPHERS}`, undefined, I);
+    text.line(`ssl-default-bind-ciphersuites ${TLS13_CIPHERSUITES}`, undefined, I);
+  }
+  text.blank();
+}
+
+function defaultsSection(text: ConfigText, model: Model): void {
+  const t = model.timeouts;
+  text.line("defaults");
+  text.line("mode http", undefined, I);
+  text.line("log global", undefined, I);
+  text.line("option httplog", undefined, I);
+  text.line("option forwardfor", "Backends see the client address in X-Forwarded-For.", I);
+  text.line("option redispatch", "If a client's sticky node is down, send it to a healthy one instead of failing.", I);
+  text.line("retries 2", undefined, I);
+  text.line(`timeout connect ${formatMs(t.connectMs)}`, undefined, I);
+  text.line(
+    `timeout client ${formatMs(t.clientMs)}`,
+    `Idle limits: longer than Socket.IO's heartbeat (pingInterval ${formatMs(model.realtime.pingIntervalMs)} + pingTimeout ${formatMs(model.realtime.pingTimeoutMs)}), so a long-poll waiting for its next packet is never cut.`,
+    I,
+  );
+  text.line(`timeout server ${formatMs(t.serverMs)}`, undefined, I);
+  text.line(`timeout tunnel ${formatMs(t.tunnelMs)}`, "Once a WebSocket is upgraded this is its idle limit; heartbeats keep live ones well inside it.", I);
+  text.line("timeout http-request 10s", "A client gets this long to send its request headers (slowloris).", I);
+  text.line("timeout http-keep-alive 10s", undefined, I);
+  text.line("timeout queue 30s", undefined, I);
+  text.line(
+    `default-server init-addr last,libc,none resolvers docker check inter ${formatMs(t.healthCheckIntervalMs)} fall 2 rise 2`,
+    "Start even if a backend name does not resolve yet (containers start in any order) and re-resolve it at run time;\n" +
+      `check every member every ${formatMs(t.healthCheckIntervalMs)}: 2 failures take it out, 2 successes bring it back.`,
+    I,
+  );
+  text.blank();
+}
+
+function resolversSection(text: ConfigText): void {
+  text.line("resolvers docker");
+  text.line("nameserver dns 127.0.0.11:53", "Docker's embedded DNS on the deployment's network: follows containers that restart with a new address.", I);
+  text.line("hold valid 10s", undefined, I);
+  text.blank();
+}
+
+function monitorFrontend(text: ConfigText): void {
+  text.line("frontend monitor");
+  text.line(`bind :${INTERNAL_PORTS.haproxyMonitor}`, "Internal port for the container health check and the stats page; never published.", I);
+  text.line(`monitor-uri ${HEALTH_PATHS.haproxy}`, undefined, I);
+  text.line("stats enable", undefined, I);
+  text.line("stats uri /stats", undefined, I);
+  text.line("stats refresh 5s", undefined, I);
+  text.blank();
+}
+
+function httpFrontend(text: ConfigText, model: Model): void {
+  text.line("frontend http_in");
+  text.line(`bind :${INTERNAL_PORTS.haproxyHttp}`, undefined, I);
+  limitClients(text, model);
+  realtimeAcls(text);
+  text.line("http-request set-header X-Forwarded-Proto http", undefined, I);
+  if (model.tls) {
+    if (model.plainHttpRealtime === "redirect") {
+      text.line(
+        `http-request redirect location ${httpsUrl(model)}%[capture.req.uri] code 308 if is_realtime || is_chat_page`,
+        "Realtime traffic is served over TLS only: plain-http Socket.IO requests are sent to https (308 keeps the method for polling POSTs).",
+        I,
+      );
+    } else {
+      text.line(
+        'http-request return status 403 content-type text/plain string "realtime traffic is served over https only\\n" if is_realtime || is_chat_page',
+        "Realtime traffic is served over TLS only: plain-http Socket.IO requests are refused.",
+        I,
+      );
+    }
+  } else if (model.ports.realtime !== null) {
+    text.line("http-request return status 404 if is_realtime", "Split-port option: realtime traffic has its own port; the page port does not serve it.", I);
+    text.line("use_backend realtime_pool if is_chat_page", undefined, I);
+  } else {
+    text.line("use_backend realtime_pool if is_realtime || is_chat_page", undefined, I);
+  }
+  text.line("default_backend app_pool", undefined, I);
+  text.blank();
+}
+
+function splitRealtimeFrontend(text: ConfigText): void {
+  text.line("frontend realtime_split");
+  text.line(`bind :${INTERNAL_PORTS.haproxyRealtimeSplit}`, "Split-port option: the public realtime port; only realtime paths answer here.", I);
+  realtimeAcls(text);
+  text.line("http-request set-header X-Forwarded-Proto http", undefined, I);
+  text.line("http-request return status 404 unless is_realtime", undefined, I);
+  text.line("default_backend realtime_pool", undefined, I);
+  text.blank();
+}
+
+function tlsFrontend(text: ConfigText, model: Model): void {
+  const tls = model.tls!;
+  text.line("frontend https_in");
+  if (tls.terminator === "stunnel") {
+    text.line(
+      `bind :${INTERNAL_PORTS.haproxyFromTls} accept-proxy`,
+      "stunnel decrypts and hands over here, prefixing each connection with a PROXY header that carries the real\n" +
+        "client address; without it every client would seem to come from stunnel and source stickiness would pin all to one node.",
+      I,
+    );
+  } else {
+    text.line(
+      `bind :${INTERNAL_PORTS.haproxyTls} ssl crt ${CONTAINER_PATHS.tlsCert} alpn http/1.1`,
+      `Native TLS. The key is read from ${CONTAINER_PATHS.tlsKey} beside the certificate.\nHTTP/1.1 only: WebSockets upgrade the same way as behind stunnel.`,
+      I,
+    );
+  }
+  limitClients(text, model);
+  realtimeAcls(text);
+  text.line("http-request set-header X-Forwarded-Proto https", undefined, I);
+  text.line(`http-response set-header Strict-Transport-Security "max-age=${tls.hstsMaxAgeSeconds}"`, "Browsers that came over https once stay on https (HSTS).", I);
+  text.line("use_backend realtime_pool if is_realtime || is_chat_page", undefined, I);
+  text.line(`default_backend ${model.topology === "ssl-split" ? "nginx" : "app_pool"}`, undefined, I);
+  text.blank();
+}
+
+function clientRatesTable(text: ConfigText): void {
+  text.line("backend client_rates");
+  text.line("stick-table type ip size 100k expire 30s store conn_rate(10s)", "Per-client connection rates, shared by every public frontend.", I);
+  text.blank();
+}
+
+function realtimeBackend(text: ConfigText, model: Model): void {
+  text.line("backend realtime_pool");
+  if (model.realtime.stickiness === "cookie") {
+    text.line("balance leastconn", "New sessions go to the least loaded node; the cookie keeps them there.", I);
+    text.line(
+      `cookie ${model.realtime.cookieName} prefix nocache`,
+      `Stickiness by the \`${model.realtime.cookieName}\` cookie the Socket.IO server sets at handshake: HAProxy prefixes it with the node's name.`,
+      I,
+    );
+  } else {
+    text.line(
+      "balance source",
+      "Socket.IO needs every request of a session on the node that created it (long-polling above all):\npin each client address to one node.",
+      I,
+    );
+    text.line("hash-type consistent", "A node going away only moves its own clients.", I);
+  }
+  text.line("option httpchk", undefined, I);
+  text.line(`http-check send meth GET uri ${HEALTH_PATHS.realtime}`, "The realtime server's health route turns 503 as soon as it starts shutting down.", I);
+  text.line("http-check expect status 200", undefined, I);
+  const cookieMode = model.realtime.stickiness === "cookie";
+  realtimeNodeNames(model).forEach((name, index) => {
+    text.line(
+      `server ${name} ${name}:${INTERNAL_PORTS.realtime} on-marked-down shutdown-sessions${cookieMode ? ` cookie ${name}` : ""}`,
+      index === 0 ? "A node marked down has its WebSockets cut at once, so its clients reconnect to a healthy node." : undefined,
+      I,
+    );
+  });
+  text.blank();
+}
+
+function appBackend(text: ConfigText, model: Model): void {
+  const app = model.app!;
+  text.line("backend app_pool");
+  text.line("balance roundrobin", undefined, I);
+  text.line("retry-on conn-failure empty-response", "A request that reached a member going down is tried on another.", I);
+  text.line("option httpchk", undefined, I);
+  text.line(`http-check send meth GET uri ${app.healthPath}`, undefined, I);
+  text.line("http-check expect status 200", undefined, I);
+  for (const name of appNodeNames(model)) text.line(`server ${name} ${name}:${app.port}`, undefined, I);
+  text.blank();
+}
+
+function nginxBackend(text: ConfigText): void {
+  text.line("backend nginx");
+  text.line("option httpchk", undefined, I);
+  text.line(`http-check send meth GET uri ${HEALTH_PATHS.nginx}`, undefined, I);
+  text.line("http-check expect status 200", undefined, I);
+  text.line(
+    `server nginx nginx:${INTERNAL_PORTS.nginxFromHaproxy}`,
+    "nginx's internal listener for traffic that arrived over TLS (it trusts X-Forwarded-Proto from here only).",
+    I,
+  );
+  text.blank();
+}
+
+function realtimeAcls(text: ConfigText): void {
+  text.line(`acl is_realtime path_beg ${REALTIME_ROUTES.socketIo}`, "Realtime endpoints: Socket.IO and the plain WebSocket echo.", I);
+  text.line(`acl is_realtime path ${REALTIME_ROUTES.echo}`, undefined, I);
+  text.line(`acl is_chat_page path_beg ${REALTIME_ROUTES.chatPage}`, "The chat page, also served by the realtime server.", I);
+}
+
+function limitClients(text: ConfigText, model: Model): void {
+  text.line(
+    "tcp-request connection track-sc0 src table client_rates",
+    `One address may open at most ${model.limits.connectionRatePerClient} connections per 10 s (handshake floods).`,
+    I,
+  );
+  text.line(`tcp-request connection reject if { sc0_conn_rate gt ${model.limits.connectionRatePerClient} }`, undefined, I);
+  text.line(
+    `http-request deny deny_status 413 if { req.hdr_val(content-length) gt ${model.limits.maxMessageBytes} }`,
+    "Bodies larger than the largest Socket.IO message are refused before they reach a node.",
+    I,
+  );
+}
+
+function httpsUrl(model: Model): string {
+  const port = model.ports.https!;
+  return port === 443 ? `https://${model.hostname}` : `https://${model.hostname}:${port}`;
+}

@@ -1,0 +1,35 @@
+import { INTERNAL_PORTS } from "../model/layout";
+import type { Model } from "../model/model";
+import { appNodeNames } from "./names";
+
+/**
+ * Environment of the realtime server, shared by every realtime node (each node adds its own
+ * NODE_ID). Rendered as `realtime.env` (docker --env-file format) and used by every driver.
+ */
+export function realtimeEnvironment(model: Model): Record<string, string> {
+  const env: Record<string, string> = {
+    PORT: String(INTERNAL_PORTS.realtime),
+    CORS_ORIGINS: model.cors.origins.join(","),
+    PING_INTERVAL_MS: String(model.realtime.pingIntervalMs),
+    PING_TIMEOUT_MS: String(model.realtime.pingTimeoutMs),
+    MAX_HTTP_BUFFER_SIZE: String(model.limits.maxMessageBytes),
+  };
+  if (model.realtime.stickiness === "cookie") env.STICKY_COOKIE = model.realtime.cookieName;
+  if (model.realtime.adapter !== "memory") {
+    env.REDIS_URL = `redis://redis:${INTERNAL_PORTS.redis}`;
+    env.ADAPTER = model.realtime.adapter;
+  }
+  if (model.realtime.connectionStateRecovery) env.CONNECTION_STATE_RECOVERY = "1";
+  if (model.front === "node") env.APP_UPSTREAM = `http://${appNodeNames(model)[0]}:${model.app!.port}`;
+  if (model.ports.realtime !== null) {
+    // Behind HAProxy the proxy owns the split; a node in front splits its own ports.
+    if (model.front !== "haproxy") env.REALTIME_PORT = String(INTERNAL_PORTS.realtimeSplit);
+    env.PUBLIC_REALTIME_PORT = String(model.ports.realtime);
+  }
+  return env;
+}
+
+export function renderEnvFile(env: Record<string, string>, header: string): string {
+  const lines = [`# ${header}`, ...Object.entries(env).map(([key, value]) => `${key}=${value}`)];
+  return `${lines.join("\n")}\n`;
+}

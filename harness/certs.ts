@@ -1,0 +1,48 @@
+import { generate } from "selfsigned";
+
+export interface TestCertificates {
+  /** PEM of the throwaway certificate authority clients must trust. */
+  caCert: string;
+  /** PEM server certificate, signed by the CA, valid for the given hostnames. */
+  cert: string;
+  /** PEM private key of the server certificate. */
+  key: string;
+}
+
+/**
+ * A throwaway CA and a server certificate it signed, for local deployments and tests: clients
+ * verify TLS for real against `caCert` instead of switching verification off.
+ */
+export async function createTestCertificates(hostnames: string[], validDays = 7): Promise<TestCertificates> {
+  const notBeforeDate = new Date(Date.now() - 60_000);
+  const notAfterDate = new Date(Date.now() + validDays * 86_400_000);
+  const ca = await generate([{ name: "commonName", value: "realtime-kit throwaway CA" }], {
+    keyType: "ec",
+    curve: "P-256",
+    algorithm: "sha256",
+    notBeforeDate,
+    notAfterDate,
+    extensions: [
+      { name: "basicConstraints", cA: true, critical: true },
+      { name: "keyUsage", keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
+    ],
+  });
+  const server = await generate([{ name: "commonName", value: hostnames[0] ?? "localhost" }], {
+    keyType: "ec",
+    curve: "P-256",
+    algorithm: "sha256",
+    notBeforeDate,
+    notAfterDate,
+    ca: { key: ca.private, cert: ca.cert },
+    extensions: [
+      { name: "basicConstraints", cA: false },
+      { name: "keyUsage", digitalSignature: true, keyEncipherment: true },
+      { name: "extKeyUsage", serverAuth: true },
+      {
+        name: "subjectAltName",
+        altNames: hostnames.map((host) => (/^[\d.]+$/.test(host) ? { type: 7 as const, ip: host } : { type: 2 as const, value: host })),
+      },
+    ],
+  });
+  return { caCert: ca.cert, cert: server.cert, key: server.private };
+}

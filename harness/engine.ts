@@ -1,0 +1,62 @@
+import Docker from "dockerode";
+import { KIT_LABEL } from "../model/layout";
+
+/** The local Docker engine, reached through DOCKER_HOST or the default socket. */
+export const docker = new Docker();
+
+export interface OneShotOptions {
+  image: string;
+  cmd: string[];
+  /** `hostPath:containerPath[:ro]` bind mounts. */
+  binds?: string[];
+  /** `name:address` entries for the container's /etc/hosts. */
+  extraHosts?: string[];
+  user?: string;
+  /** Label value marking what created the container, for cleanup by label. */
+  owner: string;
+}
+
+/** Runs a command in a fresh container with no network, returns its exit code and output, removes it. */
+export async function runOneShot(options: OneShotOptions): Promise<{ exitCode: number; output: string }> {
+  const container = await docker.createContainer({
+    Image: options.image,
+    Cmd: options.cmd,
+    User: options.user,
+    Labels: { [KIT_LABEL]: options.owner },
+    HostConfig: { Binds: options.binds, ExtraHosts: options.extraHosts, NetworkMode: "none" },
+  });
+  try {
+    await container.start();
+    const { StatusCode } = (await container.wait()) as { StatusCode: number };
+    return { exitCode: StatusCode, output: await logsOf(container) };
+  } finally {
+    await container.remove({ force: true });
+  }
+}
+
+/** Combined stdout and stderr of a container, demultiplexed. */
+export async function logsOf(container: Docker.Container): Promise<string> {
+  const raw = (await container.logs({ stdout: true, stderr: true, follow: false })) as Buffer;
+  return demultiplex(raw);
+}
+
+function demultiplex(raw: Buffer): string {
+  const chunks: Buffer[] = [];
+  let offset = 0;
+  while (offset + 8 <= raw.length) {
+    const size = raw.readUInt32BE(offset + 4);
+    chunks.push(raw.subarray(offset + 8, offset + 8 + size));
+    offset += 8 + size;
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** Removes every container, then every network, carrying the kit's label with the given value. */
+export async function removeByLabel(owner: string): Promise<{ containers: number; networks: number }> {
+  const filters = JSON.stringify({ label: [`${KIT_LABEL}=${owner}`] });
+  const containers = await docker.listContainers({ all: true, filters });
+  await Promise.all(containers.map((info) => docker.getContainer(info.Id).remove({ force: true, v: true }).catch(() => undefined)));
+  const networks = await docker.listNetworks({ filters });
+  await Promise.all(networks.map((info) => docker.getNetwork(info.Id).remove().catch(() => undefined)));
+  return { containers: containers.length, networks: networks.length };
+}

@@ -1,0 +1,78 @@
+/**
+ * Where things live inside the containers. Generators, images, the Pulumi program and the test
+ * harness all read these constants, so a path or port is written down exactly once.
+ */
+
+/** Ports the programs listen on inside their containers (never published as such). */
+export const INTERNAL_PORTS = {
+  /** Socket.IO server: chat page, /socket.io/, /echo, /healthz, /stats. */
+  realtime: 8080,
+  /** Socket.IO server, split-port option: only the realtime endpoints answer here. */
+  realtimeSplit: 8081,
+  /** nginx: public plain-HTTP listener (static assets and the second stack). */
+  nginx: 8080,
+  /** nginx: listener for traffic HAProxy forwards after TLS; trusts X-Forwarded-Proto. */
+  nginxFromHaproxy: 8082,
+  /** HAProxy: plain HTTP entry. */
+  haproxyHttp: 8080,
+  /** HAProxy: split-port realtime entry (node-proxy with HAProxy in front). */
+  haproxyRealtimeSplit: 8081,
+  /** HAProxy: decrypted traffic from stunnel (the chapter's :4000). */
+  haproxyFromTls: 4000,
+  /** HAProxy: native TLS entry (`bind ... ssl`). */
+  haproxyTls: 8443,
+  /** HAProxy: monitor URI and stats page, internal only. */
+  haproxyMonitor: 8404,
+  /** stunnel: TLS entry. */
+  stunnel: 8443,
+  redis: 6379,
+} as const;
+
+/** Configuration files are mounted read-only here at run time; images never bake them in. */
+export const CONFIG_DIR = "/etc/realtime-kit";
+export const CONTAINER_PATHS = {
+  haproxyConfig: `${CONFIG_DIR}/haproxy.cfg`,
+  nginxConfig: `${CONFIG_DIR}/nginx.conf`,
+  stunnelConfig: `${CONFIG_DIR}/stunnel.conf`,
+  /** Certificate chain (PEM). HAProxy finds the key beside it as `<cert>.key`. */
+  tlsCert: `${CONFIG_DIR}/tls/server.pem`,
+  tlsKey: `${CONFIG_DIR}/tls/server.pem.key`,
+  /** HAProxy runtime API (admin level), for draining nodes; never exposed on a port. */
+  haproxyRuntimeSocket: "/run/haproxy/admin.sock",
+  /** Static assets served by nginx. */
+  staticDir: "/srv/static",
+} as const;
+
+/** Health endpoints the images' HEALTHCHECKs and the load balancer's checks use. */
+export const HEALTH_PATHS = {
+  realtime: "/healthz",
+  nginx: "/nginx-healthz",
+  haproxy: "/healthz", // monitor-uri on INTERNAL_PORTS.haproxyMonitor
+} as const;
+
+/**
+ * Routes of the realtime server that proxies send to the realtime pool; everything else goes to
+ * the second stack. With the split-port option the endpoints move to the realtime port while the
+ * chat page stays on the page's origin.
+ */
+export const REALTIME_ROUTES = {
+  /** Socket.IO (polling and WebSocket), prefix. */
+  socketIo: "/socket.io/",
+  /** Plain WebSocket echo, the chapter's probe. */
+  echo: "/echo",
+  /** The chat page and its assets, prefix. */
+  chatPage: "/chat/",
+} as const;
+
+export const IMAGE_NAMES = {
+  realtime: "realtime-kit/realtime",
+  app: "realtime-kit/app",
+  haproxy: "realtime-kit/haproxy",
+  nginx: "realtime-kit/nginx",
+  stunnel: "realtime-kit/stunnel",
+  redis: "realtime-kit/redis",
+} as const;
+export type ImageName = keyof typeof IMAGE_NAMES;
+
+/** Label put on every container, network and volume the kit creates, for teardown by label. */
+export const KIT_LABEL = "io.realtime-kit.deployment";

@@ -1,0 +1,107 @@
+import fs from "node:fs";
+import path from "node:path";
+import YAML from "yaml";
+import { ConfigError } from "./errors";
+import { resolveModel, type Model } from "./model";
+
+export interface LoadOptions {
+  /** Topology named on the command line, if any. */
+  topology?: string;
+  /** Path of a YAML or JSON config file. */
+  configFile?: string;
+  /** `key=value` overrides, dotted keys, values parsed as YAML scalars (`--set realtime.nodes=3`). */
+  sets?: string[];
+  /** Folder relative paths given by `--set` resolve against. */
+  cwd?: string;
+}
+
+/**
+ * Reads the user's configuration from its sources (file, `--set`, command-line topology),
+ * validates it into a Model, and checks the files it names can be read.
+ */
+export function loadModel(options: LoadOptions): Model {
+  const cwd = options.cwd ?? process.cwd();
+  const fileConfig = options.configFile ? readConfigFile(path.resolve(cwd, options.configFile)) : {};
+  const config: Record<string, unknown> = { ...fileConfig };
+  if (options.topology !== undefined) {
+    if (config.topology !== undefined && config.topology !== options.topology) {
+      throw new ConfigError("topology", `the command line says ${options.topology} but ${options.configFile} says ${String(config.topology)}; make them agree or drop one`);
+    }
+    config.topology = options.topology;
+  }
+  for (const assignment of options.sets ?? []) applySet(config, assignment, cwd);
+  const baseDir = options.configFile ? path.dirname(path.resolve(cwd, options.configFile)) : cwd;
+  const model = resolveModel(config, { baseDir });
+  checkReadableFiles(model);
+  return model;
+}
+
+export function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (error) {
+    throw new ConfigError("--config", `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)}); give the path of a YAML or JSON file`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = file.endsWith(".json") ? JSON.parse(text) : YAML.parse(text, { prettyErrors: true });
+  } catch (error) {
+    const message = (error as Error).message.split("\n")[0];
+    throw new ConfigError("--config", `${file} is not valid ${file.endsWith(".json") ? "JSON" : "YAML"}: ${message}`);
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new ConfigError("--config", `${file} must hold a mapping of options (like \`topology: single\`), not a ${Array.isArray(parsed) ? "list" : typeof parsed}`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function applySet(config: Record<string, unknown>, assignment: string, cwd: string): void {
+  const match = /^([A-Za-z][\w]*(?:\.[A-Za-z][\w]*)*)=(.*)$/s.exec(assignment);
+  if (!match) throw new ConfigError("--set", `"${assignment}" is not key=value (e.g. --set realtime.nodes=3)`);
+  const [, key, rawValue] = match as unknown as [string, string, string];
+  let value: unknown;
+  try {
+    value = rawValue === "" ? "" : YAML.parse(rawValue);
+  } catch {
+    value = rawValue;
+  }
+  // Paths given on the command line are relative to where the command runs, not to a config file.
+  if (/(^|\.)(certFile|keyFile|staticDir)$/.test(key) && typeof value === "string") value = path.resolve(cwd, value);
+  const parts = key.split(".");
+  let target = config;
+  for (const part of parts.slice(0, -1)) {
+    const next = target[part];
+    if (next === undefined) target[part] = {};
+    else if (typeof next !== "object" || next === null || Array.isArray(next)) {
+      throw new ConfigError(key, `cannot set inside ${part}, which is not a group of options`);
+    }
+    target = target[part] as Record<string, unknown>;
+  }
+  target[parts[parts.length - 1]!] = value;
+}
+
+function checkReadableFiles(model: Model): void {
+  if (model.tls?.certFile) checkPem("tls.certFile", model.tls.certFile, /-----BEGIN CERTIFICATE-----/, "a PEM certificate");
+  if (model.tls?.keyFile) checkPem("tls.keyFile", model.tls.keyFile, /-----BEGIN [A-Z ]*PRIVATE KEY-----/, "a PEM private key");
+  if (model.staticDir) {
+    let isDir = false;
+    try {
+      isDir = fs.statSync(model.staticDir).isDirectory();
+    } catch {
+      /* reported below */
+    }
+    if (!isDir) throw new ConfigError("staticDir", `${model.staticDir} is not a readable folder; point it at the folder of static assets`);
+  }
+}
+
+function checkPem(field: string, file: string, marker: RegExp, what: string): void {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (error) {
+    throw new ConfigError(field, `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)}); give the path of ${what}`);
+  }
+  if (!marker.test(text)) throw new ConfigError(field, `${file} is not ${what} (no PEM block found)`);
+}

@@ -1,0 +1,238 @@
+import path from "node:path";
+import { ConfigError } from "./errors";
+import { configSchema, type ConfigInput, type Topology } from "./schema";
+
+/**
+ * The resolved deployment model: the single typed description every generator, the Pulumi
+ * program and the test harness derive from. Options that do not apply to the topology are null.
+ */
+export interface Model {
+  topology: Topology;
+  hostname: string;
+  ports: { http: number; https: number | null; realtime: number | null };
+  /** node-proxy only: who is in front. */
+  front: "node" | "haproxy" | null;
+  realtime: {
+    nodes: number;
+    image: string;
+    /** multi-node only. */
+    stickiness: "source" | "cookie" | null;
+    cookieName: string;
+    pingIntervalMs: number;
+    pingTimeoutMs: number;
+    /** memory unless the topology shares state through Redis. */
+    adapter: "memory" | "redis" | "redis-streams";
+    connectionStateRecovery: boolean;
+  };
+  /** The second stack; null in `single`. */
+  app: { nodes: number; image: string; port: number; healthPath: string } | null;
+  /** ssl-split and multi-node only. */
+  tls: {
+    terminator: "stunnel" | "haproxy";
+    certFile: string | null;
+    keyFile: string | null;
+    minVersion: "TLSv1.2" | "TLSv1.3";
+    hstsMaxAgeSeconds: number;
+  } | null;
+  plainHttpRealtime: "redirect" | "refuse" | null;
+  /** ssl-split only: absolute path of the static assets folder on the deploying machine. */
+  staticDir: string | null;
+  timeouts: {
+    connectMs: number;
+    clientMs: number;
+    serverMs: number;
+    tunnelMs: number;
+    proxyReadMs: number;
+    healthCheckIntervalMs: number;
+  };
+  cors: { origins: string[] };
+  limits: { maxMessageBytes: number; maxConnections: number; connectionRatePerClient: number };
+}
+
+/** Where option values came from, for resolving relative paths. */
+export interface ModelSource {
+  /** Folder relative paths in the config are resolved against (the config file's folder). */
+  baseDir: string;
+}
+
+/** The kit's sample static site, used when ssl-split is given no staticDir. */
+export const DEFAULT_STATIC_DIR = path.resolve(__dirname, "..", "examples", "static");
+
+const TLS_TOPOLOGIES: readonly Topology[] = ["ssl-split", "multi-node"];
+
+/**
+ * Options that only make sense for some topologies. Setting one anywhere else is an error, so a
+ * user who writes `realtime.stickiness` for `single` learns it does nothing instead of guessing.
+ */
+const OPTION_FITS: { option: string; topologies: readonly Topology[]; why: string }[] = [
+  { option: "front", topologies: ["node-proxy"], why: "only node-proxy has a choice of front proxy" },
+  { option: "ports.https", topologies: TLS_TOPOLOGIES, why: "only ssl-split and multi-node serve https" },
+  { option: "ports.realtime", topologies: ["single", "node-proxy"], why: "the split-port option is for single and node-proxy (TLS topologies route realtime traffic by path)" },
+  { option: "tls", topologies: TLS_TOPOLOGIES, why: "only ssl-split and multi-node terminate TLS" },
+  { option: "plainHttpRealtime", topologies: TLS_TOPOLOGIES, why: "only ssl-split and multi-node have a plain http port next to https" },
+  { option: "staticDir", topologies: ["ssl-split"], why: "only ssl-split has nginx serving static assets" },
+  { option: "app", topologies: ["node-proxy", "ssl-split", "multi-node"], why: "single has no second stack" },
+  { option: "realtime.stickiness", topologies: ["multi-node"], why: "stickiness only matters with several realtime nodes" },
+  { option: "realtime.cookieName", topologies: ["multi-node"], why: "the stickiness cookie only matters with several realtime nodes" },
+  { option: "realtime.adapter", topologies: ["multi-node"], why: "only multi-node shares state through Redis" },
+];
+
+/** Parses and validates raw configuration, then applies the topology rules. */
+export function resolveModel(input: unknown, source: ModelSource): Model {
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const fieldPath = issue.code === "unrecognized_keys" ? [...issue.path, issue.keys[0]!] : issue.path;
+    const field = fieldPath.length > 0 ? fieldPath.join(".") : "config";
+    throw new ConfigError(field, describeIssue(issue, input));
+  }
+  const config = parsed.data;
+  const topology = config.topology;
+  checkOptionsFit(input as ConfigInput, topology);
+
+  const multi = topology === "multi-node";
+  const realtimeNodes = config.realtime.nodes ?? (multi ? 2 : 1);
+  const appNodes = config.app.nodes ?? (multi ? 2 : 1);
+  if (!multi && realtimeNodes !== 1) {
+    throw new ConfigError("realtime.nodes", `${topology} runs exactly 1 realtime node (got ${realtimeNodes}); use topology multi-node for more`);
+  }
+  if (!multi && appNodes !== 1) {
+    throw new ConfigError("app.nodes", `${topology} runs exactly 1 app node (got ${appNodes}); use topology multi-node for more`);
+  }
+
+  const hasTls = TLS_TOPOLOGIES.includes(topology);
+  const ports = {
+    http: config.ports.http,
+    https: hasTls ? config.ports.https : null,
+    realtime: config.ports.realtime ?? null,
+  };
+  checkPortClashes(ports);
+
+  const adapter = multi ? config.realtime.adapter : "memory";
+  if (multi && config.realtime.connectionStateRecovery && adapter !== "redis-streams") {
+    throw new ConfigError(
+      "realtime.connectionStateRecovery",
+      "across several nodes it needs realtime.adapter: redis-streams (the plain Redis adapter cannot replay missed packets)",
+    );
+  }
+
+  const heartbeatMs = config.realtime.pingInterval + config.realtime.pingTimeout;
+  for (const name of ["client", "server", "tunnel", "proxyRead"] as const) {
+    if (config.timeouts[name] <= heartbeatMs) {
+      throw new ConfigError(
+        `timeouts.${name}`,
+        `${formatMs(config.timeouts[name])} would cut idle Socket.IO connections: it must exceed realtime.pingInterval + realtime.pingTimeout = ${formatMs(heartbeatMs)}`,
+      );
+    }
+  }
+
+  const tls = hasTls
+    ? {
+        terminator: config.tls.terminator,
+        certFile: resolvePath(config.tls.certFile, source),
+        keyFile: resolvePath(config.tls.keyFile, source),
+        minVersion: config.tls.minVersion,
+        hstsMaxAgeSeconds: Math.floor(config.tls.hstsMaxAge / 1000),
+      }
+    : null;
+  if (tls && (tls.certFile === null) !== (tls.keyFile === null)) {
+    throw new ConfigError(tls.certFile ? "tls.keyFile" : "tls.certFile", "tls.certFile and tls.keyFile go together: give both, or neither for a throwaway certificate");
+  }
+
+  return {
+    topology,
+    hostname: config.hostname,
+    ports,
+    front: topology === "node-proxy" ? config.front : null,
+    realtime: {
+      nodes: realtimeNodes,
+      image: config.realtime.image,
+      stickiness: multi ? config.realtime.stickiness : null,
+      cookieName: config.realtime.cookieName,
+      pingIntervalMs: config.realtime.pingInterval,
+      pingTimeoutMs: config.realtime.pingTimeout,
+      adapter,
+      connectionStateRecovery: config.realtime.connectionStateRecovery,
+    },
+    app: topology === "single" ? null : { nodes: appNodes, image: config.app.image, port: config.app.port, healthPath: config.app.healthPath },
+    tls,
+    plainHttpRealtime: hasTls ? config.plainHttpRealtime : null,
+    staticDir: topology === "ssl-split" ? (resolvePath(config.staticDir, source) ?? DEFAULT_STATIC_DIR) : null,
+    timeouts: {
+      connectMs: config.timeouts.connect,
+      clientMs: config.timeouts.client,
+      serverMs: config.timeouts.server,
+      tunnelMs: config.timeouts.tunnel,
+      proxyReadMs: config.timeouts.proxyRead,
+      healthCheckIntervalMs: config.timeouts.healthCheckInterval,
+    },
+    cors: { origins: config.cors.origins ?? [pageOrigin(config.hostname, ports)] },
+    limits: config.limits,
+  };
+}
+
+/** The origin the chat page is served from: https where the topology has TLS, else http. */
+export function pageOrigin(hostname: string, ports: Model["ports"]): string {
+  return ports.https !== null ? origin("https", hostname, ports.https) : origin("http", hostname, ports.http);
+}
+
+export function origin(scheme: "http" | "https", hostname: string, port: number): string {
+  const defaultPort = scheme === "http" ? 80 : 443;
+  return port === defaultPort ? `${scheme}://${hostname}` : `${scheme}://${hostname}:${port}`;
+}
+
+export function formatMs(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}
+
+function checkOptionsFit(input: ConfigInput, topology: Topology): void {
+  for (const fit of OPTION_FITS) {
+    if (fit.topologies.includes(topology)) continue;
+    if (getPath(input, fit.option) !== undefined) {
+      throw new ConfigError(fit.option, `does not apply to topology ${topology}: ${fit.why}; remove it or choose topology ${fit.topologies.join(" or ")}`);
+    }
+  }
+}
+
+function checkPortClashes(ports: Model["ports"]): void {
+  const used: [string, number][] = [];
+  for (const [name, value] of Object.entries(ports)) {
+    if (value === null) continue;
+    const clash = used.find(([, other]) => other === value);
+    if (clash) throw new ConfigError(`ports.${name}`, `${value} is already used by ports.${clash[0]}; every public port must be different`);
+    used.push([name, value]);
+  }
+}
+
+function resolvePath(value: string | undefined, source: ModelSource): string | null {
+  return value === undefined ? null : path.resolve(source.baseDir, value);
+}
+
+function getPath(object: unknown, dotted: string): unknown {
+  let current: unknown = object;
+  for (const key of dotted.split(".")) {
+    if (current === null || typeof current !== "object") return undefined;
+    current = (current as Record<string, unknown>)[key];
+  }
+  return current;
+}
+
+/** Zod's messages, made to name the valid choices and the value received. */
+function describeIssue(issue: import("zod").core.$ZodIssue, input: unknown): string {
+  const received = getPath(input, issue.path.join("."));
+  const got = received === undefined ? "" : ` (got ${JSON.stringify(received)})`;
+  switch (issue.code) {
+    case "invalid_value":
+      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}${got}`;
+    case "unrecognized_keys":
+      return `unknown option${issue.keys.length > 1 ? "s" : ""} ${issue.keys.join(", ")}; see \`realtime-kit options\` for the valid ones`;
+    case "invalid_type":
+      if (received === undefined) return `is required (${issue.message.replace(/^Invalid input: /, "")})`;
+      return `${issue.message.replace(/^Invalid input: /, "")}${got}`;
+    default:
+      return `${issue.message}${got}`;
+  }
+}

@@ -1,0 +1,149 @@
+import { z } from "zod";
+
+/**
+ * The user-facing configuration: what a config file, `--set`, or Pulumi stack config may say.
+ * Every option has its default here and a `describe()` text; `docs/options.md` and the README
+ * table are rendered from these descriptions, so defaults are written down exactly once.
+ */
+
+export const TOPOLOGIES = ["single", "node-proxy", "ssl-split", "multi-node"] as const;
+export type Topology = (typeof TOPOLOGIES)[number];
+
+export const TOPOLOGY_SUMMARIES: Record<Topology, string> = {
+  single: "one Socket.IO server on the http port serving the page, static files and /socket.io/",
+  "node-proxy":
+    "the Socket.IO server in front, proxying every non-realtime route to a second stack that has no public port (or HAProxy in front with front: haproxy)",
+  "ssl-split":
+    "nginx on http serves static assets and the second stack; stunnel on https hands to HAProxy, which routes /socket.io/ to the realtime server and the rest to nginx",
+  "multi-node":
+    "HAProxy round-robin over an app pool on http; https -> TLS -> HAProxy -> app pool and a sticky Socket.IO pool sharing broadcasts through Redis",
+};
+
+const DURATION_UNITS_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+
+/** A duration written as `500ms`, `60s`, `2m`, `1h` (or a number of milliseconds); parsed to ms. */
+const duration = z
+  .union([
+    z.number().int().positive(),
+    z.string().regex(/^[1-9]\d*(ms|s|m|h)$/, 'expected a duration such as "500ms", "60s", "2m" or "1h"'),
+  ])
+  .transform((value) => {
+    if (typeof value === "number") return value;
+    const [, amount, unit] = /^(\d+)(ms|s|m|h)$/.exec(value)!;
+    return Number(amount) * DURATION_UNITS_MS[unit as keyof typeof DURATION_UNITS_MS];
+  });
+
+const port = z
+  .number({ error: "expected a port number from 1 to 65535" })
+  .int("expected a whole port number from 1 to 65535")
+  .min(1, "expected a port number from 1 to 65535")
+  .max(65535, "expected a port number from 1 to 65535");
+
+const nodeCount = z
+  .number({ error: "expected a whole number of nodes, at least 1" })
+  .int("expected a whole number of nodes, at least 1")
+  .min(1, "at least 1 node is needed")
+  .max(32, "at most 32 nodes are supported");
+
+const HOSTNAME = /^(?=.{1,253}$)[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+const ORIGIN = /^https?:\/\/[a-zA-Z0-9.-]+(:\d{1,5})?$/;
+const IMAGE_REF = /^[a-z0-9]+([._/:@-][a-zA-Z0-9]+)*$/;
+
+export const configSchema = z.strictObject({
+  topology: z.enum(TOPOLOGIES).describe("Which deployment to build: single, node-proxy, ssl-split or multi-node."),
+  hostname: z
+    .string()
+    .regex(HOSTNAME, "expected a DNS hostname such as chat.example.com (no scheme, no port)")
+    .default("localhost")
+    .describe("Public hostname users reach the deployment at; used for redirects and the default CORS origins."),
+  ports: z
+    .strictObject({
+      http: port.default(80).describe("Public plain-HTTP port."),
+      https: port.default(443).describe("Public HTTPS port (ssl-split, multi-node)."),
+      realtime: port
+        .optional()
+        .describe(
+          "Split-port option (single, node-proxy): a separate public port for Socket.IO; the page stays on the http port and the realtime endpoint answers only its origin (CORS).",
+        ),
+    })
+    .prefault({}),
+  front: z
+    .enum(["node", "haproxy"])
+    .default("node")
+    .describe("node-proxy only: what sits in front: the Socket.IO server itself, or HAProxy routing /socket.io/ to Node and the rest to the second stack."),
+  realtime: z
+    .strictObject({
+      nodes: nodeCount.optional().describe("Realtime (Socket.IO) nodes. 1 except in multi-node (default 2 there)."),
+      image: z.string().regex(IMAGE_REF, "expected a Docker image reference").default("realtime-kit/realtime:latest").describe("Image of the realtime server."),
+      stickiness: z
+        .enum(["source", "cookie"])
+        .default("source")
+        .describe(
+          "multi-node: how HAProxy pins a client to its node. source: by client address (the chapter's way; needs the real address, which stunnel passes with the PROXY protocol). cookie: by the Socket.IO `io` cookie (HAProxy's and Socket.IO's advice today; clients must keep cookies).",
+        ),
+      cookieName: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "expected a cookie name of letters, digits, _ or -").default("io").describe("Cookie the realtime server sets for cookie stickiness."),
+      pingInterval: duration.default(25_000).describe("Socket.IO pingInterval."),
+      pingTimeout: duration.default(20_000).describe("Socket.IO pingTimeout. Every proxy idle timeout must exceed pingInterval + pingTimeout."),
+      adapter: z
+        .enum(["redis", "redis-streams"])
+        .default("redis")
+        .describe("multi-node: Socket.IO adapter over Redis. redis-streams is needed for connection state recovery."),
+      connectionStateRecovery: z.boolean().default(false).describe("Socket.IO connection state recovery (in multi-node it needs adapter: redis-streams)."),
+    })
+    .prefault({}),
+  app: z
+    .strictObject({
+      nodes: nodeCount.optional().describe("Second-stack (app) nodes. 1 except in multi-node (default 2 there)."),
+      image: z.string().regex(IMAGE_REF, "expected a Docker image reference").default("realtime-kit/app:latest").describe("Image of the second stack (the chapter's Ruby app)."),
+      port: port.default(3000).describe("Port the second stack listens on inside its container. Never published."),
+      healthPath: z.string().regex(/^\/[\x21-\x7e]*$/, "expected a path starting with /").default("/ping").describe("Route the load balancer checks on the second stack."),
+    })
+    .prefault({}),
+  tls: z
+    .strictObject({
+      terminator: z
+        .enum(["stunnel", "haproxy"])
+        .default("stunnel")
+        .describe("ssl-split, multi-node: who terminates TLS. stunnel (the chapter) hands to HAProxy with the PROXY protocol; haproxy uses native `bind ... ssl`."),
+      certFile: z.string().min(1).optional().describe("PEM certificate chain for the https port. `up` makes a throwaway one when absent."),
+      keyFile: z.string().min(1).optional().describe("PEM private key matching certFile."),
+      minVersion: z.enum(["TLSv1.2", "TLSv1.3"]).default("TLSv1.2").describe("Lowest TLS version accepted."),
+      hstsMaxAge: duration.default(15_552_000_000).describe("Strict-Transport-Security max-age sent on https responses (180 days)."),
+    })
+    .prefault({}),
+  plainHttpRealtime: z
+    .enum(["redirect", "refuse"])
+    .default("redirect")
+    .describe("ssl-split, multi-node: realtime requests on the plain http port are redirected to https (308) or refused (403)."),
+  staticDir: z.string().min(1).optional().describe("ssl-split: folder of static assets nginx serves under /static/ (default: the kit's examples/static)."),
+  timeouts: z
+    .strictObject({
+      connect: duration.default(5_000).describe("Proxy -> backend connect timeout."),
+      client: duration.default(60_000).describe("Proxy idle timeout on the client side."),
+      server: duration.default(60_000).describe("Proxy idle timeout on the server side."),
+      tunnel: duration.default(3_600_000).describe("Idle timeout of an upgraded WebSocket through HAProxy."),
+      proxyRead: duration.default(60_000).describe("nginx proxy_read_timeout / proxy_send_timeout."),
+      healthCheckInterval: duration.default(2_000).describe("How often HAProxy checks each pool member; 2 failures take it out."),
+    })
+    .prefault({}),
+  cors: z
+    .strictObject({
+      origins: z
+        .array(z.string().regex(ORIGIN, 'expected an origin such as "https://chat.example.com" or "http://localhost:8080" (never *, no path)'))
+        .optional()
+        .describe("Origins allowed to talk to the realtime endpoint. Default: the deployment's own public page origin."),
+    })
+    .prefault({}),
+  limits: z
+    .strictObject({
+      maxMessageBytes: z.number().int().min(1024).max(100 * 1024 * 1024).default(1_000_000).describe("Largest Socket.IO message / HTTP body accepted (Socket.IO maxHttpBufferSize, proxies' body limit)."),
+      maxConnections: z.number().int().min(100).max(1_000_000).default(50_000).describe("HAProxy maxconn: concurrent connections the front door accepts."),
+      connectionRatePerClient: z.number().int().min(1).max(100_000).default(500).describe("New connections one client address may open per 10 s at HAProxy before being refused."),
+    })
+    .prefault({}),
+});
+
+/** What a config file or stack config holds before defaults are applied. */
+export type ConfigInput = z.input<typeof configSchema>;
+/** The parsed configuration with defaults applied (before topology rules resolve it to a Model). */
+export type ParsedConfig = z.output<typeof configSchema>;
