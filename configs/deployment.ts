@@ -25,8 +25,14 @@ export interface ServiceSpec {
   port: number;
   /** Generated files this service reads, mounted read-only at `containerPath`. */
   configFiles: { file: GeneratedFile; containerPath: string }[];
-  /** Whether the operator's TLS certificate and key are mounted (at CONTAINER_PATHS.tlsCert/tlsKey). */
+  /**
+   * Whether the operator's TLS certificate and key are mounted (at CONTAINER_PATHS.tlsCert/tlsKey,
+   * the key root-owned with mode 0600). Such a service starts as root to read the key and its
+   * program drops to an unprivileged user itself (stunnel setuid, HAProxy user/group).
+   */
   mountsTls: boolean;
+  /** User the container starts as, when not the image's own unprivileged default. */
+  user: string | null;
   /** Host folder mounted read-only at CONTAINER_PATHS.staticDir. */
   staticDir: string | null;
   /** Only the public entry points publish anything. */
@@ -63,8 +69,9 @@ export function planDeployment(model: Model): Deployment {
   if (proxies.stunnel) files["stunnel.conf"] = stunnelConfig(model);
 
   const services: ServiceSpec[] = [];
-  const service = (spec: Omit<ServiceSpec, "configFiles" | "mountsTls" | "staticDir" | "publish" | "env"> & Partial<ServiceSpec>): void => {
-    services.push({ configFiles: [], mountsTls: false, staticDir: null, publish: [], env: {}, ...spec });
+  const service = (spec: Omit<ServiceSpec, "configFiles" | "mountsTls" | "user" | "staticDir" | "publish" | "env"> & Partial<ServiceSpec>): void => {
+    const mountsTls = spec.mountsTls ?? false;
+    services.push({ configFiles: [], staticDir: null, publish: [], env: {}, ...spec, mountsTls, user: mountsTls ? "root" : null });
   };
   const http = (containerPort: number): PublishedPort => ({ name: "http", hostPort: model.ports.http, containerPort });
   const https = (containerPort: number): PublishedPort => ({ name: "https", hostPort: model.ports.https!, containerPort });

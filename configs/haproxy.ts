@@ -35,6 +35,8 @@ function globalSection(text: ConfigText, model: Model): void {
     I,
   );
   if (model.tls?.terminator === "haproxy") {
+    text.line("user haproxy", "Started as root only to read the private key (mounted 0600, root-owned); workers run unprivileged.", I);
+    text.line("group haproxy", undefined, I);
     text.line(`ssl-default-bind-options ssl-min-ver ${model.tls.minVersion} no-tls-tickets`, "TLS policy: the same protocols and ciphers stunnel would offer.", I);
     text.line(`ssl-default-bind-ciphers ${TLS12_CIPHERS}`, undefined, I);
     text.line(`ssl-default-bind-ciphersuites ${TLS13_CIPHERSUITES}`, undefined, I);

@@ -11,11 +11,16 @@ export function stunnelConfig(model: Model): string {
   const text = new ConfigText(";");
   generatedHeader(text, "stunnel 5.68 configuration", model.topology);
   text.line("foreground = yes", "Run in the foreground as the container's main process, logging to its output.");
-  text.line("pid =", "No pid file: the container runs stunnel as an unprivileged user with nothing to write.");
+  text.line("pid =", "No pid file: nothing else manages this process.");
+  text.line(
+    "setuid = stunnel4",
+    "Started as root only to read the private key (mounted 0600, root-owned), then runs as an unprivileged user.",
+  );
+  text.line("setgid = stunnel4");
   text.line("debug = notice");
   text.blank();
   text.line("[https]");
-  text.line(`accept = ${INTERNAL_PORTS.stunnel}`);
+  text.line(`accept = 0.0.0.0:${INTERNAL_PORTS.stunnel}`, "IPv4, like the Docker network it listens on (a dual-stack accept binds the port twice).");
   text.line(`connect = haproxy:${INTERNAL_PORTS.haproxyFromTls}`);
   text.line("delay = yes", "Resolve haproxy when a client connects, not at start: stunnel starts in any container order.");
   text.line(

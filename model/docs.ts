@@ -30,13 +30,6 @@ function walk(node: JsonSchemaNode, prefix: string, rows: string[]): void {
       continue;
     }
     const choices = child.enum ? ` One of: ${child.enum.map(String).join(", ")}.` : "";
-    rows.push(`| \`${name}\` | ${formatDefault(name, child.default)} | ${(child.description ?? "").replace(/\|/g, "\\|")}${choices} |`);
+    rows.push(`| \`${name}\` | ${child.default === undefined ? "-" : `\`${JSON.stringify(child.default)}\``} | ${(child.description ?? "").replace(/\|/g, "\\|")}${choices} |`);
   }
-}
-
-function formatDefault(name: string, value: unknown): string {
-  if (value === undefined) return "-";
-  // Durations are stored in milliseconds; show them as a user would write them.
-  if (typeof value === "number" && /(timeouts\.|ping|hstsMaxAge)/.test(name)) return `\`${value % 1000 === 0 ? `${value / 1000}s` : `${value}ms`}\``;
-  return `\`${JSON.stringify(value)}\``;
 }

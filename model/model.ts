@@ -226,7 +226,7 @@ function describeIssue(issue: import("zod").core.$ZodIssue, input: unknown): str
   const got = received === undefined ? "" : ` (got ${JSON.stringify(received)})`;
   switch (issue.code) {
     case "invalid_value":
-      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}${got}`;
+      return `${received === undefined ? "is required: " : ""}expected one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}${got}`;
     case "unrecognized_keys":
       return `unknown option${issue.keys.length > 1 ? "s" : ""} ${issue.keys.join(", ")}; see \`realtime-kit options\` for the valid ones`;
     case "invalid_type":

@@ -19,17 +19,17 @@ export const TOPOLOGY_SUMMARIES: Record<Topology, string> = {
     "HAProxy round-robin over an app pool on http; https -> TLS -> HAProxy -> app pool and a sticky Socket.IO pool sharing broadcasts through Redis",
 };
 
-const DURATION_UNITS_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+const DURATION_UNITS_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
-/** A duration written as `500ms`, `60s`, `2m`, `1h` (or a number of milliseconds); parsed to ms. */
+/** A duration written as `500ms`, `60s`, `2m`, `1h`, `180d` (or a number of milliseconds); parsed to ms. */
 const duration = z
   .union([
     z.number().int().positive(),
-    z.string().regex(/^[1-9]\d*(ms|s|m|h)$/, 'expected a duration such as "500ms", "60s", "2m" or "1h"'),
+    z.string().regex(/^[1-9]\d*(ms|s|m|h|d)$/, 'expected a duration such as "500ms", "60s", "2m", "1h" or "180d"'),
   ])
   .transform((value) => {
     if (typeof value === "number") return value;
-    const [, amount, unit] = /^(\d+)(ms|s|m|h)$/.exec(value)!;
+    const [, amount, unit] = /^(\d+)(ms|s|m|h|d)$/.exec(value)!;
     return Number(amount) * DURATION_UNITS_MS[unit as keyof typeof DURATION_UNITS_MS];
   });
 
@@ -82,8 +82,8 @@ export const configSchema = z.strictObject({
           "multi-node: how HAProxy pins a client to its node. source: by client address (the chapter's way; needs the real address, which stunnel passes with the PROXY protocol). cookie: by the Socket.IO `io` cookie (HAProxy's and Socket.IO's advice today; clients must keep cookies).",
         ),
       cookieName: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "expected a cookie name of letters, digits, _ or -").default("io").describe("Cookie the realtime server sets for cookie stickiness."),
-      pingInterval: duration.default(25_000).describe("Socket.IO pingInterval."),
-      pingTimeout: duration.default(20_000).describe("Socket.IO pingTimeout. Every proxy idle timeout must exceed pingInterval + pingTimeout."),
+      pingInterval: duration.prefault("25s").describe("Socket.IO pingInterval."),
+      pingTimeout: duration.prefault("20s").describe("Socket.IO pingTimeout. Every proxy idle timeout must exceed pingInterval + pingTimeout."),
       adapter: z
         .enum(["redis", "redis-streams"])
         .default("redis")
@@ -108,7 +108,7 @@ export const configSchema = z.strictObject({
       certFile: z.string().min(1).optional().describe("PEM certificate chain for the https port. `up` makes a throwaway one when absent."),
       keyFile: z.string().min(1).optional().describe("PEM private key matching certFile."),
       minVersion: z.enum(["TLSv1.2", "TLSv1.3"]).default("TLSv1.2").describe("Lowest TLS version accepted."),
-      hstsMaxAge: duration.default(15_552_000_000).describe("Strict-Transport-Security max-age sent on https responses (180 days)."),
+      hstsMaxAge: duration.prefault("180d").describe("Strict-Transport-Security max-age sent on https responses (180 days)."),
     })
     .prefault({}),
   plainHttpRealtime: z
@@ -118,12 +118,12 @@ export const configSchema = z.strictObject({
   staticDir: z.string().min(1).optional().describe("ssl-split: folder of static assets nginx serves under /static/ (default: the kit's examples/static)."),
   timeouts: z
     .strictObject({
-      connect: duration.default(5_000).describe("Proxy -> backend connect timeout."),
-      client: duration.default(60_000).describe("Proxy idle timeout on the client side."),
-      server: duration.default(60_000).describe("Proxy idle timeout on the server side."),
-      tunnel: duration.default(3_600_000).describe("Idle timeout of an upgraded WebSocket through HAProxy."),
-      proxyRead: duration.default(60_000).describe("nginx proxy_read_timeout / proxy_send_timeout."),
-      healthCheckInterval: duration.default(2_000).describe("How often HAProxy checks each pool member; 2 failures take it out."),
+      connect: duration.prefault("5s").describe("Proxy -> backend connect timeout."),
+      client: duration.prefault("60s").describe("Proxy idle timeout on the client side."),
+      server: duration.prefault("60s").describe("Proxy idle timeout on the server side."),
+      tunnel: duration.prefault("1h").describe("Idle timeout of an upgraded WebSocket through HAProxy."),
+      proxyRead: duration.prefault("60s").describe("nginx proxy_read_timeout / proxy_send_timeout."),
+      healthCheckInterval: duration.prefault("2s").describe("How often HAProxy checks each pool member; 2 failures take it out."),
     })
     .prefault({}),
   cors: z

@@ -1,0 +1,116 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+const BIN = path.resolve(__dirname, "../../bin/realtime-kit.js");
+
+function kit(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: 30_000 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe("realtime-kit command", function () {
+  this.timeout(60_000);
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "rk-cli-"));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("lists the four topologies, one line each", () => {
+    const { status, stdout } = kit("topologies");
+    assert.equal(status, 0);
+    assert.deepEqual(
+      stdout.trim().split("\n").map((line) => line.split(/\s+/)[0]),
+      ["single", "node-proxy", "ssl-split", "multi-node"],
+    );
+  });
+
+  it("has --help on every command", () => {
+    for (const command of ["topologies", "options", "generate", "validate"]) {
+      const { status, stdout } = kit(command, "--help");
+      assert.equal(status, 0, command);
+      assert.match(stdout, new RegExp(`Usage: realtime-kit ${command}`));
+    }
+  });
+
+  it("generate writes exactly the files the topology needs", () => {
+    const out = path.join(dir, "out");
+    const { status, stdout } = kit("generate", "ssl-split", "--out", out, "--set", "ports.https=8443");
+    assert.equal(status, 0);
+    assert.match(stdout, /wrote/);
+    assert.deepEqual(fs.readdirSync(out).sort(), ["README.md", "haproxy.cfg", "nginx.conf", "realtime.env", "stunnel.conf"]);
+    assert.match(fs.readFileSync(path.join(out, "nginx.conf"), "utf8"), /https:\/\/localhost:8443/);
+  });
+
+  it("regenerating into its own folder replaces files the new topology no longer needs", () => {
+    const out = path.join(dir, "out");
+    assert.equal(kit("generate", "multi-node", "--out", out).status, 0);
+    assert.equal(kit("generate", "single", "--out", out).status, 0);
+    assert.deepEqual(fs.readdirSync(out).sort(), ["README.md", "realtime.env"]);
+  });
+
+  it("reads a config file", () => {
+    const config = path.join(dir, "deploy.yaml");
+    fs.writeFileSync(config, "topology: multi-node\nrealtime:\n  nodes: 4\n");
+    const out = path.join(dir, "out");
+    assert.equal(kit("generate", "multi-node", "--out", out, "--config", config).status, 0);
+    assert.match(fs.readFileSync(path.join(out, "haproxy.cfg"), "utf8"), /server realtime-4 realtime-4:8080/);
+  });
+
+  const badInputs: [string, string[], RegExp][] = [
+    ["unknown topology", ["generate", "mesh"], /topology: expected one of "single", "node-proxy", "ssl-split", "multi-node" \(got "mesh"\)/],
+    ["option that does not fit", ["generate", "single", "--set", "realtime.nodes=2"], /realtime\.nodes: single runs exactly 1 realtime node/],
+    ["port clash", ["generate", "multi-node", "--set", "ports.https=80"], /ports\.https: 80 is already used by ports\.http/],
+    ["port out of range", ["generate", "single", "--set", "ports.http=0"], /ports\.http: expected a port number from 1 to 65535 \(got 0\)/],
+    ["zero nodes", ["generate", "multi-node", "--set", "realtime.nodes=0"], /realtime\.nodes: at least 1 node/],
+    ["missing certificate", ["generate", "ssl-split", "--set", "tls.certFile=/nonexistent/c.pem", "--set", "tls.keyFile=/nonexistent/k.pem"], /tls\.certFile: cannot read \/nonexistent\/c\.pem/],
+    ["malformed value", ["generate", "single", "--set", "timeouts.client=soon"], /timeouts\.client: expected a duration/],
+  ];
+  for (const [name, args, message] of badInputs) {
+    it(`bad input (${name}): one clear error, exit 2, nothing written`, () => {
+      const out = path.join(dir, "out");
+      const { status, stderr, stdout } = kit(...args, "--out", out);
+      assert.equal(status, 2, stderr);
+      assert.match(stderr, message);
+      assert.equal(stderr.trim().split("\n").length, 1, `more than one line: ${stderr}`);
+      assert.equal(stdout, "");
+      assert.equal(fs.existsSync(out), false);
+      assert.deepEqual(fs.readdirSync(dir), [], "no staging folder left behind");
+    });
+  }
+
+  it("bad input: malformed config file", () => {
+    const config = path.join(dir, "deploy.yaml");
+    fs.writeFileSync(config, "topology: single\n  realtime: [\n");
+    const out = path.join(dir, "out");
+    const { status, stderr } = kit("generate", "single", "--out", out, "--config", config);
+    assert.equal(status, 2);
+    assert.match(stderr, /--config: .*deploy\.yaml is not valid YAML/);
+    assert.equal(fs.existsSync(out), false);
+  });
+
+  it("refuses to write into a folder it did not create, and leaves it untouched", () => {
+    const out = path.join(dir, "mine");
+    fs.mkdirSync(out);
+    fs.writeFileSync(path.join(out, "notes.txt"), "keep me");
+    const { status, stderr } = kit("generate", "single", "--out", out);
+    assert.equal(status, 2);
+    assert.match(stderr, /--out: .* holds files realtime-kit did not write \(notes\.txt\)/);
+    assert.deepEqual(fs.readdirSync(out), ["notes.txt"]);
+  });
+
+  it("usage errors exit 2", () => {
+    assert.equal(kit("generate", "single").status, 2, "missing --out");
+    assert.equal(kit("frobnicate").status, 2);
+  });
+
+  it("prints the options reference from the schema", () => {
+    const { status, stdout } = kit("options");
+    assert.equal(status, 0);
+    assert.match(stdout, /\| `realtime\.stickiness` \| `"source"` \|/);
+    assert.match(stdout, /\| `timeouts\.tunnel` \| `"1h"` \|/);
+  });
+});

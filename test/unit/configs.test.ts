@@ -1,0 +1,236 @@
+import assert from "node:assert/strict";
+import { planDeployment, type Deployment } from "../../configs/deployment";
+import { haproxyConfig } from "../../configs/haproxy";
+import { nginxConfig } from "../../configs/nginx";
+import { stunnelConfig } from "../../configs/stunnel";
+import { INTERNAL_PORTS } from "../../model/layout";
+import { resolveModel } from "../../model/model";
+import type { ConfigInput } from "../../model/schema";
+
+const model = (input: ConfigInput) => resolveModel(input, { baseDir: "/srv" });
+const plan = (input: ConfigInput): Deployment => planDeployment(model(input));
+const lines = (text: string) => text.split("\n").map((line) => line.trim());
+/** The block of a config section: from its header line up to the next blank line. */
+function section(text: string, header: string): string {
+  const start = text.indexOf(`\n${header}\n`);
+  assert.ok(start >= 0, `no section "${header}"`);
+  const end = text.indexOf("\n\n", start + 1);
+  return text.slice(start + 1, end < 0 ? undefined : end);
+}
+
+describe("config generators", () => {
+  describe("which files each topology needs", () => {
+    const cases: [ConfigInput, string[]][] = [
+      [{ topology: "single" }, ["README.md", "realtime.env"]],
+      [{ topology: "node-proxy" }, ["README.md", "realtime.env"]],
+      [{ topology: "node-proxy", front: "haproxy" }, ["README.md", "haproxy.cfg", "realtime.env"]],
+      [{ topology: "ssl-split" }, ["README.md", "haproxy.cfg", "nginx.conf", "realtime.env", "stunnel.conf"]],
+      [{ topology: "ssl-split", tls: { terminator: "haproxy" } }, ["README.md", "haproxy.cfg", "nginx.conf", "realtime.env"]],
+      [{ topology: "multi-node" }, ["README.md", "haproxy.cfg", "realtime.env", "stunnel.conf"]],
+      [{ topology: "multi-node", tls: { terminator: "haproxy" } }, ["README.md", "haproxy.cfg", "realtime.env"]],
+    ];
+    for (const [input, files] of cases) {
+      it(`${JSON.stringify(input)} -> ${files.join(", ")}`, () => assert.deepEqual(Object.keys(plan(input).files).sort(), files));
+    }
+  });
+
+  describe("HAProxy", () => {
+    it("keeps upgraded WebSockets open past the heartbeat and starts before backends resolve", () => {
+      const cfg = haproxyConfig(model({ topology: "multi-node" }));
+      const defaults = lines(section(cfg, "defaults"));
+      assert.ok(defaults.includes("timeout tunnel 1h"));
+      assert.ok(defaults.includes("timeout client 1m") && defaults.includes("timeout server 1m"));
+      assert.ok(defaults.some((line) => line.startsWith("default-server init-addr last,libc,none resolvers docker check")));
+      assert.match(cfg, /nameserver dns 127\.0\.0\.11:53/);
+    });
+
+    it("with stunnel, takes the real client address from the PROXY protocol so source stickiness spreads clients", () => {
+      const cfg = haproxyConfig(model({ topology: "multi-node" }));
+      const https = lines(section(cfg, "frontend https_in"));
+      assert.ok(https.includes(`bind :${INTERNAL_PORTS.haproxyFromTls} accept-proxy`));
+      const pool = lines(section(cfg, "backend realtime_pool"));
+      assert.ok(pool.includes("balance source"));
+      assert.ok(pool.includes("hash-type consistent"));
+      assert.ok(!pool.some((line) => line.startsWith("cookie")));
+    });
+
+    it("cookie stickiness uses the cookie the realtime server sets", () => {
+      const deployment = plan({ topology: "multi-node", realtime: { stickiness: "cookie", cookieName: "rk", nodes: 3 } });
+      const pool = lines(section(deployment.files["haproxy.cfg"]!, "backend realtime_pool"));
+      assert.ok(pool.includes("cookie rk prefix nocache"));
+      assert.deepEqual(
+        pool.filter((line) => line.startsWith("server ")),
+        [1, 2, 3].map((n) => `server realtime-${n} realtime-${n}:8080 on-marked-down shutdown-sessions cookie realtime-${n}`),
+      );
+      const realtime = deployment.services.filter((service) => service.role === "realtime");
+      assert.ok(realtime.every((service) => service.env.STICKY_COOKIE === "rk"));
+    });
+
+    it("health-checks every pool member on a real route and cuts a dead node's sessions", () => {
+      const cfg = haproxyConfig(model({ topology: "multi-node", app: { healthPath: "/up" } }));
+      const pool = lines(section(cfg, "backend realtime_pool"));
+      assert.ok(pool.includes("http-check send meth GET uri /healthz"));
+      assert.ok(pool.filter((line) => line.startsWith("server ")).every((line) => line.includes("on-marked-down shutdown-sessions")));
+      const apps = lines(section(cfg, "backend app_pool"));
+      assert.ok(apps.includes("http-check send meth GET uri /up"));
+      assert.ok(apps.includes("balance roundrobin"));
+    });
+
+    it("native TLS binds with the certificate, TLS 1.2+, HSTS, and drops root", () => {
+      const cfg = haproxyConfig(model({ topology: "multi-node", tls: { terminator: "haproxy" }, ports: { https: 8443 } }));
+      assert.match(cfg, /bind :8443 ssl crt \/etc\/realtime-kit\/tls\/server\.pem alpn http\/1\.1/);
+      assert.match(cfg, /ssl-default-bind-options ssl-min-ver TLSv1\.2 no-tls-tickets/);
+      assert.match(cfg, /Strict-Transport-Security "max-age=15552000"/);
+      assert.match(section(cfg, "global"), /user haproxy\n.*group haproxy/s);
+      assert.doesNotMatch(cfg, /accept-proxy/);
+    });
+
+    it("plain-http realtime traffic is redirected to the https port, or refused", () => {
+      const redirect = haproxyConfig(model({ topology: "multi-node", ports: { https: 8443 } }));
+      assert.match(section(redirect, "frontend http_in"), /redirect location https:\/\/localhost:8443%\[capture\.req\.uri\] code 308 if is_realtime/);
+      const refuse = haproxyConfig(model({ topology: "multi-node", plainHttpRealtime: "refuse" }));
+      assert.match(section(refuse, "frontend http_in"), /return status 403 .* if is_realtime/);
+      assert.doesNotMatch(section(refuse, "frontend http_in"), /use_backend realtime_pool/);
+    });
+
+    it("node-proxy with HAProxy in front routes realtime paths to Node and the rest to the second stack", () => {
+      const http = section(haproxyConfig(model({ topology: "node-proxy", front: "haproxy" })), "frontend http_in");
+      assert.match(http, /acl is_realtime path_beg \/socket\.io\//);
+      assert.match(http, /use_backend realtime_pool if is_realtime \|\| is_chat_page/);
+      assert.match(http, /default_backend app_pool/);
+    });
+
+    it("split-port behind HAProxy: realtime only on its own port, the page on the main one", () => {
+      const cfg = haproxyConfig(model({ topology: "node-proxy", front: "haproxy", ports: { realtime: 8081 } }));
+      assert.match(section(cfg, "frontend http_in"), /return status 404 if is_realtime/);
+      assert.match(section(cfg, "frontend realtime_split"), /return status 404 unless is_realtime/);
+    });
+
+    it("limits connection rate per client and body size", () => {
+      const cfg = haproxyConfig(model({ topology: "multi-node", limits: { connectionRatePerClient: 50, maxMessageBytes: 2048 } }));
+      assert.match(section(cfg, "frontend https_in"), /reject if \{ sc0_conn_rate gt 50 \}/);
+      assert.match(section(cfg, "frontend https_in"), /deny_status 413 if \{ req\.hdr_val\(content-length\) gt 2048 \}/);
+    });
+
+    it("explains non-obvious directives with comments", () => {
+      const cfg = haproxyConfig(model({ topology: "multi-node" }));
+      for (const directive of ["accept-proxy", "balance source", "timeout tunnel", "init-addr", "on-marked-down"]) {
+        const index = cfg.split("\n").findIndex((line) => line.includes(directive));
+        const before = cfg.split("\n").slice(Math.max(0, index - 3), index);
+        assert.ok(before.some((line) => line.trim().startsWith("#")), `no comment above ${directive}`);
+      }
+    });
+  });
+
+  describe("nginx", () => {
+    const cfg = nginxConfig(model({ topology: "ssl-split", ports: { https: 8443 } }));
+
+    it("passes WebSocket upgrades to the second stack with HTTP/1.1 and the Upgrade/Connection mapping", () => {
+      assert.match(cfg, /map \$http_upgrade \$connection_upgrade \{\s+default upgrade;\s+'' close;\s+\}/);
+      assert.equal(cfg.match(/proxy_http_version 1\.1;/g)?.length, 2);
+      assert.equal(cfg.match(/proxy_set_header Connection \$connection_upgrade;/g)?.length, 2);
+    });
+
+    it("never cuts idle upgraded connections before Socket.IO's heartbeat", () => {
+      assert.match(cfg, /proxy_read_timeout 1m;/);
+    });
+
+    it("serves static assets itself and resolves the second stack at request time", () => {
+      assert.match(cfg, /location \/static\/ \{\s+alias \/srv\/static\/;/);
+      assert.match(cfg, /resolver 127\.0\.0\.11/);
+      assert.match(cfg, /set \$app_upstream http:\/\/app-1:3000;/);
+    });
+
+    it("sends plain-http realtime requests to https on the public listener only", () => {
+      const [publicServer, internalServer] = cfg.split(/\n {4}server \{/).slice(1);
+      assert.match(publicServer!, /location \/socket\.io\/ \{[^}]*return 308 https:\/\/localhost:8443\$request_uri;/);
+      assert.doesNotMatch(internalServer!, /socket\.io/);
+      assert.match(internalServer!, /listen 8082;/);
+    });
+  });
+
+  describe("stunnel", () => {
+    const cfg = stunnelConfig(model({ topology: "multi-node" }));
+    it("hands decrypted traffic to HAProxy with the client's address (PROXY protocol)", () => {
+      assert.ok(lines(cfg).includes("protocol = proxy"));
+      assert.ok(lines(cfg).includes(`connect = haproxy:${INTERNAL_PORTS.haproxyFromTls}`));
+      assert.ok(lines(cfg).includes("delay = yes"));
+    });
+    it("accepts TLS 1.2+ only and drops root after reading the key", () => {
+      assert.ok(lines(cfg).includes("sslVersionMin = TLSv1.2"));
+      assert.ok(lines(cfg).includes("setuid = stunnel4"));
+    });
+    it("is not generated where it is not needed", () => {
+      assert.throws(() => stunnelConfig(model({ topology: "multi-node", tls: { terminator: "haproxy" } })), /does not run stunnel/);
+    });
+  });
+
+  describe("deployment plan", () => {
+    it("publishes only the public entry ports; the second stack and Redis publish nothing", () => {
+      for (const input of [
+        { topology: "single" },
+        { topology: "node-proxy" },
+        { topology: "node-proxy", front: "haproxy", ports: { realtime: 9000 } },
+        { topology: "ssl-split" },
+        { topology: "multi-node" },
+        { topology: "multi-node", tls: { terminator: "haproxy" } },
+      ] as ConfigInput[]) {
+        const deployment = plan(input);
+        const published = deployment.services.flatMap((service) => service.publish.map((p) => `${service.role}:${p.name}:${p.hostPort}`)).sort();
+        const m = deployment.model;
+        const expected = [`${m.topology === "single" || m.front === "node" ? "realtime" : m.topology === "ssl-split" ? "nginx" : "haproxy"}:http:${m.ports.http}`];
+        if (m.ports.https) expected.push(`${m.tls!.terminator}:https:${m.ports.https}`);
+        if (m.ports.realtime) expected.push(`${m.front === "haproxy" ? "haproxy" : "realtime"}:realtime:${m.ports.realtime}`);
+        assert.deepEqual(published, expected.sort(), JSON.stringify(input));
+        for (const service of deployment.services.filter((s) => s.role === "app" || s.role === "redis")) assert.deepEqual(service.publish, []);
+      }
+    });
+
+    it("starts dependencies first and gives each node its id", () => {
+      const deployment = plan({ topology: "multi-node", realtime: { nodes: 3 } });
+      assert.deepEqual(
+        deployment.services.map((service) => service.name),
+        ["redis", "app-1", "app-2", "realtime-1", "realtime-2", "realtime-3", "haproxy", "stunnel"],
+      );
+      assert.deepEqual(
+        deployment.services.filter((s) => s.role === "realtime").map((s) => [s.env.NODE_ID, s.env.REDIS_URL]),
+        [1, 2, 3].map((n) => [`realtime-${n}`, "redis://redis:6379"]),
+      );
+    });
+
+    it("TLS terminators mount the key and start as root; nothing else does", () => {
+      const deployment = plan({ topology: "multi-node" });
+      assert.deepEqual(
+        deployment.services.filter((s) => s.mountsTls).map((s) => [s.name, s.user]),
+        [["stunnel", "root"]],
+      );
+      assert.ok(deployment.services.filter((s) => !s.mountsTls).every((s) => s.user === null));
+    });
+
+    it("node-proxy: Node forwards to the second stack, which is only reachable inside the network", () => {
+      const deployment = plan({ topology: "node-proxy", app: { port: 4567 } });
+      const realtime = deployment.services.find((s) => s.role === "realtime")!;
+      assert.equal(realtime.env.APP_UPSTREAM, "http://app-1:4567");
+      assert.equal(deployment.services.find((s) => s.role === "app")!.env.PORT, "4567");
+    });
+
+    it("split-port in front: the node splits its own ports and tells the page where to connect", () => {
+      const deployment = plan({ topology: "single", ports: { http: 8080, realtime: 8081 } });
+      const realtime = deployment.services[0]!;
+      assert.equal(realtime.env.REALTIME_PORT, String(INTERNAL_PORTS.realtimeSplit));
+      assert.equal(realtime.env.PUBLIC_REALTIME_PORT, "8081");
+      assert.equal(realtime.env.CORS_ORIGINS, "http://localhost:8080");
+      assert.deepEqual(
+        deployment.entrypoints.map((e) => e.url),
+        ["http://localhost:8080/chat/", "http://localhost:8081"],
+      );
+    });
+
+    it("writes a README saying what runs where", () => {
+      const readme = plan({ topology: "ssl-split" }).files["README.md"]!;
+      assert.match(readme, /^# realtime-kit: ssl-split/);
+      assert.match(readme, /\| stunnel \| realtime-kit\/stunnel:latest \| 8443 \| 443 -> 8443 \(https\)/);
+      assert.match(readme, /\| app-1 \| realtime-kit\/app:latest \| 3000 \| nothing \|/);
+    });
+  });
+});
