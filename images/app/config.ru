@@ -1,0 +1,86 @@
+# frozen_string_literal: true
+
+# realtime-kit "second stack": the chapter's Rack app on :3000, behind the same proxies as the
+# Socket.IO server. Debian's ruby + ruby-rack, served by Debian's puma (see Dockerfile).
+#
+#   GET /ping      -> "PONG. EOM." (text/plain)
+#   GET /          -> a small HTML page
+#   GET /api/info  -> {"node": NODE_ID, "path": request path, "time": ISO-8601 UTC}
+#
+# Every response carries X-App-Node: NODE_ID; every request is logged to stdout (CommonLogger).
+
+require "json"
+require "socket"
+require "time"
+require "rack"
+
+$stdout.sync = true
+
+NODE_ID = (ENV["NODE_ID"].to_s.strip.empty? ? Socket.gethostname : ENV["NODE_ID"].strip).freeze
+
+# Adds X-App-Node to every response, including errors and 404s from the app below.
+class AppNodeHeader
+  def initialize(app, node)
+    @app = app
+    @node = node
+  end
+
+  def call(env)
+    status, headers, body = @app.call(env)
+    headers["X-App-Node"] = @node
+    [status, headers, body]
+  rescue StandardError => e
+    env["rack.errors"].puts("#{e.class}: #{e.message}")
+    [500, { "Content-Type" => "text/plain; charset=utf-8", "X-App-Node" => @node }, ["500 Internal Server Error\n"]]
+  end
+end
+
+class App
+  HTML = <<~HTML
+    <!doctype html>
+    <html lang="en">
+    <head><meta charset="utf-8"><title>realtime-kit app</title>
+    <style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;color:#1d232a}
+    code{background:#eef1f4;padding:.1rem .3rem;border-radius:4px}</style></head>
+    <body>
+      <h1>realtime-kit app</h1>
+      <p>The second stack (Rack on Puma), answering as node <code>%<node>s</code>.</p>
+      <ul>
+        <li><a href="/ping"><code>/ping</code></a> - liveness</li>
+        <li><a href="/api/info"><code>/api/info</code></a> - JSON: node, path, time</li>
+        <li><a href="/chat/"><code>/chat/</code></a> - the Socket.IO chat (served by the realtime tier)</li>
+      </ul>
+    </body>
+    </html>
+  HTML
+
+  def call(env)
+    req = Rack::Request.new(env)
+    return text(405, "405 Method Not Allowed\n", "Allow" => "GET, HEAD") unless req.get? || req.head?
+
+    case req.path_info
+    when "/ping"
+      text(200, "PONG. EOM.")
+    when "/"
+      page = format(HTML, node: Rack::Utils.escape_html(NODE_ID))
+      [200, { "Content-Type" => "text/html; charset=utf-8", "Cache-Control" => "no-cache" }, [page]]
+    when "/api/info", "/api/info/"
+      body = JSON.generate(node: NODE_ID, path: req.path_info, time: Time.now.utc.iso8601(3))
+      [200, { "Content-Type" => "application/json", "Cache-Control" => "no-store" }, [body]]
+    else
+      text(404, "404 Not Found\n")
+    end
+  end
+
+  private
+
+  def text(status, body, extra = {})
+    [status, { "Content-Type" => "text/plain; charset=utf-8" }.merge(extra), [body]]
+  end
+end
+
+use Rack::CommonLogger, $stdout
+use AppNodeHeader, NODE_ID
+use Rack::Head
+use Rack::ContentLength
+run App.new
