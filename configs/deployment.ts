@@ -1,17 +1,20 @@
-import { CONTAINER_PATHS, IMAGE_NAMES, INTERNAL_PORTS, REALTIME_ROUTES, type ImageName } from "../model/layout";
+import { CONTAINER_PATHS, CROSS_HOST_PORTS, IMAGE_NAMES, INTERNAL_PORTS, REALTIME_ROUTES, type ImageName } from "../model/layout";
 import { origin, type Model } from "../model/model";
 import { haproxyConfig } from "./haproxy";
-import { appNodeNames, proxiesOf, realtimeNodeNames } from "./names";
+import { appMembers, edgeHost, proxiesOf, realtimeMembers, redisCrossHost, redisUrlFor, type PoolMember } from "./names";
 import { nginxConfig } from "./nginx";
 import { deploymentReadme } from "./readme";
-import { realtimeEnvironment, renderEnvFile } from "./realtime-env";
+import { realtimeEnvironment, realtimeNodeEnvironment, renderEnvFile } from "./realtime-env";
 import { stunnelConfig } from "./stunnel";
 
 /** A port a service publishes on the host. */
 export interface PublishedPort {
-  name: "http" | "https" | "realtime";
+  /** An entry port (http, https, realtime), or a port another host of a multi-host deployment connects to. */
+  name: "http" | "https" | "realtime" | "cross-host";
   hostPort: number;
   containerPort: number;
+  /** Host address to bind: set for cross-host ports (the machine's private address only); absent means every interface. */
+  hostIp?: string;
 }
 
 /** One container of a deployment, everything a driver (Pulumi, test harness) needs to run it. */
@@ -35,8 +38,10 @@ export interface ServiceSpec {
   user: string | null;
   /** Host folder mounted read-only at CONTAINER_PATHS.staticDir. */
   staticDir: string | null;
-  /** Only the public entry points publish anything. */
+  /** Only the public entry points publish anything (and, across hosts, what another host must reach). */
   publish: PublishedPort[];
+  /** Machine it runs on (a name from the model's `hosts`); null when everything runs on one Docker engine. */
+  host: string | null;
 }
 
 export type GeneratedFile = "haproxy.cfg" | "nginx.conf" | "stunnel.conf" | "realtime.env" | "README.md";
@@ -61,43 +66,59 @@ export interface Deployment {
 export function planDeployment(model: Model): Deployment {
   const proxies = proxiesOf(model);
   const realtimeEnv = realtimeEnvironment(model);
+  const realtimeNodes = realtimeMembers(model);
+  const crossHostRedis = proxies.redis && redisCrossHost(model);
+  const envHeader = crossHostRedis
+    ? `Environment of every realtime node (topology ${model.topology}); each node also gets NODE_ID, and nodes on other hosts than the edge use REDIS_URL=${redisUrlFor(model, realtimeNodes.find((node) => node.crossHost)!)}.`
+    : `Environment of every realtime node (topology ${model.topology}); each node also gets NODE_ID.`;
   const files: Partial<Record<GeneratedFile, string>> = {
-    "realtime.env": renderEnvFile(realtimeEnv, `Environment of every realtime node (topology ${model.topology}); each node also gets NODE_ID.`),
+    "realtime.env": renderEnvFile(realtimeEnv, envHeader),
   };
   if (proxies.haproxy) files["haproxy.cfg"] = haproxyConfig(model);
   if (proxies.nginx) files["nginx.conf"] = nginxConfig(model);
   if (proxies.stunnel) files["stunnel.conf"] = stunnelConfig(model);
 
   const services: ServiceSpec[] = [];
-  const service = (spec: Omit<ServiceSpec, "configFiles" | "mountsTls" | "user" | "staticDir" | "publish" | "env"> & Partial<ServiceSpec>): void => {
+  // Without hosts everything shares one engine (host null); with hosts the edge host runs all but the pools' remote members.
+  const edge = edgeHost(model)?.name ?? null;
+  const service = (spec: Omit<ServiceSpec, "configFiles" | "mountsTls" | "user" | "staticDir" | "publish" | "env" | "host"> & Partial<ServiceSpec>): void => {
     const mountsTls = spec.mountsTls ?? false;
-    services.push({ configFiles: [], staticDir: null, publish: [], env: {}, ...spec, mountsTls, user: mountsTls ? "root" : null });
+    services.push({ configFiles: [], staticDir: null, publish: [], env: {}, host: edge, ...spec, mountsTls, user: mountsTls ? "root" : null });
   };
   const http = (containerPort: number): PublishedPort => ({ name: "http", hostPort: model.ports.http, containerPort });
   const https = (containerPort: number): PublishedPort => ({ name: "https", hostPort: model.ports.https!, containerPort });
   const realtimeSplit = (containerPort: number): PublishedPort[] =>
     model.ports.realtime === null ? [] : [{ name: "realtime", hostPort: model.ports.realtime, containerPort }];
+  const crossHost = (member: PoolMember): PublishedPort[] =>
+    member.crossHost ? [{ name: "cross-host", hostIp: member.crossHost.address, hostPort: member.crossHost.port, containerPort: member.port }] : [];
 
-  if (proxies.redis) service({ name: "redis", role: "redis", image: image("redis"), port: INTERNAL_PORTS.redis });
-  for (const name of appNodeNames(model)) {
-    service({ name, role: "app", image: model.app!.image, port: model.app!.port, env: { PORT: String(model.app!.port), NODE_ID: name } });
+  if (proxies.redis) {
+    const publish: PublishedPort[] = crossHostRedis
+      ? [{ name: "cross-host", hostIp: edgeHost(model)!.address, hostPort: CROSS_HOST_PORTS.redis, containerPort: INTERNAL_PORTS.redis }]
+      : [];
+    service({ name: "redis", role: "redis", image: kitImage("redis"), port: INTERNAL_PORTS.redis, publish });
+  }
+  for (const member of appMembers(model)) {
+    const { name } = member;
+    service({ name, role: "app", image: model.app!.image, port: model.app!.port, env: { PORT: String(model.app!.port), NODE_ID: name }, publish: crossHost(member), host: member.host });
   }
   const realtimeInFront = model.topology === "single" || model.front === "node";
-  for (const name of realtimeNodeNames(model)) {
+  for (const member of realtimeNodes) {
     service({
-      name,
+      name: member.name,
       role: "realtime",
       image: model.realtime.image,
       port: INTERNAL_PORTS.realtime,
-      env: { ...realtimeEnv, NODE_ID: name },
-      publish: realtimeInFront ? [http(INTERNAL_PORTS.realtime), ...realtimeSplit(INTERNAL_PORTS.realtimeSplit)] : [],
+      env: realtimeNodeEnvironment(model, member, realtimeEnv),
+      publish: realtimeInFront ? [http(INTERNAL_PORTS.realtime), ...realtimeSplit(INTERNAL_PORTS.realtimeSplit)] : crossHost(member),
+      host: member.host,
     });
   }
   if (proxies.nginx) {
     service({
       name: "nginx",
       role: "nginx",
-      image: image("nginx"),
+      image: kitImage("nginx"),
       port: INTERNAL_PORTS.nginx,
       configFiles: [{ file: "nginx.conf", containerPath: CONTAINER_PATHS.nginxConfig }],
       staticDir: model.staticDir,
@@ -113,7 +134,7 @@ export function planDeployment(model: Model): Deployment {
     service({
       name: "haproxy",
       role: "haproxy",
-      image: image("haproxy"),
+      image: kitImage("haproxy"),
       port: INTERNAL_PORTS.haproxyHttp,
       configFiles: [{ file: "haproxy.cfg", containerPath: CONTAINER_PATHS.haproxyConfig }],
       mountsTls: nativeTls,
@@ -124,7 +145,7 @@ export function planDeployment(model: Model): Deployment {
     service({
       name: "stunnel",
       role: "stunnel",
-      image: image("stunnel"),
+      image: kitImage("stunnel"),
       port: INTERNAL_PORTS.stunnel,
       configFiles: [{ file: "stunnel.conf", containerPath: CONTAINER_PATHS.stunnelConfig }],
       mountsTls: true,
@@ -157,6 +178,7 @@ function entrypointsOf(model: Model): Entrypoint[] {
   return entrypoints;
 }
 
-function image(role: ImageName): string {
+/** The kit's own image for a role, as built from images/<role> (`realtime-kit/<role>:latest`). */
+export function kitImage(role: ImageName): string {
   return `${IMAGE_NAMES[role]}:latest`;
 }

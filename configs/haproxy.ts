@@ -1,6 +1,6 @@
 import { CONTAINER_PATHS, HEALTH_PATHS, INTERNAL_PORTS, REALTIME_ROUTES } from "../model/layout";
 import { formatMs, type Model } from "../model/model";
-import { appNodeNames, proxiesOf, realtimeNodeNames } from "./names";
+import { appMembers, proxiesOf, realtimeMembers, type PoolMember } from "./names";
 import { ConfigText, generatedHeader } from "./text";
 import { TLS12_CIPHERS, TLS13_CIPHERSUITES } from "./tls";
 
@@ -50,8 +50,9 @@ function defaultsSection(text: ConfigText, model: Model): void {
   text.line("mode http", undefined, I);
   text.line("log global", undefined, I);
   text.line("option httplog", undefined, I);
+  text.line("option dontlognull", "Health probes (of stunnel, of the containers) connect and send nothing: not worth a log line.", I);
   text.line("option forwardfor", "Backends see the client address in X-Forwarded-For.", I);
-  text.line("option redispatch", "If a client's sticky node is down, send it to a healthy one instead of failing.", I);
+  text.line("option redispatch 1", "If a client's sticky node does not answer, retry on a healthy one at once instead of failing.", I);
   text.line("retries 2", undefined, I);
   text.line(`timeout connect ${formatMs(t.connectMs)}`, undefined, I);
   text.line(
@@ -64,10 +65,16 @@ function defaultsSection(text: ConfigText, model: Model): void {
   text.line("timeout http-request 10s", "A client gets this long to send its request headers (slowloris).", I);
   text.line("timeout http-keep-alive 10s", undefined, I);
   text.line("timeout queue 30s", undefined, I);
+  const fastCheckMs = Math.max(100, Math.round(t.healthCheckIntervalMs / 4));
   text.line(
-    `default-server init-addr last,libc,none resolvers docker check inter ${formatMs(t.healthCheckIntervalMs)} fall 2 rise 2`,
+    `timeout check ${formatMs(Math.min(t.healthCheckIntervalMs, t.connectMs))}`,
+    "A member that does not answer its health check this fast counts as failed (a killed container never answers).",
+    I,
+  );
+  text.line(
+    `default-server init-addr last,libc,none resolvers docker check inter ${formatMs(t.healthCheckIntervalMs)} fastinter ${formatMs(fastCheckMs)} fall 2 rise 2`,
     "Start even if a backend name does not resolve yet (containers start in any order) and re-resolve it at run time;\n" +
-      `check every member every ${formatMs(t.healthCheckIntervalMs)}: 2 failures take it out, 2 successes bring it back.`,
+      `check every member every ${formatMs(t.healthCheckIntervalMs)}, after a failure every ${formatMs(fastCheckMs)}: 2 failures take it out, 2 successes bring it back.`,
     I,
   );
   text.blank();
@@ -147,7 +154,7 @@ function tlsFrontend(text: ConfigText, model: Model): void {
       I,
     );
   }
-  limitClients(text, model);
+  limitClients(text, model, tls.terminator === "stunnel");
   realtimeAcls(text);
   text.line("http-request set-header X-Forwarded-Proto https", undefined, I);
   text.line(`http-response set-header Strict-Transport-Security "max-age=${tls.hstsMaxAgeSeconds}"`, "Browsers that came over https once stay on https (HSTS).", I);
@@ -183,10 +190,14 @@ function realtimeBackend(text: ConfigText, model: Model): void {
   text.line(`http-check send meth GET uri ${HEALTH_PATHS.realtime}`, "The realtime server's health route turns 503 as soon as it starts shutting down.", I);
   text.line("http-check expect status 200", undefined, I);
   const cookieMode = model.realtime.stickiness === "cookie";
-  realtimeNodeNames(model).forEach((name, index) => {
-    text.line(
-      `server ${name} ${name}:${INTERNAL_PORTS.realtime} on-marked-down shutdown-sessions${cookieMode ? ` cookie ${name}` : ""}`,
+  realtimeMembers(model).forEach((node, index) => {
+    const why = [
       index === 0 ? "A node marked down has its WebSockets cut at once, so its clients reconnect to a healthy node." : undefined,
+      crossHostWhy(node),
+    ].filter((line) => line !== undefined);
+    text.line(
+      `server ${node.name} ${node.address} on-marked-down shutdown-sessions${cookieMode ? ` cookie ${node.name}` : ""}`,
+      why.length > 0 ? why.join("\n") : undefined,
       I,
     );
   });
@@ -201,8 +212,14 @@ function appBackend(text: ConfigText, model: Model): void {
   text.line("option httpchk", undefined, I);
   text.line(`http-check send meth GET uri ${app.healthPath}`, undefined, I);
   text.line("http-check expect status 200", undefined, I);
-  for (const name of appNodeNames(model)) text.line(`server ${name} ${name}:${app.port}`, undefined, I);
+  for (const node of appMembers(model)) text.line(`server ${node.name} ${node.address}`, crossHostWhy(node), I);
   text.blank();
+}
+
+/** Why a member on another machine is addressed by IP and port rather than by name. */
+function crossHostWhy(node: PoolMember): string | undefined {
+  if (!node.crossHost) return undefined;
+  return `${node.name} runs on host ${node.host}: reached at the port it publishes on that machine's private address.`;
 }
 
 function nginxBackend(text: ConfigText): void {
@@ -224,13 +241,19 @@ function realtimeAcls(text: ConfigText): void {
   text.line(`acl is_chat_page path_beg ${REALTIME_ROUTES.chatPage}`, "The chat page, also served by the realtime server.", I);
 }
 
-function limitClients(text: ConfigText, model: Model): void {
+/**
+ * `behindProxyProtocol`: the client address is known only once the PROXY header is read, so the
+ * rate is tracked per session; on direct binds per connection, before any TLS handshake is paid for.
+ */
+function limitClients(text: ConfigText, model: Model, behindProxyProtocol = false): void {
+  const stage = behindProxyProtocol ? "session" : "connection";
   text.line(
-    "tcp-request connection track-sc0 src table client_rates",
-    `One address may open at most ${model.limits.connectionRatePerClient} connections per 10 s (handshake floods).`,
+    `tcp-request ${stage} track-sc0 src table client_rates`,
+    `One address may open at most ${model.limits.connectionRatePerClient} connections per 10 s (handshake floods).` +
+      (behindProxyProtocol ? "\nTracked per session: only after the PROXY header is the address the client's, not stunnel's." : ""),
     I,
   );
-  text.line(`tcp-request connection reject if { sc0_conn_rate gt ${model.limits.connectionRatePerClient} }`, undefined, I);
+  text.line(`tcp-request ${stage} reject if { sc0_conn_rate gt ${model.limits.connectionRatePerClient} }`, undefined, I);
   text.line(
     `http-request deny deny_status 413 if { req.hdr_val(content-length) gt ${model.limits.maxMessageBytes} }`,
     "Bodies larger than the largest Socket.IO message are refused before they reach a node.",

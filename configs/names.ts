@@ -1,4 +1,5 @@
-import type { Model } from "../model/model";
+import { CROSS_HOST_PORTS, INTERNAL_PORTS } from "../model/layout";
+import type { HostSpec, Model } from "../model/model";
 
 /**
  * Names of the services a model deploys. They are container names and network aliases at once,
@@ -19,4 +20,59 @@ export function proxiesOf(model: Model): { haproxy: boolean; nginx: boolean; stu
     stunnel: model.tls?.terminator === "stunnel",
     redis: model.realtime.adapter !== "memory",
   };
+}
+
+/** A member of the realtime or app pool, and how the edge reaches it. */
+export interface PoolMember {
+  /** Service name, e.g. `realtime-2`. */
+  name: string;
+  /** Machine it runs on (a name from `hosts`); null when everything runs on one Docker engine. */
+  host: string | null;
+  /** Port it listens on inside its container. */
+  port: number;
+  /**
+   * Set when it runs on another machine than the edge: it publishes `port` on that machine's
+   * private address, at a port fixed by its node number (CROSS_HOST_PORTS).
+   */
+  crossHost: { address: string; port: number } | null;
+  /** `host:port` the edge (HAProxy) and peers on the edge host connect to. */
+  address: string;
+}
+
+export function realtimeMembers(model: Model): PoolMember[] {
+  return realtimeNodeNames(model).map((name, index) =>
+    member(model, name, INTERNAL_PORTS.realtime, model.placement?.realtime[index] ?? null, CROSS_HOST_PORTS.realtimeBase + index + 1),
+  );
+}
+
+export function appMembers(model: Model): PoolMember[] {
+  return appNodeNames(model).map((name, index) =>
+    member(model, name, model.app!.port, model.placement?.app[index] ?? null, CROSS_HOST_PORTS.appBase + index + 1),
+  );
+}
+
+/** The machine that runs the edge (HAProxy, stunnel) and Redis; null on one Docker engine. */
+export function edgeHost(model: Model): HostSpec | null {
+  return model.placement?.hosts[0] ?? null;
+}
+
+/** Whether any realtime node runs away from the edge host, so Redis must be reachable across hosts. */
+export function redisCrossHost(model: Model): boolean {
+  return realtimeMembers(model).some((node) => node.crossHost !== null);
+}
+
+/**
+ * Redis URL a realtime node uses: by name on the deployment's network, by the edge host's address
+ * from another machine. `null` asks for the URL shared by the nodes beside Redis.
+ */
+export function redisUrlFor(model: Model, node: PoolMember | null): string {
+  return node?.crossHost ? `redis://${edgeHost(model)!.address}:${CROSS_HOST_PORTS.redis}` : `redis://redis:${INTERNAL_PORTS.redis}`;
+}
+
+function member(model: Model, name: string, port: number, host: string | null, crossHostPort: number): PoolMember {
+  const edge = edgeHost(model);
+  const machine = host === null ? undefined : model.placement!.hosts.find((candidate) => candidate.name === host);
+  const remote = edge !== null && machine !== undefined && machine.name !== edge.name;
+  const crossHost = remote ? { address: machine.address, port: crossHostPort } : null;
+  return { name, host, port, crossHost, address: crossHost ? `${crossHost.address}:${crossHost.port}` : `${name}:${port}` };
 }

@@ -17,7 +17,7 @@ export function deploymentReadme(deployment: Deployment): string {
     "| service | image | listens on (in its network) | published on the host | reads |",
     "|---|---|---|---|---|",
     ...services.map((service) => {
-      const published = service.publish.map((p) => `${p.hostPort} -> ${p.containerPort} (${p.name})`).join(", ") || "nothing";
+      const published = service.publish.map((p) => `${p.hostIp ? `${p.hostIp}:` : ""}${p.hostPort} -> ${p.containerPort} (${p.name})`).join(", ") || "nothing";
       const reads = [
         ...service.configFiles.map((file) => `${file.file} at ${file.containerPath}`),
         ...(service.mountsTls ? [`TLS cert/key at ${CONTAINER_PATHS.tlsCert}(.key)`] : []),
@@ -27,8 +27,10 @@ export function deploymentReadme(deployment: Deployment): string {
       return `| ${service.name} | ${service.image} | ${service.port} | ${published} | ${reads || "-"} |`;
     }),
     "",
-    "All services share one private Docker network and reach each other by service name.",
-    "Only the ports in the \"published\" column are reachable from outside.",
+    ...(model.placement ? machinesSection(deployment) : [
+      "All services share one private Docker network and reach each other by service name.",
+      "Only the ports in the \"published\" column are reachable from outside.",
+    ]),
     "",
     "## Entry points",
     "",
@@ -36,4 +38,24 @@ export function deploymentReadme(deployment: Deployment): string {
     "",
   ];
   return lines.join("\n");
+}
+
+/** multi-node over several hosts: which machine runs what, and how they reach each other. */
+function machinesSection(deployment: Deployment): string[] {
+  const placement = deployment.model.placement!;
+  return [
+    "## Machines",
+    "",
+    "| host | docker | address | runs |",
+    "|---|---|---|---|",
+    ...placement.hosts.map((host) => {
+      const runs = deployment.services.filter((service) => service.host === host.name).map((service) => service.name).join(", ") || "nothing";
+      return `| ${host.name} | ${host.docker} | ${host.address} | ${runs} |`;
+    }),
+    "",
+    `Services on the same machine share a private Docker network and reach each other by service name. The edge host (${placement.hosts[0]!.name})`,
+    "reaches a pool member on another machine at the cross-host port it publishes on that machine's private address,",
+    "and realtime nodes elsewhere reach Redis at the port the edge host publishes on its own private address.",
+    "Only the entry ports are published on every interface; keep cross-host ports reachable from the other hosts only.",
+  ];
 }

@@ -1,6 +1,6 @@
 import { INTERNAL_PORTS } from "../model/layout";
 import type { Model } from "../model/model";
-import { appNodeNames } from "./names";
+import { appNodeNames, redisUrlFor, type PoolMember } from "./names";
 
 /**
  * Environment of the realtime server, shared by every realtime node (each node adds its own
@@ -16,7 +16,7 @@ export function realtimeEnvironment(model: Model): Record<string, string> {
   };
   if (model.realtime.stickiness === "cookie") env.STICKY_COOKIE = model.realtime.cookieName;
   if (model.realtime.adapter !== "memory") {
-    env.REDIS_URL = `redis://redis:${INTERNAL_PORTS.redis}`;
+    env.REDIS_URL = redisUrlFor(model, null);
     env.ADAPTER = model.realtime.adapter;
   }
   if (model.realtime.connectionStateRecovery) env.CONNECTION_STATE_RECOVERY = "1";
@@ -26,6 +26,16 @@ export function realtimeEnvironment(model: Model): Record<string, string> {
     if (model.front !== "haproxy") env.REALTIME_PORT = String(INTERNAL_PORTS.realtimeSplit);
     env.PUBLIC_REALTIME_PORT = String(model.ports.realtime);
   }
+  return env;
+}
+
+/**
+ * Environment of one realtime node: the shared one plus its NODE_ID. A node on another host than
+ * the edge reaches Redis at the address the edge host publishes it on instead of by name.
+ */
+export function realtimeNodeEnvironment(model: Model, node: PoolMember, shared = realtimeEnvironment(model)): Record<string, string> {
+  const env: Record<string, string> = { ...shared, NODE_ID: node.name };
+  if (env.REDIS_URL !== undefined) env.REDIS_URL = redisUrlFor(model, node);
   return env;
 }
 

@@ -31,5 +31,7 @@ function walk(node: JsonSchemaNode, prefix: string, rows: string[]): void {
     }
     const choices = child.enum ? ` One of: ${child.enum.map(String).join(", ")}.` : "";
     rows.push(`| \`${name}\` | ${child.default === undefined ? "-" : `\`${JSON.stringify(child.default)}\``} | ${(child.description ?? "").replace(/\|/g, "\\|")}${choices} |`);
+    // A list of groups (hosts): one row per field of its items, as `hosts[].name`.
+    if (child.items?.properties) walk(child.items, `${name}[]`, rows);
   }
 }

@@ -28,6 +28,18 @@ export const INTERNAL_PORTS = {
   redis: 6379,
 } as const;
 
+/**
+ * multi-node over several hosts: ports a service on another machine than the edge publishes on
+ * that machine's private address (never on every interface), so the edge can reach it.
+ * Realtime node i listens on 18080 + i, app node i on 13000 + i (i from 1); Redis, on the edge
+ * host, on 6379 for realtime nodes elsewhere.
+ */
+export const CROSS_HOST_PORTS = {
+  realtimeBase: 18080,
+  appBase: 13000,
+  redis: 6379,
+} as const;
+
 /** Configuration files are mounted read-only here at run time; images never bake them in. */
 export const CONFIG_DIR = "/etc/realtime-kit";
 export const CONTAINER_PATHS = {

@@ -82,7 +82,8 @@ function applySet(config: Record<string, unknown>, assignment: string, cwd: stri
   target[parts[parts.length - 1]!] = value;
 }
 
-function checkReadableFiles(model: Model): void {
+/** Checks the files and folders a model names can be read (certificate, key, static assets). */
+export function checkReadableFiles(model: Model): void {
   if (model.tls?.certFile) checkPem("tls.certFile", model.tls.certFile, /-----BEGIN CERTIFICATE-----/, "a PEM certificate");
   if (model.tls?.keyFile) checkPem("tls.keyFile", model.tls.keyFile, /-----BEGIN [A-Z ]*PRIVATE KEY-----/, "a PEM private key");
   if (model.staticDir) {

@@ -1,6 +1,7 @@
 import path from "node:path";
 import { ConfigError } from "./errors";
-import { configSchema, type ConfigInput, type Topology } from "./schema";
+import { CROSS_HOST_PORTS } from "./layout";
+import { configSchema, type ConfigInput, type ParsedConfig, type Topology } from "./schema";
 
 /**
  * The resolved deployment model: the single typed description every generator, the Pulumi
@@ -47,6 +48,27 @@ export interface Model {
   };
   cors: { origins: string[] };
   limits: { maxMessageBytes: number; maxConnections: number; connectionRatePerClient: number };
+  /** multi-node with `hosts` only: which machine runs what. null: everything on one Docker engine. */
+  placement: Placement | null;
+}
+
+/** One machine of a multi-host deployment. */
+export interface HostSpec {
+  name: string;
+  /** Docker engine URL (ssh://, tcp:// or unix://). */
+  docker: string;
+  /** Private IPv4 address the other hosts reach it at; cross-host ports are published on it only. */
+  address: string;
+}
+
+/** Where a multi-host deployment runs each service. */
+export interface Placement {
+  /** The machines, in the order given; the first (the edge host) runs HAProxy, stunnel and Redis. */
+  hosts: HostSpec[];
+  /** Host name of each realtime node, by node number - 1 (round-robin over realtime.hosts). */
+  realtime: string[];
+  /** Host name of each app node, by node number - 1 (round-robin over app.hosts). */
+  app: string[];
 }
 
 /** Where option values came from, for resolving relative paths. */
@@ -75,6 +97,9 @@ const OPTION_FITS: { option: string; topologies: readonly Topology[]; why: strin
   { option: "realtime.stickiness", topologies: ["multi-node"], why: "stickiness only matters with several realtime nodes" },
   { option: "realtime.cookieName", topologies: ["multi-node"], why: "the stickiness cookie only matters with several realtime nodes" },
   { option: "realtime.adapter", topologies: ["multi-node"], why: "only multi-node shares state through Redis" },
+  { option: "hosts", topologies: ["multi-node"], why: "only multi-node has pools to spread over several machines" },
+  { option: "realtime.hosts", topologies: ["multi-node"], why: "only multi-node has pools to spread over several machines" },
+  { option: "app.hosts", topologies: ["multi-node"], why: "only multi-node has pools to spread over several machines" },
 ];
 
 /** Parses and validates raw configuration, then applies the topology rules. */
@@ -107,6 +132,8 @@ export function resolveModel(input: unknown, source: ModelSource): Model {
     realtime: config.ports.realtime ?? null,
   };
   checkPortClashes(ports);
+  const placement = resolvePlacement(config, realtimeNodes, appNodes);
+  if (placement) checkCrossHostPorts(ports, placement);
 
   const adapter = multi ? config.realtime.adapter : "memory";
   if (multi && config.realtime.connectionStateRecovery && adapter !== "redis-streams") {
@@ -168,7 +195,61 @@ export function resolveModel(input: unknown, source: ModelSource): Model {
     },
     cors: { origins: config.cors.origins ?? [pageOrigin(config.hostname, ports)] },
     limits: config.limits,
+    placement,
   };
+}
+
+/**
+ * multi-node with `hosts`: checks the machines and spreads each pool over its hosts round-robin.
+ * Without `hosts` the deployment runs on one Docker engine and the pools may not name hosts.
+ */
+function resolvePlacement(config: ParsedConfig, realtimeNodes: number, appNodes: number): Placement | null {
+  const pools = [
+    { option: "realtime.hosts", names: config.realtime.hosts, nodes: realtimeNodes },
+    { option: "app.hosts", names: config.app.hosts, nodes: appNodes },
+  ];
+  const hosts = config.hosts;
+  if (hosts === undefined) {
+    const named = pools.find((pool) => pool.names !== undefined);
+    if (named) throw new ConfigError(named.option, "names hosts but none are declared; list the machines under hosts (each with name, docker and address)");
+    return null;
+  }
+  for (const key of ["name", "docker", "address"] as const) {
+    hosts.forEach((host, index) => {
+      const first = hosts.findIndex((other) => other[key] === host[key]);
+      if (first !== index) {
+        throw new ConfigError(`hosts.${index}.${key}`, `${JSON.stringify(host[key])} is already the ${key} of hosts.${first}; every host needs its own ${key}`);
+      }
+    });
+  }
+  hosts.forEach((host, index) => {
+    if (/^(0\.|127\.)/.test(host.address)) {
+      throw new ConfigError(`hosts.${index}.address`, `${host.address} cannot be reached from the other hosts; give the machine's private address (such as 10.0.0.12)`);
+    }
+  });
+  const known = hosts.map((host) => host.name);
+  const spread = (pool: (typeof pools)[number]): string[] => {
+    const names = pool.names ?? [known[0]!];
+    names.forEach((name, index) => {
+      if (!known.includes(name)) throw new ConfigError(`${pool.option}.${index}`, `unknown host ${JSON.stringify(name)}; the hosts are ${known.join(", ")}`);
+    });
+    return Array.from({ length: pool.nodes }, (_, node) => names[node % names.length]!);
+  };
+  return { hosts: hosts.map((host) => ({ ...host })), realtime: spread(pools[0]!), app: spread(pools[1]!) };
+}
+
+/** Redis is published on the edge host for realtime nodes elsewhere: no public port may take its port. */
+function checkCrossHostPorts(ports: Model["ports"], placement: Placement): void {
+  const edge = placement.hosts[0]!.name;
+  if (!placement.realtime.some((host) => host !== edge)) return;
+  for (const [name, value] of Object.entries(ports)) {
+    if (value === CROSS_HOST_PORTS.redis) {
+      throw new ConfigError(
+        `ports.${name}`,
+        `${value} is where the edge host publishes Redis for realtime nodes on other hosts; choose another public port`,
+      );
+    }
+  }
 }
 
 /** The origin the chat page is served from: https where the topology has TLS, else http. */

@@ -48,6 +48,37 @@ const nodeCount = z
 const HOSTNAME = /^(?=.{1,253}$)[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
 const ORIGIN = /^https?:\/\/[a-zA-Z0-9.-]+(:\d{1,5})?$/;
 const IMAGE_REF = /^[a-z0-9]+([._/:@-][a-zA-Z0-9]+)*$/;
+/** A machine's name in `hosts`: short, lowercase, usable in resource and container names. */
+const HOST_NAME = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
+/** A Docker engine URL: ssh://[user@]host[:port], tcp://host[:port] or unix:///path. */
+const DOCKER_URL = /^(ssh:\/\/([A-Za-z0-9._-]+@)?[A-Za-z0-9.-]+(:\d{1,5})?|tcp:\/\/[A-Za-z0-9.-]+(:\d{1,5})?|unix:\/\/\/[^\s]+)$/;
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/** multi-node: host names a pool's nodes are spread over, round-robin. */
+const poolHosts = (pool: string) =>
+  z
+    .array(z.string().regex(HOST_NAME, "expected the name of one of the hosts"))
+    .min(1, `list at least one host name, or leave ${pool}.hosts out to run every ${pool} node on the first host`)
+    .optional()
+    .describe(`multi-node with hosts: names of the hosts the ${pool} nodes are spread over, round-robin (node 1 on the first name, node 2 on the second, ...). Default: all on the first host.`);
+
+const host = z.strictObject({
+  name: z
+    .string()
+    .regex(HOST_NAME, 'expected a short name of lowercase letters, digits and - such as "edge" or "node-2"')
+    .describe("Name realtime.hosts and app.hosts refer to."),
+  docker: z
+    .string()
+    .regex(DOCKER_URL, "expected a Docker engine URL: ssh://user@host, tcp://host:2376 or unix:///var/run/docker.sock")
+    .describe("Docker engine of the machine: ssh://user@host, tcp://host:2376 (TLS) or unix:///var/run/docker.sock."),
+  address: z
+    .string()
+    .regex(
+      IPV4,
+      "expected the machine's private IPv4 address, such as 10.0.0.12 (ports are published on it, and Docker binds published ports to IP addresses, not names)",
+    )
+    .describe("Private IPv4 address the other hosts reach this machine at; cross-host ports are published on it only."),
+});
 
 export const configSchema = z.strictObject({
   topology: z.enum(TOPOLOGIES).describe("Which deployment to build: single, node-proxy, ssl-split or multi-node."),
@@ -89,6 +120,7 @@ export const configSchema = z.strictObject({
         .default("redis")
         .describe("multi-node: Socket.IO adapter over Redis. redis-streams is needed for connection state recovery."),
       connectionStateRecovery: z.boolean().default(false).describe("Socket.IO connection state recovery (in multi-node it needs adapter: redis-streams)."),
+      hosts: poolHosts("realtime"),
     })
     .prefault({}),
   app: z
@@ -97,6 +129,7 @@ export const configSchema = z.strictObject({
       image: z.string().regex(IMAGE_REF, "expected a Docker image reference").default("realtime-kit/app:latest").describe("Image of the second stack (the chapter's Ruby app)."),
       port: port.default(3000).describe("Port the second stack listens on inside its container. Never published."),
       healthPath: z.string().regex(/^\/[\x21-\x7e]*$/, "expected a path starting with /").default("/ping").describe("Route the load balancer checks on the second stack."),
+      hosts: poolHosts("app"),
     })
     .prefault({}),
   tls: z
@@ -123,7 +156,7 @@ export const configSchema = z.strictObject({
       server: duration.prefault("60s").describe("Proxy idle timeout on the server side."),
       tunnel: duration.prefault("1h").describe("Idle timeout of an upgraded WebSocket through HAProxy."),
       proxyRead: duration.prefault("60s").describe("nginx proxy_read_timeout / proxy_send_timeout."),
-      healthCheckInterval: duration.prefault("2s").describe("How often HAProxy checks each pool member; 2 failures take it out."),
+      healthCheckInterval: duration.prefault("1s").describe("How often HAProxy checks each pool member; after a failure it checks 4x as often, and 2 failures take it out."),
     })
     .prefault({}),
   cors: z
@@ -137,10 +170,17 @@ export const configSchema = z.strictObject({
   limits: z
     .strictObject({
       maxMessageBytes: z.number().int().min(1024).max(100 * 1024 * 1024).default(1_000_000).describe("Largest Socket.IO message / HTTP body accepted (Socket.IO maxHttpBufferSize, proxies' body limit)."),
-      maxConnections: z.number().int().min(100).max(1_000_000).default(50_000).describe("HAProxy maxconn: concurrent connections the front door accepts."),
+      maxConnections: z.number().int().min(100).max(1_000_000).default(9_000).describe("HAProxy maxconn: concurrent connections the front door accepts. HAProxy needs about 2 open files per connection: 9000 fits the 20000 open files some Docker engines allow a container; raise it with the engine's limit (dockerd LimitNOFILE)."),
       connectionRatePerClient: z.number().int().min(1).max(100_000).default(500).describe("New connections one client address may open per 10 s at HAProxy before being refused."),
     })
     .prefault({}),
+  hosts: z
+    .array(host)
+    .min(1, "list at least one host, or leave hosts out to deploy everything on one Docker engine")
+    .optional()
+    .describe(
+      "multi-node: the machines to deploy on, each {name, docker, address}. The first runs the edge (HAProxy, stunnel) and Redis; realtime.hosts and app.hosts spread the pools. Default: one Docker engine.",
+    ),
 });
 
 /** What a config file or stack config holds before defaults are applied. */

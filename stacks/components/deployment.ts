@@ -1,0 +1,93 @@
+import type * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { kitImage, planDeployment, type Deployment, type ServiceSpec } from "../../configs/deployment";
+import type { ImageName } from "../../model/layout";
+import type { Model } from "../../model/model";
+import type { RegistrySettings, TlsMaterial } from "../config";
+import { EdgeProxies } from "./edge";
+import { DEFAULT_HOST, DeploymentHost } from "./host";
+import { AppPool, RealtimePool } from "./pools";
+import { SharedRedis } from "./redis";
+import type { ServiceContext } from "./service";
+
+export interface RealtimeDeploymentArgs {
+  /** Stack name: names and labels every container and network. */
+  stack: string;
+  model: Model;
+  tls: TlsMaterial | null;
+  registry: RegistrySettings | null;
+}
+
+/** Where one service runs, for the `nodes` output. */
+export interface NodeInfo {
+  role: ImageName;
+  host: string;
+  container: string;
+}
+
+/**
+ * A whole realtime-kit topology: the plan `planDeployment` derives from the model (the same one
+ * `realtime-kit generate` writes out), run on one Docker engine or spread over several hosts.
+ */
+export class RealtimeDeployment extends pulumi.ComponentResource {
+  readonly plan: Deployment;
+  readonly hosts: DeploymentHost[];
+  readonly redis: SharedRedis | undefined;
+  readonly realtime: RealtimePool;
+  readonly app: AppPool | undefined;
+  readonly edge: EdgeProxies | undefined;
+  /** Entry points by name (chat, realtime, site, site-tls). */
+  readonly urls: Record<string, string>;
+  /** Which service runs on which machine, in which container. */
+  readonly nodes: pulumi.Output<Record<string, NodeInfo>>;
+  /** Name of the deployment's private Docker network (the same on every host). */
+  readonly network: pulumi.Output<string>;
+
+  constructor(name: string, args: RealtimeDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("realtime-kit:index:RealtimeDeployment", name, {}, opts);
+    const plan = (this.plan = planDeployment(args.model));
+    const machines = args.model.placement?.hosts ?? [null];
+
+    // Each host builds the kit's images it runs. With a registry the first host builds them all and
+    // pushes them, and the others pull them by digest.
+    const hosts: DeploymentHost[] = [];
+    for (const machine of machines) {
+      const pushedImages = args.registry && hosts[0] ? hosts[0].builtImages : undefined;
+      const first = hosts.length === 0;
+      const images = plan.services.filter((spec) => spec.host === (machine?.name ?? null) || (first && args.registry && spec.image === kitImage(spec.role)));
+      hosts.push(
+        new DeploymentHost(machine?.name ?? DEFAULT_HOST, { stack: args.stack, machine, images, registry: args.registry, pushedImages }, { parent: this }),
+      );
+    }
+    this.hosts = hosts;
+    const hostOf = (spec: ServiceSpec): DeploymentHost => {
+      const host = spec.host === null ? hosts[0] : hosts.find((candidate) => candidate.name === spec.host);
+      if (!host) throw new Error(`${spec.name} is placed on unknown host ${spec.host}`);
+      return host;
+    };
+    const context: ServiceContext = { stack: args.stack, plan, tls: args.tls, hostOf };
+    const group = (...roles: ImageName[]) => plan.services.filter((spec) => roles.includes(spec.role));
+
+    // Redis before the realtime nodes (they connect at start); the front door last, so that when
+    // `pulumi up` returns every backend is up and the entry points answer.
+    const redis = group("redis");
+    this.redis = redis.length > 0 ? new SharedRedis("redis", { context, services: redis }, { parent: this }) : undefined;
+    this.realtime = new RealtimePool("realtime", { context, services: group("realtime") }, { parent: this, dependsOn: this.redis ? [this.redis] : [] });
+    const app = group("app");
+    this.app = app.length > 0 ? new AppPool("app", { context, services: app }, { parent: this }) : undefined;
+    const edge = group("haproxy", "nginx", "stunnel");
+    const backends = [this.realtime, ...(this.app ? [this.app] : [])];
+    this.edge = edge.length > 0 ? new EdgeProxies("edge", { context, services: edge }, { parent: this, dependsOn: backends }) : undefined;
+
+    this.urls = Object.fromEntries(plan.entrypoints.map((entry) => [entry.name, entry.url]));
+    const containers: [ServiceSpec, docker.Container][] = [this.redis, this.realtime, this.app, this.edge]
+      .flatMap((component) => (component ? Object.entries(component.containers) : []))
+      .map(([service, container]) => [plan.services.find((spec) => spec.name === service)!, container]);
+    this.nodes = pulumi
+      .all(containers.map(([, container]) => container.name))
+      .apply((names) => Object.fromEntries(containers.map(([spec], index) => [spec.name, { role: spec.role, host: hostOf(spec).name, container: names[index]! }])));
+    this.network = hosts[0]!.network.name;
+    this.registerOutputs({ urls: this.urls, nodes: this.nodes, network: this.network });
+  }
+}
+

@@ -1,0 +1,139 @@
+import path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { ConfigError } from "../model/errors";
+import { checkReadableFiles } from "../model/load";
+import { resolveModel, type Model } from "../model/model";
+import { configSchema } from "../model/schema";
+
+/** Namespace of every stack setting: `realtime-kit:topology`, `realtime-kit:realtime`, ... */
+export const CONFIG_NAMESPACE = "realtime-kit";
+
+/** Where Pulumi.yaml and the stack files live; relative paths in stack config resolve against it. */
+export const PROJECT_ROOT = path.resolve(__dirname, "..");
+
+/** Stack settings that are not model options: TLS material and the optional image registry. */
+const STACK_ONLY_KEYS = ["tlsCert", "tlsKey", "registry", "registryPassword"] as const;
+
+const SET_CERT = 'pulumi config set --secret tlsCert -- "$(cat cert.pem)"';
+const SET_KEY = 'pulumi config set --secret tlsKey -- "$(cat key.pem)"';
+
+/** PEM text of the certificate chain and private key, kept secret in state. */
+export interface TlsMaterial {
+  cert: pulumi.Output<string>;
+  key: pulumi.Output<string>;
+}
+
+/** A registry the kit's images are pushed to after building, and pulled from on every host. */
+export interface RegistrySettings {
+  server: string;
+  username: string | undefined;
+  password: pulumi.Output<string> | undefined;
+}
+
+export interface StackSettings {
+  model: Model;
+  /** Set for the topologies that serve https (ssl-split, multi-node). */
+  tls: TlsMaterial | null;
+  registry: RegistrySettings | null;
+}
+
+/**
+ * Reads the stack's config into the same model `realtime-kit generate` builds from a config file:
+ * the same option names, the same schema, the same ConfigError texts.
+ */
+export function readStackSettings(): StackSettings {
+  const config = new pulumi.Config(CONFIG_NAMESPACE);
+  const raw = modelOptions(config);
+  rejectCertificateFiles(raw);
+  const model = resolveModel(raw, { baseDir: PROJECT_ROOT });
+  checkReadableFiles(model);
+  return { model, tls: tlsMaterial(config, model), registry: registrySettings(config) };
+}
+
+/**
+ * The model options set on the stack, as a raw config object. Structured options (ports, realtime,
+ * ...) are read as objects, as `pulumi config set --path realtime.nodes 3` stores them; keys the
+ * model does not know are passed on so the schema names them ("unknown option ...").
+ */
+function modelOptions(config: pulumi.Config): Record<string, unknown> {
+  const prefix = `${CONFIG_NAMESPACE}:`;
+  const stringOptions = stringTypedOptions();
+  const raw: Record<string, unknown> = {};
+  for (const fullKey of Object.keys(pulumi.runtime.allConfig()).sort()) {
+    if (!fullKey.startsWith(prefix)) continue;
+    const key = fullKey.slice(prefix.length);
+    if ((STACK_ONLY_KEYS as readonly string[]).includes(key)) continue;
+    raw[key] = key in configSchema.shape && !stringOptions.has(key) ? readObject(config, key) : config.get(key);
+  }
+  return raw;
+}
+
+/** Top-level options whose values are plain strings (topology, hostname, ...), from the schema itself. */
+function stringTypedOptions(): Set<string> {
+  const schema = z.toJSONSchema(configSchema, { io: "input", unrepresentable: "any" }) as { properties?: Record<string, { type?: unknown }> };
+  return new Set(Object.entries(schema.properties ?? {}).filter(([, node]) => node.type === "string").map(([key]) => key));
+}
+
+function readObject(config: pulumi.Config, key: string): unknown {
+  try {
+    return config.getObject<unknown>(key);
+  } catch {
+    throw new ConfigError(key, `is not valid structured config; set its fields one by one, e.g. pulumi config set --path ${key}.<field> <value>`);
+  }
+}
+
+/** The CLI reads certificate files; a stack keeps the PEM text in secrets instead, never in the repository. */
+function rejectCertificateFiles(raw: Record<string, unknown>): void {
+  const tls = raw.tls;
+  if (tls === null || typeof tls !== "object") return;
+  for (const [field, command] of [["certFile", SET_CERT], ["keyFile", SET_KEY]] as const) {
+    if ((tls as Record<string, unknown>)[field] !== undefined) {
+      throw new ConfigError(`tls.${field}`, `is how the CLI reads TLS files; a Pulumi stack takes the PEM text as secrets instead: ${command}`);
+    }
+  }
+}
+
+function tlsMaterial(config: pulumi.Config, model: Model): TlsMaterial | null {
+  const cert = config.get("tlsCert");
+  const key = config.get("tlsKey");
+  if (!model.tls) {
+    const given = cert !== undefined ? "tlsCert" : key !== undefined ? "tlsKey" : null;
+    if (given) throw new ConfigError(given, `does not apply to topology ${model.topology}: only ssl-split and multi-node terminate TLS; remove it (pulumi config rm ${given})`);
+    return null;
+  }
+  const pem = (name: "tlsCert" | "tlsKey", value: string | undefined, marker: RegExp, what: string, command: string): pulumi.Output<string> => {
+    if (value === undefined) {
+      throw new ConfigError(name, `is required: topology ${model.topology} serves https and needs ${what} (PEM) in the secret ${CONFIG_NAMESPACE}:${name}; set it with ${command}`);
+    }
+    if (!marker.test(value)) throw new ConfigError(name, `is not ${what} (no PEM block found); set it with ${command}`);
+    // Secret in state and outputs even if it was set without --secret.
+    return pulumi.secret(value);
+  };
+  return {
+    cert: pem("tlsCert", cert, /-----BEGIN CERTIFICATE-----/, "a certificate chain", SET_CERT),
+    key: pem("tlsKey", key, /-----BEGIN [A-Z ]*PRIVATE KEY-----/, "a private key", SET_KEY),
+  };
+}
+
+function registrySettings(config: pulumi.Config): RegistrySettings | null {
+  const registry = readObject(config, "registry");
+  if (registry === undefined) return null;
+  if (registry === null || typeof registry !== "object" || Array.isArray(registry)) {
+    throw new ConfigError("registry", "expected {server, username}; set it with pulumi config set --path registry.server registry.example.com");
+  }
+  const fields = registry as Record<string, unknown>;
+  for (const key of Object.keys(fields)) {
+    if (key === "password") {
+      throw new ConfigError("registry.password", "keep the password out of plain config: pulumi config set --secret registryPassword <password>");
+    }
+    if (key !== "server" && key !== "username") throw new ConfigError(`registry.${key}`, "unknown option; registry takes server and username (the password is the secret registryPassword)");
+  }
+  const { server, username } = fields;
+  if (typeof server !== "string" || !/^[A-Za-z0-9.-]+(:\d{1,5})?(\/[a-z0-9._-]+)*$/.test(server)) {
+    throw new ConfigError("registry.server", `expected a registry address such as registry.example.com:5000${server === undefined ? "" : ` (got ${JSON.stringify(server)})`}`);
+  }
+  if (username !== undefined && typeof username !== "string") throw new ConfigError("registry.username", "expected a user name");
+  const password = config.get("registryPassword");
+  return { server, username, password: password === undefined ? undefined : pulumi.secret(password) };
+}

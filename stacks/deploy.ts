@@ -1,0 +1,55 @@
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError } from "../model/errors";
+import { RealtimeDeployment, type NodeInfo } from "./components/deployment";
+import { readStackSettings, type StackSettings } from "./config";
+
+/** What `pulumi up` prints and `pulumi stack output` returns. */
+export interface DeploymentOutputs {
+  topology: string;
+  /** Entry points by name: chat, realtime, site, site-tls. */
+  urls: Record<string, string>;
+  /** Every service: its role, the host it runs on and its container name. */
+  nodes: pulumi.Output<Record<string, NodeInfo>>;
+  /** The deployment's private Docker network. */
+  network: pulumi.Output<string>;
+  /** The component itself, for tests and for programs that build on it. */
+  deployment: RealtimeDeployment;
+}
+
+/**
+ * Bad stack config, reported as `pulumi up` reports a RunError: the ConfigError's `field: problem`
+ * text alone, with no stack trace.
+ */
+export class StackConfigError extends pulumi.RunError {
+  readonly field: string;
+  readonly problem: string;
+
+  constructor(error: ConfigError) {
+    super(error.message);
+    this.name = "StackConfigError";
+    this.field = error.field;
+    this.problem = error.problem;
+  }
+}
+
+/** Reads the stack config and deploys the topology it describes. */
+export function deploy(): DeploymentOutputs {
+  const settings = settingsOrConfigError();
+  const deployment = new RealtimeDeployment("realtime-kit", { stack: pulumi.getStack(), ...settings });
+  return {
+    topology: settings.model.topology,
+    urls: deployment.urls,
+    nodes: deployment.nodes,
+    network: deployment.network,
+    deployment,
+  };
+}
+
+function settingsOrConfigError(): StackSettings {
+  try {
+    return readStackSettings();
+  } catch (error) {
+    if (error instanceof ConfigError) throw new StackConfigError(error);
+    throw error;
+  }
+}

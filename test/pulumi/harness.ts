@@ -1,0 +1,115 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { DeploymentOutputs } from "../../stacks/deploy";
+
+/** A resource the program registered, as the engine would have received it. */
+export interface Registered {
+  type: string;
+  name: string;
+  inputs: Record<string, any>;
+  /** Provider reference (`urn::id`) for resources given an explicit provider. */
+  provider: string | undefined;
+}
+
+export interface Run {
+  resources: Registered[];
+  /** `create <name>` / `created <name>` in the order the engine saw them. */
+  events: string[];
+  outputs: { topology: string; urls: Record<string, string>; nodes: Record<string, { role: string; host: string; container: string }>; network: string };
+  /** Resources of one type. */
+  ofType(type: string): Registered[];
+  /** The container resource of a plan service. */
+  container(service: string): Registered;
+}
+
+export const TYPES = {
+  container: "docker:index/container:Container",
+  image: "docker:index/image:Image",
+  remoteImage: "docker:index/remoteImage:RemoteImage",
+  network: "docker:index/network:Network",
+  provider: "pulumi:providers:docker",
+} as const;
+
+/** Records every registration; gives images and containers the outputs the real provider would. */
+class RecordingMocks implements pulumi.runtime.Mocks {
+  readonly resources: Registered[] = [];
+  /** Engine events in order: `create <name>` when a registration arrives, `created <name>` when it completes. */
+  readonly events: string[] = [];
+
+  constructor(private readonly slow: Record<string, number> = {}) {}
+
+  async newResource(args: pulumi.runtime.MockResourceArgs): Promise<{ id: string; state: Record<string, any> }> {
+    this.resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider });
+    this.events.push(`create ${args.name}`);
+    const state: Record<string, any> = { ...args.inputs };
+    if (args.type === TYPES.image) state.repoDigest = `sha256:built-${args.name}`;
+    if (args.type === TYPES.remoteImage) state.imageId = `sha256:pulled-${args.name}`;
+    const delay = this.slow[args.name];
+    if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
+    this.events.push(`created ${args.name}`);
+    return { id: `${args.name}-id`, state };
+  }
+
+  call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
+    return args.inputs;
+  }
+}
+
+/**
+ * Runs the Pulumi program (stacks/deploy.ts) against mocks with the given stack config, as
+ * `pulumi up` would with `realtime-kit:<key>` set to each value (objects as `--path` stores them).
+ * `secrets` are set as secret config values; `slow` makes the engine take that many ms to create
+ * the named resources (to show what waits for what).
+ */
+export async function runProgram(config: Record<string, unknown>, secrets: Record<string, string> = {}, stack = "test", slow: Record<string, number> = {}): Promise<Run> {
+  const mocks = new RecordingMocks(slow);
+  await pulumi.runtime.setMocks(mocks, "realtime-kit", stack, false);
+  const all: Record<string, string> = {};
+  for (const [key, value] of Object.entries({ ...config, ...secrets })) all[`realtime-kit:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
+  pulumi.runtime.setAllConfig(all, Object.keys(secrets).map((key) => `realtime-kit:${key}`));
+
+  // Loaded after the mocks are in place, as a Pulumi program must be.
+  const { deploy } = require("../../stacks/deploy") as typeof import("../../stacks/deploy");
+  const out: DeploymentOutputs = deploy();
+  const components = [out.deployment.redis, out.deployment.realtime, out.deployment.app, out.deployment.edge];
+  const containerIds = components.flatMap((component) => (component ? Object.values(component.containers).map((container) => container.id) : []));
+  await settle(pulumi.all(containerIds));
+  const nodes = await settle(out.nodes);
+  const network = await settle(out.network);
+  const resources = mocks.resources;
+  return {
+    resources,
+    events: mocks.events,
+    outputs: { topology: out.topology, urls: out.urls, nodes, network },
+    ofType: (type) => resources.filter((resource) => resource.type === type),
+    container(service) {
+      const found = resources.filter((resource) => resource.type === TYPES.container && resource.name === service);
+      if (found.length !== 1) throw new Error(`expected one container resource ${service}, found ${found.length}`);
+      return found[0]!;
+    },
+  };
+}
+
+function settle<T>(output: pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => output.apply(resolve));
+}
+
+/** Pulumi's marker for a secret value, as the engine receives it. */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+export function isSecret(value: unknown): boolean {
+  return value !== null && typeof value === "object" && SECRET_SIG in value;
+}
+
+/** The value with every secret wrapper removed. */
+export function reveal<T = any>(value: unknown): T {
+  if (isSecret(value)) return reveal((value as { value: unknown }).value);
+  if (Array.isArray(value)) return value.map((item) => reveal(item)) as T;
+  if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, reveal(item)])) as T;
+  return value as T;
+}
+
+/** A throwaway PEM pair: the program only checks the PEM markers, the tests never start TLS. */
+export const TLS_SECRETS = {
+  tlsCert: "-----BEGIN CERTIFICATE-----\nTUlJQ2Zha2VjZXJ0\n-----END CERTIFICATE-----\n",
+  tlsKey: "-----BEGIN PRIVATE KEY-----\nTUlJQ2Zha2VrZXk=\n-----END PRIVATE KEY-----\n",
+};
