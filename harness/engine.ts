@@ -60,3 +60,22 @@ export async function removeByLabel(owner: string): Promise<{ containers: number
   await Promise.all(networks.map((info) => docker.getNetwork(info.Id).remove().catch(() => undefined)));
   return { containers: containers.length, networks: networks.length };
 }
+
+/**
+ * Marks what the harness (`up`, the integration tests) created, beside KIT_LABEL=<run id>, so
+ * `down --all` removes every harness run and nothing else that carries the kit's label.
+ */
+export const DRIVER_LABEL = "io.realtime-kit.driver";
+export const HARNESS_DRIVER = "harness";
+
+/** Run ids of every harness run with a container or network on this engine. */
+export async function harnessRunIds(): Promise<string[]> {
+  const filters = JSON.stringify({ label: [`${DRIVER_LABEL}=${HARNESS_DRIVER}`] });
+  const [containers, networks] = await Promise.all([docker.listContainers({ all: true, filters }), docker.listNetworks({ filters })]);
+  const ids = new Set<string>();
+  for (const item of [...containers, ...networks]) {
+    const id = item.Labels?.[KIT_LABEL];
+    if (id) ids.add(id);
+  }
+  return [...ids];
+}

@@ -1,0 +1,101 @@
+import fs from "node:fs";
+import path from "node:path";
+import type { Command } from "commander";
+import { docker, removeByLabel } from "../../harness/engine";
+import { forgetRun, runFilesDir, writeRun } from "../../harness/runs";
+import { newRunId, startTopology, type RunningTopology } from "../../harness/topology";
+import { loadModel } from "../../model/load";
+import { action, collect } from "../run";
+
+export function register(program: Command): void {
+  program
+    .command("up")
+    .description("run a topology on the local Docker engine, print its URLs, and keep it until Ctrl-C, SIGTERM (or SIGHUP) or `realtime-kit down`")
+    .argument("<topology>", "single | node-proxy | ssl-split | multi-node")
+    .option("--config <file>", "YAML or JSON file of model options")
+    .option("--set <key=value>", "set one option, e.g. --set ports.http=8080 (repeatable)", collect, [])
+    .option("--listen <address>", "host address the public ports are published on (0.0.0.0 for every interface)", "127.0.0.1")
+    .addHelpText(
+      "after",
+      "\nEverything `up` creates carries the label io.realtime-kit.deployment=<run id> and is removed on exit.\n" +
+        "The run is recorded in ./.realtime-kit/runs/ so `realtime-kit down` from this folder can stop it.\n" +
+        "TLS topologies without tls.certFile get a throwaway CA; its PEM is written beside the record.",
+    )
+    .action(
+      action(async (topology: string, options: { config?: string; set: string[]; listen: string }) => {
+        const model = loadModel({ topology, configFile: options.config, sets: options.set });
+        const runId = newRunId("up");
+        let stopping: string | null = null;
+        let wake: () => void = () => undefined;
+        const onSignal = (signal: NodeJS.Signals) => {
+          if (stopping) return;
+          stopping = signal;
+          process.stderr.write(`\n${signal}: removing ${runId}...\n`);
+          // Also covers a start still in progress: whatever exists already goes now, the rest below.
+          void removeByLabel(runId).catch(() => undefined);
+          wake();
+        };
+        process.on("SIGINT", onSignal);
+        process.on("SIGTERM", onSignal);
+        process.on("SIGHUP", onSignal);
+        writeRun({ runId, topology, pid: process.pid, startedAt: new Date().toISOString(), urls: {}, caFile: null });
+        let running: RunningTopology | null = null;
+        try {
+          process.stdout.write(`starting ${topology} as ${runId}...\n`);
+          running = await startTopology(model, { runId, publishAddress: options.listen, log: (line) => process.stdout.write(`  ${line}\n`) });
+          if (stopping) return 1;
+          let caFile: string | null = null;
+          if (running.ca) {
+            caFile = path.join(runFilesDir(runId), "ca.pem");
+            fs.writeFileSync(caFile, running.ca);
+          }
+          writeRun({ runId, topology, pid: process.pid, startedAt: new Date().toISOString(), urls: { ...running.urls }, caFile });
+          printUrls(running, caFile);
+          await new Promise<void>((resolve) => {
+            // `down` may remove the containers directly: leave when the network is gone. The
+            // timer also keeps the process alive while it waits.
+            const timer = setInterval(() => {
+              docker
+                .getNetwork(running!.networkName)
+                .inspect()
+                .catch((error: { statusCode?: number }) => {
+                  if (error.statusCode !== 404) return;
+                  stopping ??= "down";
+                  wake();
+                });
+            }, 2000);
+            wake = () => {
+              clearInterval(timer);
+              resolve();
+            };
+            if (stopping) wake();
+          });
+          return 0;
+        } finally {
+          const removed = await removeByLabel(runId);
+          forgetRun(runId);
+          process.stdout.write(`removed ${removed.containers} container(s) and ${removed.networks} network(s) of ${runId}\n`);
+          process.off("SIGINT", onSignal);
+          process.off("SIGTERM", onSignal);
+          process.off("SIGHUP", onSignal);
+        }
+      }),
+    );
+}
+
+function printUrls(running: RunningTopology, caFile: string | null): void {
+  const out = (line = "") => process.stdout.write(`${line}\n`);
+  out();
+  out(`${running.model.topology} is up (run ${running.runId}):`);
+  for (const entry of running.deployment.entrypoints) out(`  ${entry.name.padEnd(9)} ${entry.url.padEnd(34)} ${entry.what}`);
+  if (caFile) out(`  CA        ${caFile}  (throwaway CA: trust it, e.g. curl --cacert, or check --ca)`);
+  out();
+  const base = running.urls.https ?? running.urls.http;
+  const extra = [
+    caFile ? `--ca ${path.relative(process.cwd(), caFile)}` : "",
+    running.urls.realtimePort ? `--realtime-url ${running.urls.realtimePort}` : "",
+    running.model.app ? "" : "--no-app",
+  ].filter(Boolean);
+  out(`probe it:  npx realtime-kit check ${base}${extra.length ? ` ${extra.join(" ")}` : ""}`);
+  out("stop it:   Ctrl-C here, or `npx realtime-kit down` from this folder");
+}

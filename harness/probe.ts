@@ -1,0 +1,144 @@
+import WebSocket from "ws";
+import { REALTIME_ROUTES } from "../model/layout";
+import { connect, connected, describeError, request, type Transport } from "./client/agent";
+import { httpRequest } from "./http";
+
+/**
+ * The chapter's probe of a deployment, from the outside, the way a user's browser sees it:
+ * the second stack through the front door, a plain WebSocket that survives idling, and
+ * Socket.IO over long-polling only and over WebSocket only.
+ */
+
+export interface ProbeOptions {
+  /** Public origin of the deployment, e.g. https://chat.example.com or http://localhost:8080. */
+  url: string;
+  /** Origin of the realtime endpoint when it differs (split-port option). Default: url. */
+  realtimeUrl?: string;
+  /** PEM of a CA to trust besides the system's (e.g. the throwaway CA of `up`). */
+  ca?: string;
+  /** Path of the second stack's probe route; null to skip (no second stack). */
+  appPath: string | null;
+  /** Body the app route must answer with (substring). */
+  appExpect?: string;
+  /** Idle time in the middle of the WebSocket step (ms). */
+  idleMs?: number;
+  /** Per-step limit (ms). */
+  stepTimeoutMs?: number;
+}
+
+export interface ProbeStep {
+  name: string;
+  ok: boolean;
+  skipped?: boolean;
+  ms: number;
+  detail: string;
+}
+
+export async function probeDeployment(options: ProbeOptions, onStep: (step: ProbeStep) => void = () => undefined): Promise<ProbeStep[]> {
+  const base = trimSlash(options.url);
+  const realtime = trimSlash(options.realtimeUrl ?? options.url);
+  const timeout = options.stepTimeoutMs ?? 20_000;
+  const steps: ProbeStep[] = [];
+  const run = async (name: string, body: () => Promise<string>): Promise<void> => {
+    const started = performance.now();
+    let step: ProbeStep;
+    try {
+      const detail = await withTimeout(body(), timeout + (options.idleMs ?? 5_000), name);
+      step = { name, ok: true, ms: Math.round(performance.now() - started), detail };
+    } catch (error) {
+      step = { name, ok: false, ms: Math.round(performance.now() - started), detail: describeError(error) };
+    }
+    steps.push(step);
+    onStep(step);
+  };
+
+  if (options.appPath === null) {
+    const step: ProbeStep = { name: "second stack", ok: true, skipped: true, ms: 0, detail: "skipped: no second stack (--no-app)" };
+    steps.push(step);
+    onStep(step);
+  } else {
+    const appPath = options.appPath;
+    await run(`second stack: GET ${appPath}`, async () => {
+      const response = await httpRequest(`${base}${appPath}`, { ca: options.ca, timeoutMs: timeout });
+      const expect = options.appExpect ?? "PONG";
+      if (response.status !== 200) throw new Error(`HTTP ${response.status}: ${response.body.slice(0, 200)}`);
+      if (!response.body.includes(expect)) throw new Error(`body ${JSON.stringify(response.body.slice(0, 200))} does not contain ${JSON.stringify(expect)}`);
+      const node = response.headers["x-app-node"];
+      return `HTTP 200 ${JSON.stringify(response.body.trim())}${node ? ` from ${String(node)}` : ""}`;
+    });
+  }
+
+  const idleMs = options.idleMs ?? 5_000;
+  await run(`WebSocket ${REALTIME_ROUTES.echo}: 5 echoes, ${idleMs / 1000} s idle, 1 echo`, () => echoProbe(`${wsOrigin(realtime)}${REALTIME_ROUTES.echo}`, options.ca, idleMs, timeout));
+  for (const transport of ["polling", "websocket"] as Transport[]) {
+    await run(`Socket.IO over ${transport} only`, () => socketIoProbe(realtime, transport, options.ca, timeout));
+  }
+  return steps;
+}
+
+async function echoProbe(url: string, ca: string | undefined, idleMs: number, timeoutMs: number): Promise<string> {
+  const socket = new WebSocket(url, { ca, handshakeTimeout: timeoutMs });
+  let node = "";
+  socket.on("upgrade", (response) => (node = String(response.headers["x-node-id"] ?? "")));
+  const closed = new Promise<never>((_, reject) => {
+    socket.once("close", (code, reason) => reject(new Error(`connection closed (code ${code}${reason.length ? ` ${reason.toString()}` : ""})`)));
+    socket.once("error", (error) => reject(error));
+  });
+  closed.catch(() => undefined);
+  try {
+    await Promise.race([new Promise<void>((resolve) => socket.once("open", () => resolve())), closed]);
+    const roundtrip = async (text: string): Promise<number> => {
+      const started = performance.now();
+      const echoed = new Promise<string>((resolve) => socket.once("message", (data) => resolve(data.toString())));
+      socket.send(text);
+      const reply = await Promise.race([echoed, closed]);
+      if (reply !== text) throw new Error(`sent ${JSON.stringify(text)}, got ${JSON.stringify(reply)}`);
+      return performance.now() - started;
+    };
+    const times: number[] = [];
+    for (let index = 1; index <= 5; index++) times.push(await roundtrip(`echo ${index} ${Date.now()}`));
+    // The idle period is the point of the step: a proxy with a short idle timeout cuts here.
+    await Promise.race([new Promise((resolve) => setTimeout(resolve, idleMs)), closed]);
+    times.push(await roundtrip(`echo after ${idleMs / 1000} s idle`));
+    return `6/6 echoed${node ? ` by ${node}` : ""}, round trips ${times.map((ms) => ms.toFixed(0)).join("/")} ms`;
+  } finally {
+    socket.removeAllListeners("close");
+    socket.on("error", () => undefined);
+    socket.terminate();
+  }
+}
+
+async function socketIoProbe(url: string, transport: Transport, ca: string | undefined, timeoutMs: number): Promise<string> {
+  // Keeps cookies like a browser: deployments with cookie stickiness need them for polling.
+  const socket = connect({ url, transports: [transport], ca, timeoutMs, withCredentials: true });
+  try {
+    await connected(socket, timeoutMs);
+    const started = performance.now();
+    const payload = { probe: transport, at: Date.now() };
+    const reply = await request<{ payload: unknown; node: string }>(socket, "echo", payload);
+    if (JSON.stringify(reply.payload) !== JSON.stringify(payload)) throw new Error(`echo answered ${JSON.stringify(reply.payload)}`);
+    const used = socket.io.engine.transport.name;
+    if (used !== transport) throw new Error(`ended up on ${used}`);
+    return `connected as ${socket.id} on ${reply.node}, echo ack in ${(performance.now() - started).toFixed(0)} ms`;
+  } finally {
+    socket.disconnect();
+  }
+}
+
+function wsOrigin(origin: string): string {
+  return origin.replace(/^http/, "ws");
+}
+
+function trimSlash(url: string): string {
+  return url.replace(/\/+$/, "");
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,280 @@
+import assert from "node:assert/strict";
+import tls from "node:tls";
+import type { Socket } from "socket.io-client";
+import { request, runRoundtrips, whoami } from "../../harness/client/agent";
+import { httpRequest } from "../../harness/http";
+import { canConnect } from "../../harness/ports";
+import type { RunningTopology } from "../../harness/topology";
+import { waitFor } from "../../harness/wait";
+import { client, connectedClient, measure, publishedPorts, runCli, type TopologyHandle } from "./helpers";
+
+/**
+ * Assertions shared by the topology describes. Each one drives real traffic through the
+ * published ports and checks values the servers report.
+ */
+
+const ECHO = { text: "hello", n: 42, nested: { ok: true } };
+
+/** (1) A websocket-only client connects, reports websocket, and round-trips events. */
+export async function websocketOnlyRoundTrip(t: RunningTopology, url = t.urls.realtime): Promise<void> {
+  const socket = await connectedClient({ url, transports: ["websocket"], ca: t.ca ?? undefined });
+  const me = await whoami(socket);
+  assert.equal(me.transport, "websocket");
+  assert.ok(t.realtimeNodes.includes(me.node), `answered by ${me.node}, not one of ${t.realtimeNodes.join(", ")}`);
+  const echo = await request<{ payload: unknown; node: string }>(socket, "echo", ECHO);
+  assert.deepEqual(echo.payload, ECHO);
+  const chat = await request<{ ok: boolean; id: string; node: string }>(socket, "chat", "websocket-only says hi");
+  assert.equal(chat.ok, true);
+  assert.equal(chat.node, me.node);
+}
+
+/** (2) Polling-only clients round-trip many events each, with no "Session ID unknown" or other error. */
+export async function pollingManyRoundTrips(t: RunningTopology, url = t.urls.realtime, clients = 3, rounds = 50): Promise<void> {
+  const report = await runRoundtrips({ mode: "roundtrips", url, clients, rounds, transports: ["polling"], ca: t.ca ?? undefined });
+  for (const one of report.clients) {
+    assert.deepEqual(one.errors, [], `client ${one.index}: ${one.errors.join("; ")}`);
+    assert.equal(one.acks, rounds, `client ${one.index} got ${one.acks}/${rounds} echoes`);
+    assert.equal(one.transport, "polling");
+    assert.equal(one.nodes.length, 1, `client ${one.index} was answered by ${one.nodes.join(", ")}`);
+  }
+}
+
+/** (3) A default client starts on polling and upgrades to websocket; the server sees the websocket. */
+export async function upgradesToWebsocket(t: RunningTopology, url = t.urls.realtime, withCredentials = false): Promise<void> {
+  const socket = client({ url, ca: t.ca ?? undefined, withCredentials });
+  // The engine opens (handshake) on polling; the upgrade starts right after and may finish before
+  // Socket.IO's own "connect", so the first transport is read at the engine's "open".
+  const firstTransport = await new Promise<string>((resolve, reject) => {
+    socket.io.once("open", () => resolve(socket.io.engine.transport.name));
+    socket.once("connect_error", reject);
+  });
+  assert.equal(firstTransport, "polling", "Socket.IO's default client connects over polling first");
+  let upgradedTo: string | null = null;
+  if (socket.io.engine.transport.name === "polling") socket.io.engine.once("upgrade", (transport: { name: string }) => (upgradedTo = transport.name));
+  else upgradedTo = socket.io.engine.transport.name;
+  await waitFor(() => socket.connected && upgradedTo === "websocket", { timeoutMs: 10_000, what: "the connection and its upgrade to websocket" });
+  const me = await whoami(socket);
+  assert.equal(me.transport, "websocket", "the server reports the upgraded transport");
+  const stats = await t.stats(me.node);
+  assert.ok(stats.transports.websocket >= 1, `${me.node} counts ${stats.transports.websocket} websocket clients`);
+}
+
+/** (4) The second stack answers through the front door; only the public ports are published. */
+export async function secondStackBehindFrontDoor(t: RunningTopology): Promise<void> {
+  const response = await httpRequest(`${t.urls.http}/ping`);
+  assert.equal(response.status, 200);
+  assert.equal(response.body, "PONG. EOM.");
+  assert.match(String(response.headers["x-app-node"]), /^app-\d+$/);
+  await onlyPublicPortsPublished(t);
+}
+
+/** Published ports from the engine equal the model's public ports; the private ports refuse connections. */
+export async function onlyPublicPortsPublished(t: RunningTopology): Promise<void> {
+  const published = await publishedPorts(t.runId);
+  const expected = [t.model.ports.http, t.model.ports.https, t.model.ports.realtime].filter((port): port is number => port !== null).sort();
+  assert.deepEqual([...new Set(published.map((port) => port.hostPort))].sort(), expected, `published: ${JSON.stringify(published)}`);
+  for (const port of published) assert.equal(port.hostIp, "127.0.0.1", `${port.service} publishes on ${port.hostIp}`);
+  const internal = t.deployment.services.filter((service) => service.role === "app" || service.role === "redis");
+  for (const service of internal) {
+    assert.ok(!published.some((port) => port.service === service.name), `${service.name} publishes a port`);
+    assert.equal(await canConnect(service.port), false, `localhost:${service.port} (${service.name}'s port) accepts connections`);
+  }
+}
+
+/** (5) `realtime-kit check` against the published URL passes. */
+export async function checkCommandPasses(handle: TopologyHandle, extra: string[] = []): Promise<void> {
+  const t = handle.t;
+  const args = ["check", t.urls.https ?? t.urls.http, ...(handle.caFile ? ["--ca", handle.caFile] : []), ...(t.model.app ? [] : ["--no-app"]), ...extra];
+  const result = await runCli(args);
+  assert.equal(result.code, 0, `check exited ${result.code}:\n${result.stdout}\n${result.stderr}`);
+  assert.match(result.stdout, /all checks passed/);
+  assert.match(result.stdout, /ok {3}WebSocket \/echo/);
+  assert.match(result.stdout, /ok {3}Socket\.IO over polling only/);
+  assert.match(result.stdout, /ok {3}Socket\.IO over websocket only/);
+  if (t.model.app) assert.match(result.stdout, /ok {3}second stack: GET \/ping .*PONG\. EOM\./);
+  else assert.match(result.stdout, /skip second stack/);
+}
+
+/** (6) A broadcasts, B receives; a late joiner C gets the message in its history. */
+export async function broadcastAndHistory(t: RunningTopology): Promise<void> {
+  const ca = t.ca ?? undefined;
+  const a = await connectedClient({ url: t.urls.realtime, ca });
+  const b = await connectedClient({ url: t.urls.realtime, ca });
+  const text = `broadcast ${Date.now()}`;
+  const received = nextChat(b, text);
+  const ack = await request<{ ok: boolean; id: string; node: string }>(a, "chat", text);
+  assert.equal(ack.ok, true);
+  const message = await received;
+  assert.equal(message.id, ack.id);
+  const c = client({ url: t.urls.realtime, ca });
+  const history = await new Promise<{ id: string; text: string }[]>((resolve) => c.once("history", resolve));
+  assert.ok(history.some((entry) => entry.id === ack.id && entry.text === text), "the late joiner's history holds the message");
+}
+
+export function nextChat(socket: Socket, text: string, timeoutMs = 10_000): Promise<{ id: string; text: string; node: string }> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no chat "${text}" within ${timeoutMs} ms`)), timeoutMs);
+    const onChat = (message: { id: string; text: string; node: string }) => {
+      if (message.text !== text) return;
+      clearTimeout(timer);
+      socket.off("chat", onChat);
+      resolve(message);
+    };
+    socket.on("chat", onChat);
+  });
+}
+
+/** (7) TLS: verified https with HSTS, wss, TLS 1.0/1.1 refused by the server, TLS 1.2 accepted, plain-http realtime redirected. */
+export async function tlsChecks(t: RunningTopology): Promise<void> {
+  const https = t.urls.https!;
+  const ca = t.ca!;
+  const page = await httpRequest(`${https}/chat/`, { ca });
+  assert.equal(page.status, 200);
+  assert.match(String(page.headers["strict-transport-security"]), new RegExp(`^max-age=${t.model.tls!.hstsMaxAgeSeconds}$`));
+  const app = await httpRequest(`${https}/ping`, { ca });
+  assert.equal(app.body, "PONG. EOM.");
+  assert.ok(app.headers["strict-transport-security"], "HSTS on the second stack's https responses too");
+
+  // Verification is real: without the CA the same request fails.
+  await assert.rejects(httpRequest(`${https}/chat/`), /unable to (verify|get local issuer)|self.signed|UNABLE_TO/i);
+
+  const port = t.model.ports.https!;
+  for (const version of ["TLSv1", "TLSv1.1"] as const) {
+    // SECLEVEL=0 lets our OpenSSL 3 offer the old protocol at all, so a failure is the server's.
+    const old = await tlsHandshake(port, ca, { minVersion: version, maxVersion: version, ciphers: "DEFAULT:@SECLEVEL=0" });
+    assert.equal(old.ok, false, `a ${version} handshake must fail`);
+    // The server's refusal: a protocol_version alert (70), not our client declining to offer it.
+    assert.match(old.error!, /ALERT_PROTOCOL_VERSION|alert protocol version/i, `${version} failed for another reason: ${old.error}`);
+  }
+  const modern = await tlsHandshake(port, ca, { minVersion: "TLSv1.2", maxVersion: "TLSv1.2" });
+  assert.equal(modern.ok, true, `TLS 1.2 failed: ${modern.error}`);
+  assert.equal(modern.protocol, "TLSv1.2");
+  assert.equal(modern.authorized, true);
+
+  // Realtime over plain http is redirected (or refused) per the model.
+  const plain = await httpRequest(`${t.urls.http}/socket.io/?EIO=4&transport=polling`);
+  if (t.model.plainHttpRealtime === "redirect") {
+    assert.equal(plain.status, 308);
+    assert.equal(plain.headers.location, `${https}/socket.io/?EIO=4&transport=polling`);
+  } else {
+    assert.equal(plain.status, 403);
+  }
+  await websocketOnlyRoundTrip(t, https);
+}
+
+interface HandshakeResult {
+  ok: boolean;
+  protocol?: string | null;
+  authorized?: boolean;
+  error?: string;
+}
+
+export function tlsHandshake(port: number, ca: string, options: tls.ConnectionOptions): Promise<HandshakeResult> {
+  return new Promise((resolve) => {
+    const socket = tls.connect({ host: "localhost", port, servername: "localhost", ca, ...options });
+    socket.setTimeout(10_000, () => {
+      socket.destroy();
+      resolve({ ok: false, error: "timeout" });
+    });
+    socket.once("secureConnect", () => {
+      const result = { ok: true, protocol: socket.getProtocol(), authorized: socket.authorized };
+      socket.end();
+      resolve(result);
+    });
+    socket.once("error", (error: NodeJS.ErrnoException) => resolve({ ok: false, error: `${error.code ?? ""} ${error.message}` }));
+  });
+}
+
+/** (12) Split-port: the page's origin talks to the realtime port; another Origin gets 403. */
+export async function splitPortOrigins(t: RunningTopology): Promise<void> {
+  const pageOrigin = t.urls.http;
+  const realtime = t.urls.realtimePort!;
+  const page = await httpRequest(`${pageOrigin}/chat/`);
+  assert.equal(page.status, 200);
+  const config = await httpRequest(`${pageOrigin}/chat/config.json`);
+  assert.equal(JSON.parse(config.body).realtimePort, t.model.ports.realtime);
+  // The page port no longer serves Socket.IO.
+  assert.equal((await httpRequest(`${pageOrigin}/socket.io/?EIO=4&transport=polling`)).status, 404);
+
+  const handshake = `${realtime}/socket.io/?EIO=4&transport=polling`;
+  const allowed = await httpRequest(handshake, { headers: { Origin: pageOrigin } });
+  assert.equal(allowed.status, 200, allowed.body);
+  assert.equal(allowed.headers["access-control-allow-origin"], pageOrigin);
+  assert.equal(allowed.headers["access-control-allow-credentials"], "true");
+  const refused = await httpRequest(handshake, { headers: { Origin: "http://evil.example:8080" } });
+  assert.equal(refused.status, 403, `a foreign Origin got ${refused.status}`);
+  assert.equal(refused.headers["access-control-allow-origin"], undefined);
+
+  // Socket.IO clients sending the page's Origin work over both transports; a foreign one is refused.
+  for (const transport of ["polling", "websocket"] as const) {
+    const socket = await connectedClient({ url: realtime, transports: [transport], extraHeaders: { Origin: pageOrigin } });
+    assert.equal((await whoami(socket)).transport, transport);
+  }
+  const foreign = client({ url: realtime, transports: ["websocket"], extraHeaders: { Origin: "http://evil.example:8080" } });
+  const error = await new Promise<Error>((resolve) => foreign.once("connect_error", resolve));
+  assert.match(String(error.message), /websocket error/);
+}
+
+/** Measures and returns how long until `condition` holds. */
+export async function timeUntil(what: string, condition: () => Promise<boolean> | boolean, timeoutMs: number, intervalMs = 200): Promise<number> {
+  const started = Date.now();
+  await waitFor(async () => (await condition()) || undefined, { timeoutMs, intervalMs, what });
+  return Date.now() - started;
+}
+
+export { measure };
+
+/**
+ * Sequential-ish burst of short requests (no keep-alive: one connection each) from inside a
+ * client container; counts answers and refused connections.
+ */
+const BURST_SCRIPT = `
+const [url, total, concurrency] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3])];
+const fs = require("fs");
+const lib = url.startsWith("https") ? require("https") : require("http");
+const ca = fs.existsSync("/kit/ca.pem") ? fs.readFileSync("/kit/ca.pem") : undefined;
+let started = 0, ok = 0, refused = 0; const other = {};
+const one = () => new Promise((resolve) => {
+  const request = lib.get(url, { agent: false, ca, headers: { Connection: "close" } }, (response) => {
+    response.resume();
+    response.on("end", () => { if (response.statusCode === 200) ok++; else other[response.statusCode] = (other[response.statusCode] || 0) + 1; resolve(); });
+  });
+  request.setTimeout(5000, () => request.destroy(new Error("timeout")));
+  request.on("error", () => { refused++; resolve(); });
+});
+const worker = async () => { while (started < total) { started++; await one(); } };
+const t0 = Date.now();
+Promise.all(Array.from({ length: concurrency }, worker)).then(() => console.log(JSON.stringify({ ok, refused, other, ms: Date.now() - t0 })));
+`;
+
+export interface BurstResult {
+  ok: number;
+  refused: number;
+  other: Record<string, number>;
+  ms: number;
+}
+
+export async function burst(container: import("../../harness/topology").ClientContainer, url: string, total: number, concurrency = 16): Promise<BurstResult> {
+  return JSON.parse(await container.node(BURST_SCRIPT, [url, String(total), String(concurrency)])) as BurstResult;
+}
+
+/**
+ * (8b) HAProxy's per-client connection-rate limit counts each client address: one address that
+ * opens more than limits.connectionRatePerClient connections in 10 s is refused, while another
+ * address is still served.
+ */
+export async function rateLimitPerClientAddress(t: RunningTopology): Promise<void> {
+  const limit = t.model.limits.connectionRatePerClient;
+  const url = `${t.internalUrls.realtime}/ping`;
+  const [flooder, bystander] = await Promise.all([t.startClientContainer({ name: "flooder" }), t.startClientContainer({ name: "bystander" })]);
+  const before = await burst(bystander, url, 1, 1);
+  assert.equal(before.ok, 1, `the bystander is not served before the flood: ${JSON.stringify(before)}`);
+  // Three times the limit, as fast as 32 parallel connections go: even on a loaded machine the
+  // flood outruns limit/10 s, and every attempt over the limit counts, refused ones included.
+  const total = limit * 3;
+  const flood = await burst(flooder, url, total, 32);
+  measure(`${t.model.topology}.${t.model.tls?.terminator ?? "plain"}.rate-limit.flood`, flood.ok, "answered", `${flood.refused} refused of ${total} in ${flood.ms} ms (limit ${limit}/10 s per address)`);
+  assert.ok(flood.refused >= limit, `the flooding address was not limited (expected at least ${limit} of ${total} refused): ${JSON.stringify(flood)}`);
+  const after = await burst(bystander, url, 5, 1);
+  assert.equal(after.ok, 5, `another address (${bystander.address}) was refused right after ${flooder.address} flooded: the limit is not per client address (${JSON.stringify(after)})`);
+}

@@ -1,0 +1,108 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { docker, DRIVER_LABEL, HARNESS_DRIVER } from "../../harness/engine";
+import { freePorts } from "../../harness/ports";
+import { readRuns } from "../../harness/runs";
+import { waitFor } from "../../harness/wait";
+import { KIT_LABEL } from "../../model/layout";
+import { REPO, runCli } from "./helpers";
+
+async function harnessContainers(runId: string): Promise<number> {
+  const filters = JSON.stringify({ label: [`${KIT_LABEL}=${runId}`, `${DRIVER_LABEL}=${HARNESS_DRIVER}`] });
+  return (await docker.listContainers({ all: true, filters })).length;
+}
+
+describe("CLI: up, check, down", function () {
+  // up and down keep their records in ./.realtime-kit of the folder they run in: a private
+  // folder keeps `down` from touching a deployment someone started from the repository.
+  let cwd = "";
+  before(() => {
+    cwd = fs.mkdtempSync(path.join(os.tmpdir(), "rk-cli-"));
+  });
+  after(() => fs.rmSync(cwd, { recursive: true, force: true }));
+  const upProcess = (port: number) =>
+    spawn(process.execPath, [path.join(REPO, "bin", "realtime-kit.js"), "up", "single", "--set", `ports.http=${port}`], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+
+  for (const command of ["up", "down", "check"]) {
+    it(`\`${command} --help\` prints its usage and exits 0`, async function () {
+      const result = await runCli([command, "--help"]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, new RegExp(`Usage: realtime-kit ${command}`));
+    });
+  }
+
+  it("`up` fails with exit 2 naming ports.http when the port is taken, and leaves nothing behind", async function () {
+    const [port] = await freePorts(1);
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(port, "0.0.0.0", () => resolve()));
+    try {
+      const result = await runCli(["up", "single", "--set", `ports.http=${port}`], { cwd });
+      assert.equal(result.code, 2, result.stdout + result.stderr);
+      assert.match(result.stderr, new RegExp(`invalid input: ports\\.http: ${port} is already in use`));
+      assert.deepEqual(readRuns(cwd), []);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it("`check` exits 2 on a bad URL and 1 when the deployment does not answer", async function () {
+    const bad = await runCli(["check", "localhost:8080"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /invalid input: <url>/);
+    const [port] = await freePorts(1);
+    const dead = await runCli(["check", `http://localhost:${port}`, "--idle", "0"]);
+    assert.equal(dead.code, 1, dead.stdout);
+    assert.match(dead.stdout, /FAIL second stack/);
+    assert.match(dead.stdout, /4 of 4 checks failed/);
+  });
+
+  it("`up single` prints its URLs and stays; `check` passes against it; `down` stops it and removes everything", async function () {
+    const [port] = await freePorts(1);
+    const up = upProcess(port);
+    let output = "";
+    up.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    up.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => up.on("close", (code) => resolve(code)));
+    let runId = "";
+    try {
+      await waitFor(() => /is up \(run (up-[0-9a-f]+)\)/.test(output), { timeoutMs: 90_000, what: `up to print its URLs (output so far: ${output})` });
+      runId = /is up \(run (up-[0-9a-f]+)\)/.exec(output)![1]!;
+      assert.match(output, new RegExp(`chat +http://localhost:${port}/chat/`));
+      assert.ok(readRuns(cwd).some((run) => run.runId === runId && run.pid === up.pid), "the run is recorded in .realtime-kit/runs");
+      assert.equal(await harnessContainers(runId), 1);
+
+      const check = await runCli(["check", `http://localhost:${port}`, "--no-app", "--idle", "1"]);
+      assert.equal(check.code, 0, check.stdout + check.stderr);
+
+      const down = await runCli(["down"], { cwd });
+      assert.equal(down.code, 0, down.stderr);
+      assert.match(down.stdout, new RegExp(`${runId} \\(single\\): stopped`));
+      assert.equal(await exited, 0, output);
+      assert.match(output, new RegExp(`removed 1 container\\(s\\) and 1 network\\(s\\) of ${runId}`));
+      assert.equal(await harnessContainers(runId), 0);
+      assert.ok(!readRuns(cwd).some((run) => run.runId === runId), "the record is gone");
+    } finally {
+      if (up.exitCode === null) up.kill("SIGTERM");
+      await exited;
+    }
+  });
+
+  it("`up` removes everything on Ctrl-C (SIGINT)", async function () {
+    const [port] = await freePorts(1);
+    const up = upProcess(port);
+    let output = "";
+    up.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => up.on("close", (code) => resolve(code)));
+    await waitFor(() => /is up \(run (up-[0-9a-f]+)\)/.test(output), { timeoutMs: 90_000, what: "up to print its URLs" });
+    const runId = /is up \(run (up-[0-9a-f]+)\)/.exec(output)![1]!;
+    up.kill("SIGINT");
+    assert.equal(await exited, 0);
+    assert.equal(await harnessContainers(runId), 0);
+    const networks = await docker.listNetworks({ filters: JSON.stringify({ label: [`${KIT_LABEL}=${runId}`] }) });
+    assert.equal(networks.length, 0);
+  });
+});

@@ -1,0 +1,198 @@
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { Socket } from "socket.io-client";
+import { connect, connected, type ClientOptions } from "../../harness/client/agent";
+import { docker, removeByLabel } from "../../harness/engine";
+import { freePorts } from "../../harness/ports";
+import { newRunId, startTopology, type RunningTopology } from "../../harness/topology";
+import { KIT_LABEL } from "../../model/layout";
+import { loadModel } from "../../model/load";
+import type { Topology } from "../../model/schema";
+
+export const REPO = path.resolve(__dirname, "..", "..");
+export const ARTIFACTS = path.join(REPO, "test", "artifacts");
+
+// ---------------------------------------------------------------- durations
+
+interface Duration {
+  describe: string;
+  upMs: number;
+  totalMs: number;
+}
+const durations: Duration[] = [];
+const live = new Set<RunningTopology>();
+
+// Ctrl-C during a run: mocha may never reach the after hooks, so clean up here too.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    void Promise.all([...live].map((topology) => topology.stop())).finally(() => process.exit(130));
+  });
+}
+
+before(function () {
+  // Figures of this run only.
+  fs.rmSync(path.join(ARTIFACTS, "measurements.json"), { force: true });
+});
+
+after(function () {
+  if (durations.length === 0) return;
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  fs.writeFileSync(path.join(ARTIFACTS, "durations.json"), `${JSON.stringify(durations, null, 2)}\n`);
+  process.stdout.write("\n  per-describe durations (bring-up / whole describe incl. teardown):\n");
+  for (const entry of durations) process.stdout.write(`    ${entry.describe.padEnd(58)} ${(entry.upMs / 1000).toFixed(1).padStart(5)} s / ${(entry.totalMs / 1000).toFixed(1).padStart(6)} s\n`);
+});
+
+// ---------------------------------------------------------------- topology per describe
+
+export interface TopologyHandle {
+  /** The running deployment (valid inside the describe's tests). */
+  readonly t: RunningTopology;
+  /** PEM file of the deployment's CA, for the CLI's --ca. */
+  readonly caFile: string | null;
+}
+
+/**
+ * Brings `topology` up once for the enclosing describe (free high ports chosen here; a set
+ * `key=auto` gets one too) and
+ * removes it after, whatever happened. Host-side Socket.IO clients opened with `client()` are
+ * closed after each test.
+ */
+export function useTopology(topology: Topology, sets: string[] = []): TopologyHandle {
+  let running: RunningTopology | null = null;
+  let caFile: string | null = null;
+  let started = 0;
+  let upMs = 0;
+  const runId = newRunId("it");
+  const handle: TopologyHandle = {
+    get t() {
+      if (!running) throw new Error("topology is not running (its before hook failed)");
+      return running;
+    },
+    get caFile() {
+      return caFile;
+    },
+  };
+
+  before(async function () {
+    this.timeout(300_000);
+    started = Date.now();
+    const tls = topology === "ssl-split" || topology === "multi-node";
+    const [http, https, ...spare] = await freePorts(2 + sets.length);
+    const portSets = [`ports.http=${http}`, ...(tls ? [`ports.https=${https}`] : [])];
+    // `key=auto` takes another free port (e.g. ports.realtime=auto).
+    const resolved = sets.map((set, index) => (set.endsWith("=auto") ? set.replace(/auto$/, String(spare[index])) : set));
+    const model = loadModel({ topology, sets: [...portSets, ...resolved] });
+    running = await startTopology(model, { runId });
+    live.add(running);
+    upMs = Date.now() - started;
+    if (running.ca) {
+      caFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "rk-it-")), "ca.pem");
+      fs.writeFileSync(caFile, running.ca);
+    }
+  });
+
+  afterEach(closeClients);
+
+  after(async function () {
+    this.timeout(120_000);
+    await closeClients();
+    if (running) {
+      live.delete(running);
+      await running.stop();
+    } else {
+      await removeByLabel(runId);
+    }
+    if (caFile) fs.rmSync(path.dirname(caFile), { recursive: true, force: true });
+    const title = this.test?.parent?.fullTitle() ?? topology;
+    durations.push({ describe: title, upMs, totalMs: Date.now() - started });
+    // Nothing of the run may survive its describe.
+    const filters = JSON.stringify({ label: [`${KIT_LABEL}=${runId}`] });
+    const left = (await docker.listContainers({ all: true, filters })).length + (await docker.listNetworks({ filters })).length;
+    if (left > 0) throw new Error(`${left} container(s)/network(s) of ${runId} survived teardown`);
+  });
+  return handle;
+}
+
+// ---------------------------------------------------------------- host-side clients
+
+const openClients = new Set<Socket>();
+
+/** A Socket.IO client from this machine (through the published ports), closed after the test. */
+export function client(options: ClientOptions): Socket {
+  const socket = connect(options);
+  openClients.add(socket);
+  return socket;
+}
+
+/** Connects and waits for the connection (rejects with the connect_error). */
+export async function connectedClient(options: ClientOptions): Promise<Socket> {
+  const socket = client(options);
+  await connected(socket, options.timeoutMs ?? 15_000);
+  return socket;
+}
+
+async function closeClients(): Promise<void> {
+  for (const socket of openClients) socket.disconnect();
+  openClients.clear();
+}
+
+// ---------------------------------------------------------------- CLI
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs `realtime-kit <args>` as a child process, the way a user would. */
+export function runCli(args: string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+  const started = Date.now();
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(REPO, "bin", "realtime-kit.js"), ...args], { cwd: options.cwd ?? REPO, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
+/** Records a measured figure for the report (test/artifacts/measurements.json) and prints it. */
+export function measure(name: string, value: number, unit = "ms", note = ""): void {
+  const file = path.join(ARTIFACTS, "measurements.json");
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  let all: Record<string, unknown> = {};
+  try {
+    all = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+  } catch {
+    /* first measurement */
+  }
+  all[name] = { value, unit, note, at: new Date().toISOString() };
+  fs.writeFileSync(file, `${JSON.stringify(all, null, 2)}\n`);
+  process.stdout.write(`      measured: ${name} = ${value} ${unit}${note ? ` (${note})` : ""}\n`);
+}
+
+/** Published host ports of every container of a run, from the engine (not from the plan). */
+export async function publishedPorts(runId: string): Promise<{ service: string; hostIp: string; hostPort: number; containerPort: number }[]> {
+  const filters = JSON.stringify({ label: [`${KIT_LABEL}=${runId}`] });
+  const containers = await docker.listContainers({ all: true, filters });
+  const result: { service: string; hostIp: string; hostPort: number; containerPort: number }[] = [];
+  for (const info of containers) {
+    const inspect = await docker.getContainer(info.Id).inspect();
+    for (const [key, bindings] of Object.entries(inspect.NetworkSettings.Ports ?? {})) {
+      for (const binding of bindings ?? []) {
+        result.push({ service: info.Labels["io.realtime-kit.service"] ?? info.Names[0]!, hostIp: binding.HostIp, hostPort: Number(binding.HostPort), containerPort: Number(key.split("/")[0]) });
+      }
+    }
+  }
+  return result;
+}

@@ -1,0 +1,286 @@
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import type { Page } from "playwright-core";
+import type { Socket } from "socket.io-client";
+import { gotoResilient, launchBrowser } from "../../harness/browser";
+import { request, runRoundtrips, whoami, type ClientReport } from "../../harness/client/agent";
+import type { ClientContainer, HoldEvent, RunningTopology } from "../../harness/topology";
+import { waitFor } from "../../harness/wait";
+import {
+  checkCommandPasses,
+  pollingManyRoundTrips,
+  rateLimitPerClientAddress,
+  secondStackBehindFrontDoor,
+  timeUntil,
+  tlsChecks,
+  upgradesToWebsocket,
+  websocketOnlyRoundTrip,
+} from "./checks";
+import { ARTIFACTS, connectedClient, measure, useTopology } from "./helpers";
+
+/**
+ * Low enough that the (8b) flood from one client container outruns it even on a loaded machine,
+ * high enough for everything else the suite sends from one address (the host's).
+ */
+const RATE_LIMIT_UNDER_TEST = "limits.connectionRatePerClient=150";
+
+/** Starts client containers until `count` of them answer from >= `nodes` distinct realtime nodes (bounded). */
+async function spreadClientContainers(t: RunningTopology, count: number, nodes: number, max = 10): Promise<{ container: ClientContainer; node: string }[]> {
+  const found: { container: ClientContainer; node: string }[] = [];
+  while (found.length < max) {
+    const container = await t.startClientContainer();
+    const report = await container.roundtrips({ url: t.internalUrls.realtime, clients: 1, rounds: 1, transports: ["polling"] });
+    const probe = report.clients[0]!;
+    assert.deepEqual(probe.errors, [], `${container.name}: ${probe.errors.join("; ")}`);
+    found.push({ container, node: probe.nodes[0]! });
+    if (found.length >= count && new Set(found.map((entry) => entry.node)).size >= nodes) return found;
+  }
+  throw new Error(`${max} client containers all landed on ${[...new Set(found.map((entry) => entry.node))].join(", ")}`);
+}
+
+/** A hold-mode client container connected to a node other than `avoid` (bounded attempts). */
+async function holdOnOtherNode(t: RunningTopology, avoid: string, max = 8): Promise<{ container: ClientContainer; hello: HoldEvent }> {
+  // Containers that landed on `avoid` stay until the run ends: removing one would free its
+  // address for the next container, which would then hash to the same node again.
+  for (let attempt = 0; attempt < max; attempt++) {
+    const container = await t.startClientContainer({ hold: { url: t.internalUrls.realtime, transports: ["websocket"] } });
+    const hello = await waitFor(async () => (await container.events()).find((event) => event.event === "connected"), { timeoutMs: 20_000, what: `${container.name} to connect` });
+    if (hello.node !== avoid) return { container, hello };
+  }
+  throw new Error(`${max} client containers all landed on ${avoid}`);
+}
+
+function assertHealthy(clients: ClientReport[], rounds: number, label: string): void {
+  for (const one of clients) {
+    assert.deepEqual(one.errors, [], `${label} client ${one.index}: ${one.errors.join("; ")}`);
+    assert.equal(one.acks, rounds, `${label} client ${one.index}: ${one.acks}/${rounds} echoes`);
+    assert.equal(one.nodes.length, 1, `${label} client ${one.index} was answered by ${one.nodes.join(", ")}: stickiness broke`);
+  }
+}
+
+describe("multi-node: source stickiness, TLS by stunnel, Redis adapter (2 realtime + 2 app nodes)", function () {
+  const topology = useTopology("multi-node", ["realtime.stickiness=source", RATE_LIMIT_UNDER_TEST]);
+
+  it("(1) a websocket-only client connects over wss and round-trips events", async function () {
+    await websocketOnlyRoundTrip(topology.t);
+  });
+
+  it("(2) polling-only clients round-trip 50 events each, no Session ID unknown", async function () {
+    await pollingManyRoundTrips(topology.t);
+  });
+
+  it("(3) a default client starts on polling and upgrades to websocket", async function () {
+    await upgradesToWebsocket(topology.t);
+  });
+
+  it("(4) the app pool answers through HAProxy (PONG from both app nodes); app and Redis ports are not reachable", async function () {
+    await secondStackBehindFrontDoor(topology.t);
+    const nodes = new Set<string>();
+    await waitFor(
+      async () => {
+        const response = await fetch(`${topology.t.urls.http}/api/info`);
+        nodes.add(String(response.headers.get("x-app-node")));
+        return nodes.size >= 2;
+      },
+      { timeoutMs: 10_000, intervalMs: 50, what: "both app nodes to answer (round robin)" },
+    );
+  });
+
+  it("(5) `realtime-kit check` passes against the https URL with the CA", async function () {
+    await checkCommandPasses(topology);
+  });
+
+  it("(7) TLS: verified https + wss, HSTS, TLS 1.0/1.1 refused, TLS 1.2 accepted, plain-http realtime redirected (308)", async function () {
+    await tlsChecks(topology.t);
+  });
+
+  it("(6) a broadcast crosses nodes through Redis; a late joiner on another node gets the history", async function () {
+    const t = topology.t;
+    const a = await connectedClient({ url: t.urls.realtime, ca: t.ca! });
+    const nodeA = (await whoami(a)).node;
+    const b = await holdOnOtherNode(t, nodeA);
+    assert.notEqual(b.hello.node, nodeA);
+    const text = `cross-node ${Date.now()}`;
+    const ack = await request<{ ok: boolean; id: string; node: string }>(a, "chat", text);
+    assert.equal(ack.node, nodeA);
+    const received = await waitFor(async () => (await b.container.events()).find((event) => event.event === "chat" && event.id === ack.id), {
+      timeoutMs: 10_000,
+      what: `the message from ${nodeA} to reach ${b.container.name} on ${b.hello.node}`,
+    });
+    assert.equal(received.text, text);
+    assert.equal(received.node, nodeA);
+    const c = await holdOnOtherNode(t, nodeA);
+    const history = await waitFor(async () => (await c.container.events()).find((event) => event.event === "history"), { timeoutMs: 10_000, what: "the late joiner's history" });
+    assert.ok(history.ids?.includes(ack.id), `history on ${c.hello.node} lacks the message sent on ${nodeA}`);
+  });
+
+  it("(11) failover: a stopped node's clients reconnect to the other node; HAProxy marks it DOWN", async function () {
+    const t = topology.t;
+    const sockets: Socket[] = [];
+    for (let index = 0; index < 4; index++) sockets.push(await connectedClient({ url: t.urls.realtime, ca: t.ca!, reconnection: true }));
+    const homes = new Set(await Promise.all(sockets.map(async (socket) => (await whoami(socket)).node)));
+    assert.equal(homes.size, 1, "clients from one address share a node under source stickiness");
+    const victim = [...homes][0]!;
+    const survivor = t.realtimeNodes.find((node) => node !== victim)!;
+    const reasons: string[] = [];
+    const disconnectedAt: number[] = [];
+    const reconnectedAt: number[] = [];
+    for (const socket of sockets) {
+      socket.once("disconnect", (reason) => {
+        reasons.push(reason);
+        disconnectedAt.push(Date.now());
+        socket.once("connect", () => reconnectedAt.push(Date.now()));
+      });
+    }
+
+    const stopped = Date.now();
+    const stopping = t.stopService(victim);
+    const [reconnectMs, downMs] = await Promise.all([
+      timeUntil(`every client to reconnect`, () => reconnectedAt.length === sockets.length, 30_000, 50).then(() => Math.max(...reconnectedAt) - stopped),
+      timeUntil(
+        `HAProxy to mark ${victim} DOWN`,
+        async () => (await t.haproxyStats()).some((row) => row.pxname === "realtime_pool" && row.svname === victim && row.status.startsWith("DOWN")),
+        30_000,
+        500,
+      ),
+    ]);
+    await stopping;
+    for (const socket of sockets) assert.equal((await whoami(socket)).node, survivor);
+    measure("multi-node.failover.disconnected", Math.max(...disconnectedAt) - stopped, "ms", `after docker stop of ${victim}; reasons: ${[...new Set(reasons)].join(", ")}`);
+    measure("multi-node.failover.reconnect", reconnectMs, "ms", `docker stop of ${victim} until the last of 4 clients is connected to ${survivor}`);
+    measure("multi-node.failover.haproxy-down", downMs, "ms", `check inter ${t.model.timeouts.healthCheckIntervalMs} ms, fall 2`);
+    assert.ok(reconnectMs <= 15_000, `reconnection took ${reconnectMs} ms`);
+    assert.ok(downMs <= 4 * t.model.timeouts.healthCheckIntervalMs + 2_000, `HAProxy took ${downMs} ms to mark ${victim} down`);
+    for (const socket of sockets) assert.deepEqual((await request<{ payload: unknown }>(socket, "echo", "after failover")).payload, "after failover");
+    assert.ok((await t.stats(survivor)).sockets >= 4);
+    assert.ok(Date.now() - stopped < 60_000);
+
+    // Bring the node back for the tests that follow; HAProxy must see it UP again.
+    await t.startService(victim);
+    const upMs = await timeUntil(
+      `HAProxy to mark ${victim} UP again`,
+      async () => (await t.haproxyStats()).some((row) => row.pxname === "realtime_pool" && row.svname === victim && row.status === "UP"),
+      60_000,
+      500,
+    );
+    measure("multi-node.failover.back-up", upMs, "ms", `${victim} restarted until HAProxy marks it UP (rise 2)`);
+  });
+
+  it("(8) >= 12 polling-only clients from >= 3 source addresses spread over both nodes and stay healthy", async function () {
+    const t = topology.t;
+    const spread = await spreadClientContainers(t, 3, 2);
+    const rounds = 30;
+    const reports = await Promise.all(
+      spread.map(async ({ container, node }) => ({ container, node, report: await container.roundtrips({ url: t.internalUrls.realtime, clients: 4, rounds, transports: ["polling"] }) })),
+    );
+    const all = reports.flatMap((entry) => entry.report.clients);
+    assert.ok(all.length >= 12);
+    assert.ok(new Set(spread.map((entry) => entry.container.address)).size >= 3, "distinct source addresses");
+    for (const { container, node, report } of reports) {
+      assertHealthy(report.clients, rounds, container.name);
+      // Source stickiness: every client of one address on that address's node.
+      for (const one of report.clients) assert.deepEqual(one.nodes, [node], `${container.name} (${container.address}) client ${one.index}`);
+    }
+    const nodes = new Set(all.map((one) => one.nodes[0]));
+    assert.ok(nodes.size >= 2, `all clients on ${[...nodes].join(", ")}`);
+    measure("multi-node.source.clients", all.length, "clients", `${spread.length} addresses, nodes ${[...nodes].join("+")}, ${rounds} round trips each, longest ${Math.max(...reports.map((entry) => entry.report.ms))} ms`);
+  });
+
+
+  it("(8b) the connection-rate limit counts each client address (behind stunnel too): a flooding address is refused, another is still served", async function () {
+    await rateLimitPerClientAddress(topology.t);
+  });
+});
+
+describe("multi-node: cookie stickiness, native TLS in HAProxy, plain-http realtime refused", function () {
+  const topology = useTopology("multi-node", ["realtime.stickiness=cookie", "tls.terminator=haproxy", "plainHttpRealtime=refuse", RATE_LIMIT_UNDER_TEST]);
+
+  it("(1) a websocket-only client connects over wss and round-trips events", async function () {
+    await websocketOnlyRoundTrip(topology.t);
+  });
+
+  it("(7) TLS in HAProxy: verified https + wss, HSTS, TLS 1.0/1.1 refused, TLS 1.2 accepted, plain-http realtime refused (403)", async function () {
+    await tlsChecks(topology.t);
+  });
+
+  it("(5) `realtime-kit check` passes against the https URL with the CA", async function () {
+    await checkCommandPasses(topology);
+  });
+
+  it("(8) >= 12 polling-only clients keeping cookies (withCredentials) from 3 addresses spread over both nodes and stay healthy", async function () {
+    const t = topology.t;
+    const containers = await Promise.all([1, 2, 3].map(() => t.startClientContainer()));
+    const rounds = 30;
+    const reports = await Promise.all(
+      containers.map(async (container) => ({ container, report: await container.roundtrips({ url: t.internalUrls.realtime, clients: 4, rounds, transports: ["polling"], withCredentials: true }) })),
+    );
+    const all = reports.flatMap((entry) => entry.report.clients);
+    for (const { container, report } of reports) assertHealthy(report.clients, rounds, container.name);
+    const nodes = new Set(all.map((one) => one.nodes[0]));
+    assert.ok(all.length >= 12);
+    assert.ok(nodes.size >= 2, `all clients on ${[...nodes].join(", ")}`);
+    // The cookie, not the address, pins a client: one address's clients sit on different nodes.
+    const mixed = reports.filter(({ report }) => new Set(report.clients.map((one) => one.nodes[0])).size >= 2);
+    assert.ok(mixed.length >= 1, "no address had clients on two nodes: stickiness by cookie is not visible");
+    measure("multi-node.cookie.clients", all.length, "clients", `${containers.length} addresses, ${mixed.length} with clients on both nodes`);
+  });
+
+  it("control: without cookies (withCredentials false) polling sessions break under cookie stickiness", async function () {
+    const t = topology.t;
+    const report = await runRoundtrips({ mode: "roundtrips", url: t.urls.realtime, clients: 4, rounds: 10, transports: ["polling"], ca: t.ca!, withCredentials: false });
+    const broken = report.clients.filter((one) => one.errors.length > 0);
+    assert.ok(broken.length >= 1, "every client survived without its stickiness cookie: the cookie check above proves nothing");
+    measure("multi-node.cookie.without-cookies-broken", broken.length, "of 4 clients", broken[0]?.errors[0] ?? "");
+  });
+
+  it("browser: two pages over https (CA trusted, no certificate errors ignored) land on different nodes and see each other's messages", async function () {
+    const t = topology.t;
+    const { browser, close } = await launchBrowser({ caPem: t.ca });
+    try {
+      const open = async (): Promise<{ page: Page; node: string }> => {
+        const context = await browser.newContext({ ignoreHTTPSErrors: false });
+        const page = await context.newPage();
+        await gotoResilient(page, t.urls.chat);
+        await page.waitForSelector('#state[data-state="connected"]', { timeout: 20_000 });
+        await page.waitForFunction(() => document.getElementById("transport")!.textContent === "websocket", undefined, { timeout: 15_000 });
+        return { page, node: (await page.textContent("#node"))! };
+      };
+      // HAProxy balances new sessions by least connections; a page that lands on A's node stays
+      // open (adding to that node's count), so the next one goes to the other node.
+      const a = await open();
+      let b = await open();
+      for (let attempt = 0; b.node === a.node && attempt < 4; attempt++) b = await open();
+      assert.notEqual(b.node, a.node, "both pages on one node");
+      const say = async (from: { page: Page }, to: { page: Page }, text: string, node: string) => {
+        await from.page.fill("#input", text);
+        await from.page.click("#send");
+        await from.page.locator("#messages li.mine", { hasText: text }).waitFor({ timeout: 10_000 });
+        const seen = to.page.locator("#messages li:not(.mine)", { hasText: text });
+        await seen.waitFor({ timeout: 10_000 });
+        assert.match((await seen.locator(".meta").textContent()) ?? "", new RegExp(`via ${node}`));
+      };
+      await say(a, b, `hello from ${a.node}`, a.node);
+      await say(b, a, `hello back from ${b.node}`, b.node);
+      fs.mkdirSync(ARTIFACTS, { recursive: true });
+      await a.page.screenshot({ path: path.join(ARTIFACTS, `multi-node-chat-${a.node}.png`) });
+      await b.page.screenshot({ path: path.join(ARTIFACTS, `multi-node-chat-${b.node}.png`) });
+    } finally {
+      await close();
+    }
+  });
+
+  it("(8b) the connection-rate limit counts each client address: a flooding address is refused, another is still served", async function () {
+    await rateLimitPerClientAddress(topology.t);
+  });
+
+  it("(2) polling-only clients from this machine round-trip 50 events each with cookies", async function () {
+    const report = await runRoundtrips({ mode: "roundtrips", url: topology.t.urls.realtime, clients: 3, rounds: 50, transports: ["polling"], ca: topology.t.ca!, withCredentials: true });
+    assertHealthy(report.clients, 50, "host");
+  });
+
+  it("(3) a default client starts on polling and upgrades to websocket", async function () {
+    // Under cookie stickiness the upgrade request must carry the cookie too.
+    await upgradesToWebsocket(topology.t, topology.t.urls.realtime, true);
+  });
+});

@@ -1,0 +1,118 @@
+import assert from "node:assert/strict";
+import { waitSocketState, type ClientContainer, type HoldEvent } from "../../harness/topology";
+import { waitFor } from "../../harness/wait";
+import {
+  broadcastAndHistory,
+  checkCommandPasses,
+  pollingManyRoundTrips,
+  secondStackBehindFrontDoor,
+  splitPortOrigins,
+  timeUntil,
+  upgradesToWebsocket,
+  websocketOnlyRoundTrip,
+} from "./checks";
+import { measure, useTopology } from "./helpers";
+
+const PING_INTERVAL_MS = 5_000;
+const PING_TIMEOUT_MS = 5_000;
+
+describe("node-proxy: the Socket.IO server in front of the second stack (ping 5 s + 5 s)", function () {
+  const topology = useTopology("node-proxy", [`realtime.pingInterval=${PING_INTERVAL_MS}ms`, `realtime.pingTimeout=${PING_TIMEOUT_MS}ms`]);
+
+  it("(1) a websocket-only client connects and round-trips events", async function () {
+    await websocketOnlyRoundTrip(topology.t);
+  });
+
+  it("(2) polling-only clients round-trip 50 events each, no Session ID unknown", async function () {
+    await pollingManyRoundTrips(topology.t);
+  });
+
+  it("(3) a default client starts on polling and upgrades to websocket", async function () {
+    await upgradesToWebsocket(topology.t);
+  });
+
+  it("(4) the second stack answers through the front door (PONG); its port and nothing else private is reachable from the host", async function () {
+    await secondStackBehindFrontDoor(topology.t);
+  });
+
+  it("(5) `realtime-kit check` passes against the published URL", async function () {
+    await checkCommandPasses(topology);
+  });
+
+  it("(6) broadcast reaches the other client; a late joiner gets the history", async function () {
+    await broadcastAndHistory(topology.t);
+  });
+
+  it("(9) vanished clients are detected within pingInterval + pingTimeout; no backend connection is left", async function () {
+    const t = topology.t;
+    const node = t.realtimeNodes[0]!;
+    const bound = PING_INTERVAL_MS + PING_TIMEOUT_MS;
+    const baseline = await t.stats(node);
+
+    // Three clients in their own containers, each with a keep-alive request to the second stack
+    // through the node first: two get cut off the network (no FIN, no RST: only heartbeats can
+    // tell), one is SIGKILLed (its kernel still closes the connection).
+    const start = (transport: "websocket" | "polling") =>
+      t.startClientContainer({ hold: { url: t.internalUrls.realtime, transports: [transport], backendPath: "/api/info" } });
+    const [cutWs, cutPolling, killed] = await Promise.all([start("websocket"), start("polling"), start("websocket")]);
+    const hello = async (client: ClientContainer) =>
+      waitFor(async () => (await client.events()).find((event) => event.event === "connected"), { timeoutMs: 20_000, what: `${client.name} to connect` });
+    const [wsHello, pollingHello, killedHello] = await Promise.all([hello(cutWs), hello(cutPolling), hello(killed)]);
+    for (const [client, greeting] of [[cutWs, wsHello], [cutPolling, pollingHello], [killed, killedHello]] as [ClientContainer, HoldEvent][]) {
+      const backend = (await client.events()).find((event) => event.event === "backend");
+      assert.equal(backend?.status, 200, `${client.name}'s request through the node to the second stack`);
+      assert.equal(greeting.node, node);
+      assert.equal(await t.socketConnected(node, greeting.sid!), true);
+    }
+    const during = await t.stats(node);
+    assert.equal(during.sockets, baseline.sockets + 3);
+
+    await Promise.all([cutWs.cutNetwork(), cutPolling.cutNetwork(), killed.kill()]);
+    const [wsMs, pollingMs, killedMs] = await Promise.all([
+      waitSocketState(t, node, wsHello.sid!, false, bound + 10_000),
+      waitSocketState(t, node, pollingHello.sid!, false, bound + 10_000),
+      waitSocketState(t, node, killedHello.sid!, false, bound + 10_000),
+    ]);
+    measure("node-proxy.disconnect.cut.websocket", wsMs, "ms", `network cut, ping ${PING_INTERVAL_MS}+${PING_TIMEOUT_MS} ms`);
+    measure("node-proxy.disconnect.cut.polling", pollingMs, "ms", `network cut, ping ${PING_INTERVAL_MS}+${PING_TIMEOUT_MS} ms`);
+    measure("node-proxy.disconnect.sigkill.websocket", killedMs, "ms", "SIGKILL: the kernel sends FIN");
+    // 1 s of slack for the 200 ms polling of /stats through docker exec.
+    for (const [what, ms] of [["cut websocket", wsMs], ["cut polling", pollingMs], ["SIGKILLed", killedMs]] as const) {
+      assert.ok(ms <= bound + 1_000, `${what} client detected after ${ms} ms, more than pingInterval + pingTimeout = ${bound} ms`);
+    }
+    // A silent disappearance can only be seen by a missed pong: never sooner than pingTimeout.
+    assert.ok(wsMs >= PING_TIMEOUT_MS - 1_000, `cut websocket detected after ${wsMs} ms: faster than a heartbeat can tell`);
+
+    const after = await t.stats(node);
+    assert.equal(after.sockets, baseline.sockets, "every vanished client's socket is gone");
+    assert.equal(after.engineClients, baseline.engineClients);
+    // The node's pooled keep-alive connections to the second stack close once idle; none may stay
+    // behind for the dead clients.
+    const drainMs = await timeUntil("backend connections back to their level before the clients", async () => (await t.stats(node)).backendConnections <= baseline.backendConnections, 45_000, 500);
+    measure("node-proxy.backendConnections.drain", drainMs, "ms", `baseline ${baseline.backendConnections}, peak ${during.backendConnections}`);
+  });
+});
+
+describe("node-proxy with HAProxy in front and the split-port option", function () {
+  const topology = useTopology("node-proxy", ["front=haproxy", "ports.realtime=auto"]);
+
+  it("(12) the page's origin talks to the realtime port; a foreign Origin is refused (403)", async function () {
+    await splitPortOrigins(topology.t);
+  });
+
+  it("(1) a websocket-only client round-trips on the realtime port", async function () {
+    await websocketOnlyRoundTrip(topology.t, topology.t.urls.realtimePort!);
+  });
+
+  it("(2) polling-only clients round-trip 50 events each on the realtime port", async function () {
+    await pollingManyRoundTrips(topology.t, topology.t.urls.realtimePort!);
+  });
+
+  it("(4) the second stack answers through HAProxy (PONG); private ports are not reachable", async function () {
+    await secondStackBehindFrontDoor(topology.t);
+  });
+
+  it("(5) `realtime-kit check --realtime-url` passes", async function () {
+    await checkCommandPasses(topology, ["--realtime-url", topology.t.urls.realtimePort!]);
+  });
+});
