@@ -1,5 +1,6 @@
 import { CONTAINER_PATHS, CROSS_HOST_PORTS, IMAGE_NAMES, INTERNAL_PORTS, REALTIME_ROUTES, type ImageName } from "../model/layout";
 import { origin, type Model } from "../model/model";
+import { confinementOf, uploadDirsOf, type Confinement } from "./hardening";
 import { haproxyConfig } from "./haproxy";
 import { appMembers, edgeHost, proxiesOf, realtimeMembers, redisCrossHost, redisUrlFor, type PoolMember } from "./names";
 import { nginxConfig } from "./nginx";
@@ -18,7 +19,7 @@ export interface PublishedPort {
 }
 
 /** One container of a deployment, everything a driver (Pulumi, test harness) needs to run it. */
-export interface ServiceSpec {
+export interface ServiceSpec extends Confinement {
   /** Container name suffix and network alias, e.g. `realtime-2`. */
   name: string;
   role: ImageName;
@@ -38,6 +39,11 @@ export interface ServiceSpec {
   user: string | null;
   /** Host folder mounted read-only at CONTAINER_PATHS.staticDir. */
   staticDir: string | null;
+  /**
+   * Folders the driver uploads configFiles, the TLS files and staticDir into before start: each an
+   * anonymous volume, because Docker refuses uploads into a read-only root filesystem.
+   */
+  uploadDirs: string[];
   /** Only the public entry points publish anything (and, across hosts, what another host must reach). */
   publish: PublishedPort[];
   /** Machine it runs on (a name from the model's `hosts`); null when everything runs on one Docker engine. */
@@ -81,9 +87,11 @@ export function planDeployment(model: Model): Deployment {
   const services: ServiceSpec[] = [];
   // Without hosts everything shares one engine (host null); with hosts the edge host runs all but the pools' remote members.
   const edge = edgeHost(model)?.name ?? null;
-  const service = (spec: Omit<ServiceSpec, "configFiles" | "mountsTls" | "user" | "staticDir" | "publish" | "env" | "host"> & Partial<ServiceSpec>): void => {
+  type Derived = "configFiles" | "mountsTls" | "user" | "staticDir" | "publish" | "env" | "host" | "uploadDirs" | keyof Confinement;
+  const service = (spec: Omit<ServiceSpec, Derived> & Partial<Pick<ServiceSpec, Derived>>): void => {
     const mountsTls = spec.mountsTls ?? false;
-    services.push({ configFiles: [], staticDir: null, publish: [], env: {}, host: edge, ...spec, mountsTls, user: mountsTls ? "root" : null });
+    const base = { configFiles: [], staticDir: null, publish: [], env: {}, host: edge, ...spec, mountsTls, user: mountsTls ? "root" : null };
+    services.push({ ...base, uploadDirs: uploadDirsOf(base), ...confinementOf(spec.role, spec.image, kitImage(spec.role), mountsTls, model) });
   };
   const http = (containerPort: number): PublishedPort => ({ name: "http", hostPort: model.ports.http, containerPort });
   const https = (containerPort: number): PublishedPort => ({ name: "https", hostPort: model.ports.https!, containerPort });

@@ -26,7 +26,7 @@ const duration = z
   .union([
     z.number().int().positive(),
     z.string().regex(/^[1-9]\d*(ms|s|m|h|d)$/, 'expected a duration such as "500ms", "60s", "2m", "1h" or "180d"'),
-  ])
+  ], { error: 'expected a duration such as "500ms", "60s", "2m", "1h" or "180d" (or a whole number of milliseconds)' })
   .transform((value) => {
     if (typeof value === "number") return value;
     const [, amount, unit] = /^(\d+)(ms|s|m|h|d)$/.exec(value)!;

@@ -65,6 +65,12 @@ export function serviceContainer(
       networksAdvanced: [{ name: host.network.name, aliases: [spec.name] }],
       ports: spec.publish.map((port) => ({ internal: port.containerPort, external: port.hostPort, ...(port.hostIp ? { ip: port.hostIp } : {}) })),
       uploads: [...configUploads(context.plan, spec), ...tlsUploads(context.tls, spec), ...staticUploads(spec)],
+      // The plan's confinement. Uploads land in anonymous volumes: a read-only root refuses them elsewhere.
+      readOnly: spec.readOnlyRootFs,
+      tmpfs: Object.keys(spec.tmpfs).length > 0 ? spec.tmpfs : undefined,
+      volumes: spec.uploadDirs.map((containerPath) => ({ containerPath })),
+      capabilities: spec.capabilities ? { drops: ["ALL"], adds: spec.capabilities } : undefined,
+      securityOpts: spec.noNewPrivileges ? ["no-new-privileges:true"] : undefined,
       labels: [{ label: KIT_LABEL, value: context.stack }],
       restart: "unless-stopped",
       destroyGraceSeconds: STOP_GRACE_SECONDS,

@@ -6,6 +6,7 @@ import { createProxyServer, type ProxyServer } from "http-proxy-3";
 import { errMessage, log } from "./log";
 
 const BAD_GATEWAY = "502 Bad Gateway: upstream unavailable\n";
+const TOO_LARGE = "413 Payload Too Large\n";
 
 /**
  * Writes a small HTTP response on a raw (upgrade) socket and closes it once flushed.
@@ -41,6 +42,8 @@ export class UpstreamProxy {
   constructor(
     readonly target: URL,
     private readonly nodeId: string,
+    /** Largest request body forwarded (MAX_HTTP_BUFFER_SIZE): the same limit the proxies in front enforce. */
+    private readonly maxBodyBytes: number,
   ) {
     const agentOpts = { keepAlive: true, keepAliveMsecs: 10_000, maxFreeSockets: 32, timeout: 60_000 };
     this.agent = target.protocol === "https:" ? new https.Agent(agentOpts) : new http.Agent(agentOpts);
@@ -82,6 +85,12 @@ export class UpstreamProxy {
   }
 
   web(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (Number(req.headers["content-length"] ?? 0) > this.maxBodyBytes) {
+      this.refuseTooLarge(res);
+      req.resume(); // read and drop the body so the 413 reaches the client
+      return;
+    }
+    this.limitChunkedBody(req, res);
     setForwardedHeaders(req);
     this.proxy.web(req, res, (err) => {
       this.logError(err);
@@ -97,6 +106,34 @@ export class UpstreamProxy {
         res.destroy();
       }
     });
+  }
+
+  /**
+   * A body without Content-Length (chunked) is counted as it streams to the upstream; past the
+   * limit the request is cut and, if the upstream has not answered yet, the client gets 413.
+   */
+  private limitChunkedBody(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (req.headers["content-length"] !== undefined) return;
+    let received = 0;
+    req.on("data", (chunk: Buffer) => {
+      received += chunk.length;
+      if (received <= this.maxBodyBytes) return;
+      req.removeAllListeners("data");
+      req.unpipe();
+      if (!res.headersSent) this.refuseTooLarge(res);
+      else res.destroy();
+      req.destroy();
+    });
+  }
+
+  private refuseTooLarge(res: http.ServerResponse): void {
+    res.writeHead(413, {
+      "Content-Type": "text/plain; charset=utf-8",
+      "Content-Length": Buffer.byteLength(TOO_LARGE),
+      "X-Node-Id": this.nodeId,
+      Connection: "close",
+    });
+    res.end(TOO_LARGE);
   }
 
   ws(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
