@@ -1,8 +1,12 @@
 import { Command, CommanderError } from "commander";
 import { EXIT_BAD_INPUT } from "../model/errors";
+import * as check from "./commands/check";
+import * as down from "./commands/down";
 import * as generate from "./commands/generate";
 import * as options from "./commands/options";
+import * as restartRealtime from "./commands/restart-realtime";
 import * as topologies from "./commands/topologies";
+import * as up from "./commands/up";
 import * as validate from "./commands/validate";
 
 const program = new Command("realtime-kit")
@@ -10,7 +14,7 @@ const program = new Command("realtime-kit")
   .showHelpAfterError()
   .exitOverride();
 
-for (const command of [topologies, options, generate, validate]) command.register(program);
+for (const command of [topologies, options, generate, validate, up, down, check, restartRealtime]) command.register(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   // Usage errors (unknown command, missing argument) are bad input too.

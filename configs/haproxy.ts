@@ -6,6 +6,9 @@ import { TLS12_CIPHERS, TLS13_CIPHERSUITES } from "./tls";
 
 const I = "    ";
 
+/** Backend names other tools address at run time (the runtime API: drain, ready). */
+export const HAPROXY_BACKENDS = { realtime: "realtime_pool", app: "app_pool" } as const;
+
 /** haproxy.cfg for the topologies that run HAProxy (node-proxy with front: haproxy, ssl-split, multi-node). */
 export function haproxyConfig(model: Model): string {
   if (!proxiesOf(model).haproxy) throw new Error(`topology ${model.topology} does not run HAProxy`);
@@ -67,8 +70,11 @@ function defaultsSection(text: ConfigText, model: Model): void {
   text.line("timeout queue 30s", undefined, I);
   const fastCheckMs = Math.max(100, Math.round(t.healthCheckIntervalMs / 4));
   text.line(
-    `timeout check ${formatMs(Math.min(t.healthCheckIntervalMs, t.connectMs))}`,
-    "A member that does not answer its health check this fast counts as failed (a killed container never answers).",
+    `timeout check ${formatMs(checkReadTimeoutMs(model))}`,
+    `A member that accepted the check's connection gets ${CHECK_READ_INTERVALS} check intervals to answer it: on a loaded host a healthy\n` +
+      "event loop can stall for a second or two, and a member marked down gets no new sessions.\n" +
+      "A killed or stopped member is still caught fast: its connections fail (refused, or no answer within the pool's\n" +
+      "timeout connect), which this read timeout does not stretch.",
     I,
   );
   text.line(
@@ -170,7 +176,7 @@ function clientRatesTable(text: ConfigText): void {
 }
 
 function realtimeBackend(text: ConfigText, model: Model): void {
-  text.line("backend realtime_pool");
+  text.line(`backend ${HAPROXY_BACKENDS.realtime}`);
   if (model.realtime.stickiness === "cookie") {
     text.line("balance leastconn", "New sessions go to the least loaded node; the cookie keeps them there.", I);
     text.line(
@@ -186,17 +192,29 @@ function realtimeBackend(text: ConfigText, model: Model): void {
     );
     text.line("hash-type consistent", "A node going away only moves its own clients.", I);
   }
+  poolConnectTimeout(text, model);
+  text.line(
+    "retry-on conn-failure empty-response 503",
+    "A node that is shutting down refuses connections and answers 503 to requests on kept-alive ones:\nthe request is retried (redispatched) on another node instead of failing the client's reconnect.",
+    I,
+  );
   text.line("option httpchk", undefined, I);
   text.line(`http-check send meth GET uri ${HEALTH_PATHS.realtime}`, "The realtime server's health route turns 503 as soon as it starts shutting down.", I);
   text.line("http-check expect status 200", undefined, I);
   const cookieMode = model.realtime.stickiness === "cookie";
   realtimeMembers(model).forEach((node, index) => {
     const why = [
-      index === 0 ? "A node marked down has its WebSockets cut at once, so its clients reconnect to a healthy node." : undefined,
+      index === 0
+        ? "observe layer4: a connection the node fails (refused, or no answer in time) counts as a failed check and\n" +
+          "speeds the checks up: one more failure takes it out, without waiting for the next regular check.\n" +
+          "No on-marked-down shutdown-sessions: a node that dies closes its WebSockets itself (the kernel ends its\n" +
+          "connections), and cutting sessions on \"down\" would also kill reconnects still waiting to be retried on\n" +
+          "another node, and every client of a live node that a loaded host made miss its checks."
+        : undefined,
       crossHostWhy(node),
     ].filter((line) => line !== undefined);
     text.line(
-      `server ${node.name} ${node.address} on-marked-down shutdown-sessions${cookieMode ? ` cookie ${node.name}` : ""}`,
+      `server ${node.name} ${node.address} ${FAIL_CHECK_ON_ERROR}${cookieMode ? ` cookie ${node.name}` : ""}`,
       why.length > 0 ? why.join("\n") : undefined,
       I,
     );
@@ -206,14 +224,53 @@ function realtimeBackend(text: ConfigText, model: Model): void {
 
 function appBackend(text: ConfigText, model: Model): void {
   const app = model.app!;
-  text.line("backend app_pool");
+  text.line(`backend ${HAPROXY_BACKENDS.app}`);
   text.line("balance roundrobin", undefined, I);
+  poolConnectTimeout(text, model);
   text.line("retry-on conn-failure empty-response", "A request that reached a member going down is tried on another.", I);
   text.line("option httpchk", undefined, I);
   text.line(`http-check send meth GET uri ${app.healthPath}`, undefined, I);
   text.line("http-check expect status 200", undefined, I);
-  for (const node of appMembers(model)) text.line(`server ${node.name} ${node.address}`, crossHostWhy(node), I);
+  appMembers(model).forEach((node, index) => {
+    const why = [index === 0 ? "A failed connection counts as a failed check (observe layer4): one more failed check takes the member out." : undefined, crossHostWhy(node)].filter(
+      (line) => line !== undefined,
+    );
+    text.line(`server ${node.name} ${node.address} ${FAIL_CHECK_ON_ERROR}`, why.length > 0 ? why.join("\n") : undefined, I);
+  });
   text.blank();
+}
+
+/**
+ * Server options of pool members: a failed connection counts as a failed health check and
+ * switches to fast checks, so one more failed check (250 ms later) takes the member out.
+ */
+const FAIL_CHECK_ON_ERROR = "observe layer4 error-limit 1 on-error sudden-death";
+
+/**
+ * Pool members sit on the deployment's private network: a member that has not accepted a TCP
+ * connection within a health-check interval is as good as gone (a killed container's address
+ * answers nothing, so without this a retry would wait the whole connect timeout).
+ */
+function poolConnectTimeout(text: ConfigText, model: Model): void {
+  const t = model.timeouts;
+  if (t.healthCheckIntervalMs >= t.connectMs) return;
+  text.line(
+    `timeout connect ${formatMs(t.healthCheckIntervalMs)}`,
+    `Members are on the private network: one that has not accepted a connection within the check interval is treated as gone\nand the request is retried on another (the public timeout connect, ${formatMs(t.connectMs)}, stays the upper bound).`,
+    I,
+  );
+}
+
+/** Check intervals a member that accepted a health check's connection gets to answer it. */
+const CHECK_READ_INTERVALS = 3;
+
+/**
+ * How long HAProxy waits for a health check's answer once connected (`timeout check`). HAProxy
+ * connects checks within min(timeout connect, inter), so this only decides how slow a live
+ * member may be before a check counts as failed; a dead one fails at the connect.
+ */
+export function checkReadTimeoutMs(model: Model): number {
+  return CHECK_READ_INTERVALS * model.timeouts.healthCheckIntervalMs;
 }
 
 /** Why a member on another machine is addressed by IP and port rather than by name. */
@@ -257,6 +314,11 @@ function limitClients(text: ConfigText, model: Model, behindProxyProtocol = fals
   text.line(
     `http-request deny deny_status 413 if { req.hdr_val(content-length) gt ${model.limits.maxMessageBytes} }`,
     "Bodies larger than the largest Socket.IO message are refused before they reach a node.",
+    I,
+  );
+  text.line(
+    "http-request deny deny_status 413 if { req.hdr(transfer-encoding) -m found }",
+    "A chunked body has no length to check and HAProxy does not count a streamed body: refuse it (Socket.IO\nclients and browsers send Content-Length).",
     I,
   );
 }

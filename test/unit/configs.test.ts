@@ -60,20 +60,44 @@ describe("config generators", () => {
       assert.ok(pool.includes("cookie rk prefix nocache"));
       assert.deepEqual(
         pool.filter((line) => line.startsWith("server ")),
-        [1, 2, 3].map((n) => `server realtime-${n} realtime-${n}:8080 on-marked-down shutdown-sessions cookie realtime-${n}`),
+        [1, 2, 3].map((n) => `server realtime-${n} realtime-${n}:8080 observe layer4 error-limit 1 on-error sudden-death cookie realtime-${n}`),
       );
       const realtime = deployment.services.filter((service) => service.role === "realtime");
       assert.ok(realtime.every((service) => service.env.STICKY_COOKIE === "rk"));
     });
 
-    it("health-checks every pool member on a real route and cuts a dead node's sessions", () => {
+    it("health-checks every pool member on a real route and never cuts sessions on a check result", () => {
       const cfg = haproxyConfig(model({ topology: "multi-node", app: { healthPath: "/up" } }));
       const pool = lines(section(cfg, "backend realtime_pool"));
       assert.ok(pool.includes("http-check send meth GET uri /healthz"));
-      assert.ok(pool.filter((line) => line.startsWith("server ")).every((line) => line.includes("on-marked-down shutdown-sessions")));
+      // A dead node's connections end by themselves; cutting on "down" killed reconnects waiting for a redispatch.
+      assert.ok(pool.filter((line) => line.startsWith("server ")).every((line) => !line.includes("shutdown-sessions")));
       const apps = lines(section(cfg, "backend app_pool"));
       assert.ok(apps.includes("http-check send meth GET uri /up"));
       assert.ok(apps.includes("balance roundrobin"));
+    });
+
+    it("fails over fast: a failed connection counts as a failed check, is retried elsewhere, and connects give up within a check interval", () => {
+      const cfg = haproxyConfig(model({ topology: "multi-node", timeouts: { connect: "5s", healthCheckInterval: "1s" } }));
+      for (const backend of ["backend realtime_pool", "backend app_pool"]) {
+        const pool = lines(section(cfg, backend));
+        assert.ok(pool.includes("timeout connect 1s"), `${backend}: ${pool.join(" | ")}`);
+        assert.ok(pool.filter((line) => line.startsWith("server ")).every((line) => line.includes("observe layer4 error-limit 1 on-error sudden-death")), backend);
+      }
+      assert.ok(lines(section(cfg, "backend realtime_pool")).includes("retry-on conn-failure empty-response 503"));
+      assert.ok(lines(section(cfg, "defaults")).includes("option redispatch 1"));
+      // A check interval longer than the connect timeout leaves the connect timeout alone.
+      const slow = haproxyConfig(model({ topology: "multi-node", timeouts: { connect: "2s", healthCheckInterval: "3s" } }));
+      assert.ok(!lines(section(slow, "backend realtime_pool")).some((line) => line.startsWith("timeout connect")));
+    });
+
+    it("does not take a slow but live member out: a check gets 3 intervals to answer once connected, 2 failures in a row to count", () => {
+      const cfg = haproxyConfig(model({ topology: "multi-node", timeouts: { connect: "5s", healthCheckInterval: "1s" } }));
+      const defaults = lines(section(cfg, "defaults"));
+      assert.ok(defaults.includes("timeout check 3s"), defaults.join(" | "));
+      assert.ok(defaults.some((line) => line.startsWith("default-server ") && line.includes("check inter 1s fastinter 250ms fall 2 rise 2")), defaults.join(" | "));
+      const slow = haproxyConfig(model({ topology: "multi-node", timeouts: { connect: "2s", healthCheckInterval: "3s" } }));
+      assert.ok(lines(section(slow, "defaults")).includes("timeout check 9s"));
     });
 
     it("native TLS binds with the certificate, TLS 1.2+, HSTS, and drops root", () => {

@@ -73,7 +73,7 @@ function run(config: Config): void {
   const originAllowed = makeOriginCheck(config.corsOrigins);
   const publicFiles = loadPublic(join(__dirname, "..", "public"));
   const redis = config.redisUrl ? new RedisLink(config.redisUrl, config.adapter, HISTORY_KEY, config.historySize) : null;
-  const proxy = config.appUpstream ? new UpstreamProxy(config.appUpstream, config.nodeId) : null;
+  const proxy = config.appUpstream ? new UpstreamProxy(config.appUpstream, config.nodeId, config.maxHttpBufferSize) : null;
   const echo = new EchoServer(nodeId, config.maxHttpBufferSize);
   const startedAt = Date.now();
   let shuttingDown = false;
@@ -237,8 +237,21 @@ function run(config: Config): void {
     }
   }
 
+  /**
+   * While shutting down, new realtime requests (handshakes and polls arriving on a proxy's
+   * kept-alive connection after the listener closed) get 503 and the connection is closed: the
+   * proxy retries them on another node at once, and no client gets a session here that would be
+   * cut again a moment later.
+   */
+  function refuseWhileShuttingDown(req: http.IncomingMessage, res: http.ServerResponse, p: string): boolean {
+    if (!shuttingDown || !(isSocketIoPath(req.url) || isEchoPath(p))) return false;
+    sendText(res, 503, "503 Service Unavailable: this node is shutting down\n", { "X-Node-Id": nodeId, Connection: "close", "Retry-After": "0" });
+    return true;
+  }
+
   function onMainRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
     const p = pathnameOf(req.url);
+    if (refuseWhileShuttingDown(req, res, p)) return;
     if (isSocketIoPath(req.url) || isEchoPath(p)) {
       res.setHeader("X-Node-Id", nodeId);
       if (splitServer) sendText(res, 404, "404 Not Found (realtime endpoints are on the realtime port)\n");
@@ -262,6 +275,7 @@ function run(config: Config): void {
 
   function onSplitRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
     const p = pathnameOf(req.url);
+    if (refuseWhileShuttingDown(req, res, p)) return;
     res.setHeader("X-Node-Id", nodeId);
     if (isSocketIoPath(req.url)) for (const l of sioRequest) l.call(realtimeServer, req, res);
     else if (isEchoPath(p)) sendText(res, 426, "426 Upgrade Required: /echo is a WebSocket\n", { Upgrade: "websocket" });
@@ -370,6 +384,10 @@ function run(config: Config): void {
     // port proxies can drag out; we wait for in-flight HTTP requests instead (long-polls end
     // at once, proxied requests get up to 3 s).
     void io.close().catch(() => undefined);
+    // io.close() detaches (and, with connection state recovery, persists) every socket at once but
+    // closes their transports only after the adapter has closed, a Redis round trip or more on a
+    // busy host: close them now, so clients reconnect elsewhere without waiting for it.
+    io.engine.close();
     const deadline = Date.now() + 3000;
     await sleep(100);
     while (activeRequests > 0 && Date.now() < deadline) await sleep(25);

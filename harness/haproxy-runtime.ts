@@ -1,0 +1,92 @@
+import type Docker from "dockerode";
+import { PassThrough } from "node:stream";
+import { CONTAINER_PATHS } from "../model/layout";
+import { docker } from "./engine";
+
+/** A server's state as HAProxy's runtime API reports it (`show stat`). */
+export interface ServerState {
+  backend: string;
+  server: string;
+  /** UP, DOWN, DRAIN, MAINT, "UP 1/2", "DOWN 1/2", ... */
+  status: string;
+  /** Sessions open to it right now (established WebSockets and requests in flight). */
+  sessions: number;
+  /** Resolved address, host:port. */
+  address: string;
+}
+
+/** The administrative state a server can be set to (`set server <b>/<s> state ...`). */
+export type AdminState = "ready" | "drain" | "maint";
+
+/**
+ * HAProxy's runtime API, spoken over the admin socket inside the HAProxy container (socat, via
+ * `docker exec`): never a network port. Used to drain and re-enable pool members.
+ */
+export class HaproxyRuntime {
+  constructor(private readonly container: Docker.Container) {}
+
+  /** Runs one runtime API command and returns its answer. */
+  async command(line: string): Promise<string> {
+    if (/[\r\n]/.test(line)) throw new Error("one runtime API command at a time");
+    const script = `printf '%s\\n' "$1" | socat -t 5 - UNIX-CONNECT:${CONTAINER_PATHS.haproxyRuntimeSocket}`;
+    const { exitCode, stdout, stderr } = await execIn(this.container, ["sh", "-c", script, "sh", line]);
+    if (exitCode !== 0) throw new Error(`HAProxy runtime API "${line}" failed (exit ${exitCode}): ${stderr.trim() || stdout.trim()}`);
+    return stdout;
+  }
+
+  async setState(backend: string, server: string, state: AdminState): Promise<void> {
+    const answer = (await this.command(`set server ${backend}/${server} state ${state}`)).trim();
+    // Success is an empty answer; anything else is HAProxy saying why not.
+    if (answer !== "") throw new Error(`set server ${backend}/${server} state ${state}: ${answer}`);
+  }
+
+  /** Every server of `backend`, from `show stat`. */
+  async servers(backend: string): Promise<ServerState[]> {
+    const csv = await this.command("show stat");
+    const lines = csv.split("\n").filter((line) => line.trim() !== "");
+    const header = lines[0]!.replace(/^#\s*/, "").split(",");
+    const column = (name: string) => header.indexOf(name);
+    const [px, sv, status, scur, addr] = ["pxname", "svname", "status", "scur", "addr"].map(column) as [number, number, number, number, number];
+    return lines
+      .slice(1)
+      .map((line) => line.split(","))
+      .filter((cells) => cells[px] === backend && cells[sv] !== "FRONTEND" && cells[sv] !== "BACKEND")
+      .map((cells) => ({ backend, server: cells[sv]!, status: cells[status]!, sessions: Number(cells[scur] ?? 0), address: cells[addr] ?? "" }));
+  }
+
+  async server(backend: string, server: string): Promise<ServerState> {
+    const found = (await this.servers(backend)).find((state) => state.server === server);
+    if (!found) throw new Error(`HAProxy has no server ${backend}/${server}`);
+    return found;
+  }
+
+  /** `show info` as key/value pairs (Pid, Maxconn, Uptime_sec, ...): what the current worker runs with. */
+  async info(): Promise<Record<string, string>> {
+    const text = await this.command("show info");
+    return Object.fromEntries(
+      text
+        .split("\n")
+        .map((line) => /^([^:]+):\s*(.*)$/.exec(line))
+        .filter((match): match is RegExpExecArray => match !== null)
+        .map((match) => [match[1]!, match[2]!]),
+    );
+  }
+}
+
+/** Runs a command in a running container; resolves with its exit code and demultiplexed output. */
+export async function execIn(container: Docker.Container, cmd: string[], user?: string): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  const exec = await container.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, ...(user ? { User: user } : {}) });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  const out = new PassThrough().on("data", (chunk: Buffer) => stdout.push(chunk));
+  const err = new PassThrough().on("data", (chunk: Buffer) => stderr.push(chunk));
+  docker.modem.demuxStream(stream, out, err);
+  await new Promise<void>((resolve, reject) => {
+    stream.on("end", resolve);
+    stream.on("close", resolve);
+    stream.on("error", reject);
+  });
+  const { ExitCode } = await exec.inspect();
+  return { exitCode: ExitCode ?? -1, stdout: Buffer.concat(stdout).toString("utf8"), stderr: Buffer.concat(stderr).toString("utf8") };
+}

@@ -1,0 +1,245 @@
+import fs from "node:fs";
+import path from "node:path";
+import type { Socket } from "socket.io-client";
+import { connect, describeError, request, SOCKET_IO_DEFAULT_BACKOFF, whoami } from "../../harness/client/agent";
+import { docker, removeByLabel } from "../../harness/engine";
+import { HaproxyRuntime } from "../../harness/haproxy-runtime";
+import { freePorts } from "../../harness/ports";
+import { newRunId, startTopology, type RunningTopology } from "../../harness/topology";
+import { waitFor } from "../../harness/wait";
+import { KIT_LABEL } from "../../model/layout";
+import { loadModel } from "../../model/load";
+import type { Model } from "../../model/model";
+
+export const ARTIFACTS = path.resolve(__dirname, "..", "artifacts");
+const FIGURES = path.join(ARTIFACTS, "faults.json");
+
+// ---------------------------------------------------------------- figures
+
+/** Records a measured figure in test/artifacts/faults.json (this run's figures only) and prints it. */
+export function record(name: string, figure: Record<string, unknown>): void {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  let all: Record<string, unknown> = {};
+  try {
+    all = JSON.parse(fs.readFileSync(FIGURES, "utf8")) as Record<string, unknown>;
+  } catch {
+    /* first figure of the run */
+  }
+  all[name] = { ...figure, at: new Date().toISOString() };
+  fs.writeFileSync(FIGURES, `${JSON.stringify(all, null, 2)}\n`);
+  process.stdout.write(`      measured: ${name} ${JSON.stringify(figure)}\n`);
+}
+
+before(function () {
+  fs.rmSync(FIGURES, { force: true });
+});
+
+// ---------------------------------------------------------------- topology per describe
+
+export interface FaultTopology {
+  readonly t: RunningTopology;
+  readonly haproxy: HaproxyRuntime;
+  /** The model with extra `key=value` sets on top of the running one (e.g. for a reload with a new config). */
+  modelWith(sets: string[]): Model;
+}
+
+const live = new Set<string>();
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    void Promise.all([...live].map((runId) => removeByLabel(runId))).finally(() => process.exit(130));
+  });
+}
+
+/** Brings a multi-node deployment up for the enclosing describe and removes it (by label) after, whatever happened. */
+export function useFaultTopology(sets: string[]): FaultTopology {
+  let running: RunningTopology | null = null;
+  let runtime: HaproxyRuntime | null = null;
+  let allSets: string[] = [];
+  const runId = newRunId("ft");
+  before(async function () {
+    this.timeout(300_000);
+    const [http, https] = await freePorts(2);
+    allSets = [`ports.http=${http}`, `ports.https=${https}`, ...sets];
+    live.add(runId);
+    const started = Date.now();
+    running = await startTopology(loadModel({ topology: "multi-node", sets: allSets }), { runId });
+    runtime = new HaproxyRuntime(docker.getContainer(running.container("haproxy").getId()));
+    process.stdout.write(`      (${runId} up in ${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+  });
+  after(async function () {
+    this.timeout(120_000);
+    await closeFleets();
+    await removeByLabel(runId);
+    live.delete(runId);
+    const filters = JSON.stringify({ label: [`${KIT_LABEL}=${runId}`] });
+    const left = (await docker.listContainers({ all: true, filters })).length + (await docker.listNetworks({ filters })).length;
+    if (left > 0) throw new Error(`${left} container(s)/network(s) of ${runId} survived teardown`);
+  });
+  afterEach(closeFleets);
+  return {
+    get t() {
+      if (!running) throw new Error("topology is not running (its before hook failed)");
+      return running;
+    },
+    get haproxy() {
+      if (!runtime) throw new Error("topology is not running (its before hook failed)");
+      return runtime;
+    },
+    modelWith: (extra) => loadModel({ topology: "multi-node", sets: [...allSets, ...extra] }),
+  };
+}
+
+// ---------------------------------------------------------------- clients that record what they see
+
+export interface Connection {
+  at: number;
+  /** Filled in by whoami right after the connect. */
+  node: string | null;
+  /** Socket.IO connection state recovery restored the session (missed events replayed). */
+  recovered: boolean;
+}
+
+/** A host-side Socket.IO client with the reconnection a browser has by default, recording every event. */
+export class Tracked {
+  readonly connections: Connection[] = [];
+  readonly disconnects: { at: number; reason: string }[] = [];
+  readonly errors: { at: number; error: string }[] = [];
+  /** Chat message ids seen live, and through the history a (re)connect delivers. */
+  readonly live = new Set<string>();
+  readonly history = new Set<string>();
+
+  constructor(
+    readonly index: number,
+    readonly socket: Socket,
+  ) {
+    socket.on("connect", () => {
+      const connection: Connection = { at: Date.now(), node: null, recovered: socket.recovered };
+      this.connections.push(connection);
+      whoami(socket).then(
+        (me) => (connection.node = me.node),
+        () => undefined,
+      );
+    });
+    socket.on("disconnect", (reason) => this.disconnects.push({ at: Date.now(), reason }));
+    socket.on("connect_error", (error) => this.errors.push({ at: Date.now(), error: describeError(error) }));
+    socket.on("chat", (message: { id: string }) => this.live.add(message.id));
+    socket.on("history", (messages: { id: string }[]) => {
+      for (const message of messages ?? []) this.history.add(message.id);
+    });
+  }
+
+  get node(): string | null {
+    return this.connections[this.connections.length - 1]?.node ?? null;
+  }
+
+  /** Connections made after `since` (reconnects). */
+  reconnectsAfter(since: number): Connection[] {
+    return this.connections.filter((connection) => connection.at > since);
+  }
+
+  has(id: string): boolean {
+    return this.live.has(id) || this.history.has(id);
+  }
+}
+
+const openFleets: Tracked[][] = [];
+
+/**
+ * `count` clients from this machine through the https entry: default transports (polling, then
+ * the upgrade to WebSocket), cookies kept (cookie stickiness), and Socket.IO's own reconnection
+ * backoff (1 s doubling to 5 s, +-50 %): what a browser on the chat page does.
+ */
+export async function fleet(t: RunningTopology, count: number): Promise<Tracked[]> {
+  const clients: Tracked[] = [];
+  openFleets.push(clients);
+  // One at a time, each on its WebSocket before the next: HAProxy balances new sessions by
+  // least connections, and only established ones count.
+  for (let index = 0; index < count; index++) {
+    const socket = connect({ url: t.urls.realtime, ca: t.ca ?? undefined, withCredentials: true, reconnection: true, backoff: SOCKET_IO_DEFAULT_BACKOFF });
+    const client = new Tracked(index, socket);
+    clients.push(client);
+    await waitFor(() => client.socket.connected && client.node !== null && client.socket.io.engine?.transport.name === "websocket", {
+      timeoutMs: 30_000,
+      intervalMs: 50,
+      what: `client ${index} to connect and upgrade to websocket`,
+    });
+  }
+  return clients;
+}
+
+async function closeFleets(): Promise<void> {
+  for (const clients of openFleets.splice(0)) for (const client of clients) client.socket.disconnect();
+}
+
+/** Sends a chat message every `everyMs` from `client`; stop() returns the ids the server acknowledged. */
+export function chatter(client: Tracked, everyMs = 200): { stop: () => Promise<{ acked: { id: string; at: number }[]; failed: string[] }> } {
+  const acked: { id: string; at: number }[] = [];
+  const failed: string[] = [];
+  let running = true;
+  let sent = 0;
+  const loop = (async () => {
+    while (running) {
+      const text = `chatter ${client.index} #${++sent}`;
+      try {
+        const ack = await request<{ ok: boolean; id: string }>(client.socket, "chat", text);
+        if (ack.ok) acked.push({ id: ack.id, at: Date.now() });
+        else failed.push(`${text}: not ok`);
+      } catch (error) {
+        failed.push(`${text}: ${describeError(error)}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, everyMs));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return { acked, failed };
+    },
+  };
+}
+
+/** Per-client and worst-case figures of a list of durations. */
+export function spread(values: number[]): { worst: number; best: number; median: number; all: number[] } {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { worst: sorted[sorted.length - 1] ?? NaN, best: sorted[0] ?? NaN, median: sorted[Math.floor(sorted.length / 2)] ?? NaN, all: values };
+}
+
+/** Waits until HAProxy reports `server` of `backend` in a status starting with `status` (UP, DOWN, ...). */
+export async function waitServerStatus(haproxy: HaproxyRuntime, backend: string, server: string, status: string, timeoutMs = 60_000): Promise<number> {
+  const started = Date.now();
+  const matches = (current: string) => (status === "UP" ? current === "UP" : current.startsWith(status));
+  await waitFor(async () => matches((await haproxy.server(backend, server)).status), { timeoutMs, intervalMs: 100, what: `HAProxy to report ${backend}/${server} ${status}` });
+  return Date.now() - started;
+}
+
+/**
+ * When HAProxy logged a line matching `pattern` after `since` (epoch ms), from the engine's
+ * timestamps of its log: precise, unlike polling the runtime API on a loaded machine.
+ */
+export async function haproxyLogged(t: RunningTopology, pattern: RegExp, since: number, timeoutMs = 30_000): Promise<number> {
+  const container = docker.getContainer(t.container("haproxy").getId());
+  return waitFor(
+    async () => {
+      const raw = (await container.logs({ stdout: true, stderr: true, timestamps: true, since: Math.floor(since / 1000) - 1 })) as Buffer;
+      for (const line of demux(raw).split("\n")) {
+        const match = /^(\S+Z) (.*)$/.exec(line);
+        if (!match || !pattern.test(match[2]!)) continue;
+        const at = Date.parse(match[1]!);
+        if (at >= since) return at;
+      }
+      return undefined;
+    },
+    { timeoutMs, intervalMs: 250, what: `HAProxy to log ${pattern}` },
+  );
+}
+
+function demux(raw: Buffer): string {
+  const chunks: Buffer[] = [];
+  for (let offset = 0; offset + 8 <= raw.length; ) {
+    const size = raw.readUInt32BE(offset + 4);
+    chunks.push(raw.subarray(offset + 8, offset + 8 + size));
+    offset += 8 + size;
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}

@@ -1,0 +1,355 @@
+import assert from "node:assert/strict";
+import { HAPROXY_BACKENDS, haproxyConfig } from "../../configs/haproxy";
+import { httpRequest } from "../../harness/http";
+import { rollingRestart } from "../../harness/rolling-restart";
+import { docker } from "../../harness/engine";
+import { tarArchive } from "../../harness/tar";
+import type { RunningTopology } from "../../harness/topology";
+import { request } from "../../harness/client/agent";
+import { sleep, waitFor } from "../../harness/wait";
+import { CONTAINER_PATHS } from "../../model/layout";
+import { chatter, fleet, haproxyLogged, record, spread, useFaultTopology, waitServerStatus, type FaultTopology, type Tracked } from "./helpers";
+
+/** The issue's bound: every client of a lost node is connected to another node within 5 s. */
+const RECONNECT_BOUND_MS = 5_000;
+const REALTIME = HAPROXY_BACKENDS.realtime;
+const APP = HAPROXY_BACKENDS.app;
+
+/** Clients spread over the nodes (leastconn + cookie), and the node most of them are on. */
+async function spreadFleet(t: RunningTopology, count: number): Promise<{ clients: Tracked[]; victim: string; survivor: string }> {
+  const clients = await fleet(t, count);
+  const nodes = new Set(clients.map((client) => client.node!));
+  assert.equal(nodes.size, t.realtimeNodes.length, `clients on ${[...nodes].join(", ")} only`);
+  const victim = clients[0]!.node!;
+  return { clients, victim, survivor: t.realtimeNodes.find((node) => node !== victim)! };
+}
+
+/**
+ * Loses `victim` (`how`), with a sender on the survivor chatting all along, and checks the bound:
+ * each of the victim's clients connected to another node within 5 s; the survivor's clients not
+ * disturbed; every acknowledged message reached every client (live, replayed by connection state
+ * recovery, or in the history sent on reconnect).
+ */
+async function loseNode(ft: FaultTopology, how: "SIGKILL" | "SIGTERM"): Promise<void> {
+  const t = ft.t;
+  const { clients, victim, survivor } = await spreadFleet(t, 8);
+  const ofVictim = clients.filter((client) => client.node === victim);
+  const ofSurvivor = clients.filter((client) => client.node === survivor);
+  const sender = chatter(ofSurvivor[0]!);
+  await sleep(600); // a few acknowledged messages before the fault (a real condition follows: acks counted below)
+
+  const lost = Date.now();
+  if (how === "SIGKILL") await t.killService(victim, "SIGKILL");
+  else await t.stopService(victim, 10);
+  try {
+    await checkSwitch(ft, { clients, victim, survivor, ofVictim, ofSurvivor, sender, lost, how });
+  } finally {
+    // Back to full strength for the next test, whatever happened.
+    await t.startService(victim);
+    await waitServerStatus(ft.haproxy, REALTIME, victim, "UP");
+  }
+}
+
+async function checkSwitch(
+  ft: FaultTopology,
+  run: { clients: Tracked[]; victim: string; survivor: string; ofVictim: Tracked[]; ofSurvivor: Tracked[]; sender: ReturnType<typeof chatter>; lost: number; how: string },
+): Promise<void> {
+  const { clients, victim, survivor, ofVictim, ofSurvivor, sender, lost, how } = run;
+  const t = ft.t;
+  const down = haproxyLogged(t, new RegExp(`Server ${REALTIME}/${victim} is DOWN`), lost).then((at) => at - lost);
+  await waitFor(() => ofVictim.every((client) => client.reconnectsAfter(lost).some((c) => c.node !== null && c.node !== victim)), {
+    timeoutMs: 30_000,
+    intervalMs: 25,
+    what: `the ${ofVictim.length} clients of ${victim} to reconnect to another node`,
+  });
+  const perClient = ofVictim.map((client) => client.reconnectsAfter(lost).find((c) => c.node !== victim)!.at - lost);
+  const cutAfter = ofVictim.map((client) => (client.disconnects.find((d) => d.at >= lost)?.at ?? NaN) - lost);
+  await sleep(600); // messages after the switch too
+  const { acked, failed } = await sender.stop();
+  // Deliveries are asynchronous: wait (bounded) until every client has every acknowledged message.
+  const receivers = clients.filter((client) => client !== ofSurvivor[0]);
+  await waitFor(() => receivers.every((client) => acked.every((message) => client.has(message.id))), { timeoutMs: 10_000, intervalMs: 100, what: "" }).catch(() => undefined);
+  const missing = receivers.flatMap((client) => acked.filter((message) => !client.has(message.id)).map((message) => `client ${client.index} (${client.node}) lacks ${message.id}`));
+  const recovered = ofVictim.filter((client) => client.reconnectsAfter(lost)[0]?.recovered).length;
+  const downMs = await down;
+  const times = spread(perClient);
+  record(`${how === "SIGKILL" ? "kill" : "stop"}-realtime-node`, {
+    clients: ofVictim.length,
+    reconnectWorstMs: times.worst,
+    reconnectMedianMs: times.median,
+    perClientMs: times.all,
+    disconnectedAfterMs: cutAfter,
+    failedReconnectAttempts: ofVictim.flatMap((client) => client.errors.filter((error) => error.at >= lost).map((error) => `${client.index}@${error.at - lost}ms: ${error.error}`)),
+    recoveredByConnectionStateRecovery: recovered,
+    ackedMessages: acked.length,
+    lostAckedMessages: missing.length,
+    haproxyMarkedDownWithinMs: downMs,
+  });
+  assert.deepEqual(failed, [], "the sender on the surviving node had messages refused");
+  assert.ok(acked.length >= 5, `only ${acked.length} messages acknowledged`);
+  for (const client of ofSurvivor) assert.deepEqual(client.disconnects, [], `client ${client.index} on ${survivor} was disconnected`);
+  assert.deepEqual(missing, [], `${missing.length} acknowledged message(s) lost`);
+  assert.ok(times.worst <= RECONNECT_BOUND_MS, `a client of ${victim} took ${times.worst} ms to reconnect (per client: ${times.all.join(", ")} ms)`);
+
+}
+
+describe("faults: multi-node (cookie stickiness, redis-streams adapter, connection state recovery)", function () {
+  this.timeout(180_000);
+  const ft = useFaultTopology(["realtime.stickiness=cookie", "realtime.adapter=redis-streams", "realtime.connectionStateRecovery=true"]);
+
+  it("app pool member killed: requests go to the other member; none fails once HAProxy marks it down", async function () {
+    const t = ft.t;
+    const results: { at: number; status: number; node: string; error?: string }[] = [];
+    let running = true;
+    const traffic = (async () => {
+      while (running) {
+        const at = Date.now();
+        try {
+          const response = await httpRequest(`${t.urls.http}/ping`, { timeoutMs: 10_000 });
+          results.push({ at, status: response.status, node: String(response.headers["x-app-node"]) });
+        } catch (error) {
+          results.push({ at, status: 0, node: "", error: (error as Error).message });
+        }
+        await sleep(50);
+      }
+    })();
+    await waitFor(() => new Set(results.map((result) => result.node)).size >= 2, { timeoutMs: 10_000, what: "both app members to answer" });
+    const killed = Date.now();
+    await t.killService("app-1", "SIGKILL");
+    const markedDown = await haproxyLogged(t, new RegExp(`Server ${APP}/app-1 is DOWN`), killed);
+    const downMs = markedDown - killed;
+    await waitFor(() => results.filter((result) => result.at > markedDown).length >= 40, { timeoutMs: 30_000, what: "40 requests after app-1 was marked down" });
+    running = false;
+    await traffic;
+    const during = results.filter((result) => result.at >= killed && result.at <= markedDown);
+    const after = results.filter((result) => result.at > markedDown);
+    const failed = (list: typeof results) => list.filter((result) => result.status !== 200);
+    const slowest = Math.max(...results.filter((result) => result.at >= killed).map((result, index, list) => (list[index + 1]?.at ?? result.at) - result.at - 50));
+    record("app-member-killed", {
+      haproxyMarkedDownMs: downMs,
+      requestsBeforeMarkedDown: during.length,
+      failedBeforeMarkedDown: failed(during).length,
+      requestsAfter: after.length,
+      failedAfter: failed(after).length,
+      slowestRequestMs: slowest,
+    });
+    assert.deepEqual(failed(after).map((result) => result.error ?? result.status), [], "requests failed after HAProxy marked app-1 down");
+    assert.ok(after.every((result) => result.node === "app-2"), "a request reached app-1 after it was marked down");
+    await t.startService("app-1");
+    await waitServerStatus(ft.haproxy, APP, "app-1", "UP");
+  });
+
+  it("Redis stopped for 10 s: clients keep working on their node; cross-node broadcast resumes within 5 s of its return; nothing crashes", async function () {
+    const t = ft.t;
+    const { clients, victim: nodeA, survivor: nodeB } = await spreadFleet(t, 6);
+    const onA = clients.filter((client) => client.node === nodeA);
+    const onB = clients.filter((client) => client.node === nodeB);
+    const [sender, neighbour] = [onA[0]!, onA[1]!];
+    const startedAt = await Promise.all(t.realtimeNodes.map(async (node) => (await docker.getContainer(t.container(node).getId()).inspect()).State.StartedAt));
+
+    try {
+      await t.stopService("redis", 10);
+      const stoppedAt = Date.now();
+      // /stats is read through `docker exec` in a toolbox container: on a loaded host that alone
+      // takes seconds, so the 10 s of exercised outage start once both nodes are seen "down".
+      await waitFor(async () => (await Promise.all(t.realtimeNodes.map((node) => t.stats(node)))).every((stats) => stats.redis === "down"), {
+        timeoutMs: 30_000,
+        what: "both nodes to notice Redis is gone",
+      });
+      const seenDownMs = Date.now() - stoppedAt;
+      // 10 s without Redis: every client round-trips, chat is acknowledged and reaches the sender's neighbours.
+      let rounds = 0;
+      const localIds: string[] = [];
+      const exercised = Date.now();
+      while (Date.now() - exercised < 10_000) {
+        await Promise.all(clients.map(async (client) => assert.deepEqual((await request<{ payload: unknown }>(client.socket, "echo", rounds)).payload, rounds)));
+        const ack = await request<{ ok: boolean; id: string }>(sender.socket, "chat", `while redis is down ${rounds}`);
+        assert.equal(ack.ok, true);
+        localIds.push(ack.id);
+        rounds++;
+        await sleep(250);
+      }
+      await waitFor(() => localIds.every((id) => neighbour.live.has(id)), { timeoutMs: 5_000, what: `the local broadcast on ${nodeA} during the outage` });
+
+      await t.startService("redis");
+      const back = Date.now();
+      // Chat from node A every 100 ms until a client on node B receives one: cross-node broadcast is back.
+      const resumed = chatter(sender, 100);
+      const firstAcross = await waitFor(() => (onB.some((client) => [...client.live].length > 0) ? Date.now() : undefined), {
+        timeoutMs: 30_000,
+        intervalMs: 20,
+        what: `a message from ${nodeA} to reach ${nodeB}`,
+      });
+      await resumed.stop();
+      const resumedMs = firstAcross - back;
+      const disconnects = clients.flatMap((client) => client.disconnects);
+      const after = await Promise.all(t.realtimeNodes.map(async (node) => (await docker.getContainer(t.container(node).getId()).inspect()).State));
+      record("redis-outage", {
+        outageMs: back - stoppedAt,
+        seenDownThroughStatsMs: seenDownMs,
+        roundsDuringOutage: rounds,
+        clients: clients.length,
+        disconnects: disconnects.length,
+        crossNodeBroadcastResumedMs: resumedMs,
+      });
+      assert.ok(rounds >= 10, `only ${rounds} rounds during the outage`);
+      assert.deepEqual(disconnects, [], "a client was disconnected during the Redis outage");
+      after.forEach((state, index) => {
+        assert.equal(state.Running, true, `${t.realtimeNodes[index]} is not running`);
+        assert.equal(state.StartedAt, startedAt[index], `${t.realtimeNodes[index]} restarted`);
+      });
+      assert.ok(resumedMs <= 5_000, `cross-node broadcast resumed ${resumedMs} ms after Redis returned`);
+    } finally {
+      // Whatever failed, the next tests need Redis.
+      if (!(await docker.getContainer(t.container("redis").getId()).inspect()).State.Running) await t.startService("redis");
+    }
+  });
+
+  it("realtime node killed (SIGKILL): its clients are on the other node within 5 s, no acknowledged message lost", async function () {
+    await loseNode(ft, "SIGKILL");
+  });
+
+  it("realtime node stopped (SIGTERM): its clients are on the other node within 5 s, no acknowledged message lost", async function () {
+    await loseNode(ft, "SIGTERM");
+  });
+
+  it("rolling restart of every realtime node with draining: one reconnect per client per restarted node, none onto a draining node", async function () {
+    const t = ft.t;
+    const clients = await fleet(t, 8);
+    const sender = chatter(clients[0]!);
+    const steps: { node: string; from: number; to: number }[] = [];
+    let stepStart = Date.now();
+    const report = await rollingRestart(t.runId, {
+      log: (line) => {
+        if (/: drain /.test(line)) stepStart = Date.now();
+        if (/: healthy in /.test(line)) steps.push({ node: line.split(":")[0]!, from: stepStart, to: Date.now() });
+      },
+    });
+    await sleep(1_000);
+    const { acked, failed } = await sender.stop();
+    const started = steps[0]!.from;
+    const receivers = clients.slice(1);
+    await waitFor(() => receivers.every((client) => acked.every((message) => client.has(message.id))), { timeoutMs: 10_000, intervalMs: 100, what: "" }).catch(() => undefined);
+    const missing = receivers.flatMap((client) => acked.filter((message) => !client.has(message.id)).map((message) => `${client.index}:${message.id}`));
+    const perStep = steps.map((step) => ({ node: step.node, reconnects: clients.map((client) => client.connections.filter((c) => c.at > step.from && c.at <= step.to).length) }));
+    const total = clients.map((client) => client.reconnectsAfter(started).length);
+    const landedOnDraining = steps.flatMap((step) => clients.flatMap((client) => client.connections.filter((c) => c.at > step.from && c.at <= step.to && c.node === step.node)));
+    const reconnectMs = steps.flatMap((step) =>
+      clients.flatMap((client) => {
+        const first = client.connections.find((c) => c.at > step.from && c.at <= step.to);
+        const cut = client.disconnects.find((d) => d.at > step.from && d.at <= step.to);
+        return first && cut ? [first.at - cut.at] : [];
+      }),
+    );
+    record("rolling-restart", {
+      nodes: report.map((step) => step.node),
+      stepMs: report.map((step) => step.totalMs),
+      sessionsAtDrain: report.map((step) => step.sessionsAtDrain),
+      reconnectsPerClientPerStep: perStep,
+      maxReconnectsPerClientPerStep: Math.max(...perStep.flatMap((step) => step.reconnects)),
+      maxReconnectsPerClientWholeRestart: Math.max(...total),
+      reconnectWorstMs: Math.max(...reconnectMs),
+      connectErrors: clients.reduce((sum, client) => sum + client.errors.filter((error) => error.at > started).length, 0),
+      ackedMessages: acked.length,
+      senderUnackedAtCut: failed.length,
+      lostAckedMessages: missing.length,
+    });
+    assert.equal(report.length, t.realtimeNodes.length);
+    // The sender's own node is restarted too: a message in flight when its connection is cut gets
+    // no ack ("socket has been disconnected"; the client knows it was not acknowledged). Only those,
+    // at most one per time the sender was cut; every acknowledged one is checked below.
+    const cutShort = failed.filter((failure) => failure.endsWith(": socket has been disconnected"));
+    assert.deepEqual(failed.filter((failure) => !cutShort.includes(failure)), [], "the sender had messages refused");
+    assert.ok(cutShort.length <= clients[0]!.disconnects.filter((d) => d.at >= started).length, `unacknowledged: ${cutShort.join(", ")}`);
+    assert.deepEqual(landedOnDraining, [], "a client reconnected to the node being drained");
+    for (const step of perStep) assert.ok(step.reconnects.every((count) => count <= 1), `restart of ${step.node}: reconnects per client ${step.reconnects.join(", ")}`);
+    assert.ok(Math.max(...reconnectMs) <= RECONNECT_BOUND_MS, `a reconnect took ${Math.max(...reconnectMs)} ms`);
+    assert.deepEqual(missing, [], `${missing.length} acknowledged message(s) lost`);
+    for (const node of t.realtimeNodes) assert.equal((await ft.haproxy.server(REALTIME, node)).status, "UP");
+    assert.ok(clients.every((client) => client.socket.connected));
+  });
+
+  it("HAProxy reloaded with a new config (SIGUSR2): no established WebSocket drops, no new connection refused, the new config is live", async function () {
+    const t = ft.t;
+    const clients = await fleet(t, 6);
+    const before = await ft.haproxy.info();
+    const maxconn = Number(before.Maxconn) - 1000;
+    const config = haproxyConfig(ft.modelWith([`limits.maxConnections=${maxconn}`]));
+    assert.ok(config.includes(`maxconn ${maxconn}`));
+    // The config folder is a volume (the root filesystem is read-only): upload into it, as a deploy would.
+    const folder = CONTAINER_PATHS.haproxyConfig.slice(0, CONTAINER_PATHS.haproxyConfig.lastIndexOf("/"));
+    const name = CONTAINER_PATHS.haproxyConfig.slice(folder.length + 1);
+    await docker.getContainer(t.container("haproxy").getId()).putArchive(tarArchive([{ path: name, content: config, mode: 0o644 }]), { path: folder });
+
+    // New connections all along (one handshake every 50 ms), and round trips on the established ones.
+    let running = true;
+    const handshakes: number[] = [];
+    const probe = (async () => {
+      while (running) {
+        const response = await httpRequest(`${t.urls.http}/ping`, { timeoutMs: 5_000 }).catch(() => ({ status: 0 }));
+        handshakes.push(response.status);
+        await sleep(50);
+      }
+    })();
+    const echoes: string[] = [];
+    const roundTrips = (async () => {
+      while (running) {
+        await Promise.all(clients.map((client) => request<{ payload: unknown }>(client.socket, "echo", "reload").then(() => echoes.push("ok"), (error: Error) => echoes.push(error.message))));
+        await sleep(100);
+      }
+    })();
+    await sleep(500);
+    const reloaded = Date.now();
+    await t.killService("haproxy", "SIGUSR2");
+    const live = await waitFor(async () => {
+      const info = await ft.haproxy.info().catch(() => null);
+      return info && Number(info.Maxconn) === maxconn ? info : undefined;
+    }, { timeoutMs: 20_000, intervalMs: 100, what: "the new worker to run the new config" });
+    const newConfigMs = Date.now() - reloaded;
+    await sleep(3_000); // established connections keep flowing through the old worker
+    running = false;
+    await Promise.all([probe, roundTrips]);
+    const disconnects = clients.flatMap((client) => client.disconnects);
+    record("haproxy-reload", {
+      newConfigLiveMs: newConfigMs,
+      oldWorkerPid: before.Pid,
+      newWorkerPid: live.Pid,
+      websockets: clients.length,
+      disconnects: disconnects.length,
+      roundTripsAcrossReload: echoes.length,
+      failedRoundTrips: echoes.filter((result) => result !== "ok").length,
+      newConnections: handshakes.length,
+      refusedNewConnections: handshakes.filter((status) => status !== 200).length,
+    });
+    assert.notEqual(live.Pid, before.Pid, "no new worker");
+    assert.deepEqual(disconnects, [], "a WebSocket dropped across the reload");
+    assert.deepEqual(echoes.filter((result) => result !== "ok"), []);
+    assert.ok(clients.every((client) => client.socket.io.engine.transport.name === "websocket" && client.connections.length === 1));
+    assert.deepEqual(handshakes.filter((status) => status !== 200), [], "requests failed during the reload");
+  });
+
+  it("HAProxy restarted: every client reconnects once it is back", async function () {
+    const t = ft.t;
+    const clients = await fleet(t, 6);
+    const restarting = Date.now();
+    await t.container("haproxy").restart({ timeout: 3_000 });
+    const back = Date.now();
+    await waitFor(() => clients.every((client) => client.reconnectsAfter(restarting).length > 0 && client.socket.connected), {
+      timeoutMs: 30_000,
+      intervalMs: 25,
+      what: "every client to reconnect after the HAProxy restart",
+    });
+    const afterBack = clients.map((client) => client.reconnectsAfter(restarting)[0]!.at - back);
+    const outage = clients.map((client) => client.reconnectsAfter(restarting)[0]!.at - client.disconnects.find((d) => d.at >= restarting)!.at);
+    record("haproxy-restart", {
+      clients: clients.length,
+      stopGraceMs: 3_000,
+      restartTookMs: back - restarting,
+      reconnectedAfterBackWorstMs: Math.max(...afterBack),
+      disconnectedWorstMs: Math.max(...outage),
+    });
+    // Socket.IO's backoff caps at 5 s: a client tries again at most 5 s after HAProxy is back.
+    assert.ok(Math.max(...afterBack) <= 5_000 + 2_000, `a client reconnected ${Math.max(...afterBack)} ms after HAProxy was back`);
+    for (const client of clients) assert.deepEqual((await request<{ payload: unknown }>(client.socket, "echo", "back")).payload, "back");
+  });
+});
