@@ -1,0 +1,108 @@
+import type { BenchConfig } from "./config";
+import type { MachineInfo } from "./machine";
+import type { BroadcastResult } from "./measure/broadcast";
+import type { BuildTime } from "./measure/builds";
+import type { ConnectionRamp } from "./measure/connections";
+import type { RoundtripResult } from "./measure/roundtrip";
+import type { TlsResult } from "./measure/tls";
+
+export interface StartupTime {
+  key: string;
+  title: string;
+  upMs: number;
+  downMs: number | null;
+}
+
+export interface Target {
+  what: string;
+  target: string;
+  measured: string;
+  /** null: not measured in this run. */
+  met: boolean | null;
+  why?: string;
+}
+
+/** Everything one `npm run bench` run measured; written as JSON and rendered as markdown. */
+export interface BenchResults {
+  mode: BenchConfig["mode"];
+  config: BenchConfig;
+  startedAt: string;
+  durationS: number;
+  machine: MachineInfo | null;
+  settings: string[];
+  startup: StartupTime[];
+  builds: BuildTime[] | null;
+  roundtrip: RoundtripResult[];
+  capacity: ConnectionRamp | null;
+  ramps: ConnectionRamp[];
+  tls: TlsResult | null;
+  broadcast: BroadcastResult | null;
+  targets: Target[];
+  /** Sections that failed, with the error. */
+  failures: string[];
+}
+
+export const P99_TARGET = 1.1;
+export const CONNECTIONS_TARGET = 20_000;
+export const KB_PER_CONNECTION_TARGET = 15;
+
+/** Bytes per held connection of realtime-1 at the highest step reached. */
+export function memoryPerConnection(ramp: ConnectionRamp): { total: number; marginal: number; held: number } | null {
+  const last = ramp.points[ramp.points.length - 1];
+  const first = ramp.points[0];
+  if (!last || !first || last.held === 0) return null;
+  const node = Object.keys(last.memory).find((name) => name.startsWith("realtime-"))!;
+  return { total: last.memory[node]! / last.held, marginal: (last.memory[node]! - first.memory[node]!) / (last.held - first.held || 1), held: last.held };
+}
+
+export function evaluateTargets(results: Omit<BenchResults, "targets">): Target[] {
+  const targets: Target[] = [];
+  for (const rt of results.roundtrip) {
+    if (rt.key === "single") continue;
+    const r = rt.paced.p99Ratio;
+    targets.push({
+      what: `proxy chain p99 over direct: ${rt.title}`,
+      target: "<= +10%",
+      measured: r === null ? "n/a" : `${rt.paced.direct.p99} -> ${rt.paced.entry.p99} ms (${r}x)`,
+      met: r === null ? null : r <= P99_TARGET,
+    });
+  }
+  const cap = results.capacity;
+  if (cap) {
+    const mem = memoryPerConnection(cap);
+    const held = cap.points[cap.points.length - 1]?.held ?? 0;
+    targets.push({
+      what: "idle connections on one realtime node",
+      target: `>= ${CONNECTIONS_TARGET}`,
+      measured: String(held),
+      met: held >= CONNECTIONS_TARGET,
+      why: held >= CONNECTIONS_TARGET ? undefined : capacityShortfall(results, held),
+    });
+    if (mem) {
+      targets.push({
+        what: "memory per connection (container memory / connections)",
+        target: `<= ${KB_PER_CONNECTION_TARGET} KB`,
+        measured: `${(mem.total / 1024).toFixed(1)} KB (marginal ${(mem.marginal / 1024).toFixed(1)} KB) at ${mem.held}`,
+        met: mem.total / 1024 <= KB_PER_CONNECTION_TARGET,
+      });
+    }
+  }
+  if (results.tls) {
+    const [s, h] = results.tls.sides;
+    targets.push({
+      what: "TLS: the faster terminator, by how much",
+      target: "show which",
+      measured: `${results.tls.faster} (stunnel ${s?.handshakesPerS} vs HAProxy ${h?.handshakesPerS} handshakes/s)`,
+      met: results.tls.faster !== null,
+    });
+  }
+  return targets;
+}
+
+function capacityShortfall(results: Omit<BenchResults, "targets">, held: number): string {
+  const cap = results.capacity!;
+  const top = Math.max(...results.config.connections.nodeSteps);
+  if (cap.stoppedBecause) return cap.stoppedBecause;
+  const limit = `the container open-file limit here is ${results.machine?.nodeNofile ?? "20000/20000"} (soft/hard) and cannot be raised, so the ramp ends at ${top}`;
+  return top < 19_500 ? `${results.mode} mode ramps only to ${top}; the full mode goes to 19,500 (${limit.replace(/, so .*/, "")})` : `${held} held; ${limit}`;
+}
