@@ -1,16 +1,18 @@
 import path from "node:path";
 import { buildSync } from "esbuild";
 
-let cached: string | null = null;
+const bundles = new Map<string, string>();
 
 /**
- * The client agent (harness/client/agent-main.ts + socket.io-client) as one CommonJS file that
- * runs on the node of the realtime image, so client containers need no npm install.
+ * A TypeScript entry point and everything it imports (socket.io-client, ...) as one CommonJS file
+ * that runs on the node of the realtime image, so client containers need no npm install.
+ * Built once per process and entry point.
  */
-export function clientAgentBundle(): string {
-  if (cached !== null) return cached;
+export function nodeBundle(entryPoint: string): string {
+  const cached = bundles.get(entryPoint);
+  if (cached !== undefined) return cached;
   const result = buildSync({
-    entryPoints: [path.join(__dirname, "client", "agent-main.ts")],
+    entryPoints: [entryPoint],
     bundle: true,
     platform: "node",
     format: "cjs",
@@ -20,6 +22,12 @@ export function clientAgentBundle(): string {
     external: ["bufferutil", "utf-8-validate"],
     logLevel: "silent",
   });
-  cached = result.outputFiles[0]!.text;
-  return cached;
+  const text = result.outputFiles[0]!.text;
+  bundles.set(entryPoint, text);
+  return text;
+}
+
+/** The harness's client agent (harness/client/agent-main.ts). */
+export function clientAgentBundle(): string {
+  return nodeBundle(path.join(__dirname, "client", "agent-main.ts"));
 }
