@@ -1,6 +1,6 @@
 import { INTERNAL_PORTS } from "../model/layout";
 import type { Model } from "../model/model";
-import { appNodeNames, redisUrlFor, type PoolMember } from "./names";
+import { appNodeNames, proxiesOf, redisUrlFor, type PoolMember } from "./names";
 
 /**
  * Environment of the realtime server, shared by every realtime node (each node adds its own
@@ -20,6 +20,8 @@ export function realtimeEnvironment(model: Model): Record<string, string> {
     env.ADAPTER = model.realtime.adapter;
   }
   if (model.realtime.connectionStateRecovery) env.CONNECTION_STATE_RECOVERY = "1";
+  // With no HAProxy in front the node itself bounds each address's connection rate.
+  if (!proxiesOf(model).haproxy) env.CONNECTION_RATE_PER_CLIENT = String(model.limits.connectionRatePerClient);
   if (model.front === "node") env.APP_UPSTREAM = `http://${appNodeNames(model)[0]}:${model.app!.port}`;
   if (model.ports.realtime !== null) {
     // Behind HAProxy the proxy owns the split; a node in front splits its own ports.

@@ -238,6 +238,15 @@ describe("config generators", () => {
       assert.equal(deployment.services.find((s) => s.role === "app")!.env.PORT, "4567");
     });
 
+    it("the node limits each address's connection rate only where it is the front door", () => {
+      const rateOf = (config: ConfigInput) => plan(config).services.find((s) => s.role === "realtime")!.env.CONNECTION_RATE_PER_CLIENT;
+      assert.equal(rateOf({ topology: "single", limits: { connectionRatePerClient: 40 } }), "40");
+      assert.equal(rateOf({ topology: "node-proxy" }), "500");
+      assert.equal(rateOf({ topology: "node-proxy", front: "haproxy" }), undefined);
+      assert.equal(rateOf({ topology: "ssl-split" }), undefined);
+      assert.equal(rateOf({ topology: "multi-node" }), undefined);
+    });
+
     it("split-port in front: the node splits its own ports and tells the page where to connect", () => {
       const deployment = plan({ topology: "single", ports: { http: 8080, realtime: 8081 } });
       const realtime = deployment.services[0]!;

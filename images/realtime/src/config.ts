@@ -20,6 +20,8 @@ export interface Config {
   historySize: number;
   connectionStateRecovery: boolean;
   appUpstream: URL | null;
+  /** New connections one address may open per 10 s; null when a proxy in front limits them. */
+  connectionRatePerClient: number | null;
 }
 
 export class ConfigError extends Error {}
@@ -131,6 +133,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl,
     adapter: adapterRaw,
     historySize: num(env, "HISTORY_SIZE", 50, { min: 0, max: 10000 }),
+    connectionRatePerClient: str(env, "CONNECTION_RATE_PER_CLIENT") === undefined ? null : num(env, "CONNECTION_RATE_PER_CLIENT", 0, { min: 1, integer: true }),
     connectionStateRecovery: bool(env, "CONNECTION_STATE_RECOVERY"),
     appUpstream,
   };

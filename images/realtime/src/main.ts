@@ -7,6 +7,7 @@ import { ConfigError, loadConfig, type Config } from "./config";
 import { EchoServer } from "./echo";
 import { errMessage, log, setLogNode } from "./log";
 import { makeOriginCheck } from "./origin";
+import { limitConnectionRate } from "./connection-rate";
 import { UpstreamProxy, endRaw } from "./proxy";
 import { RedisLink } from "./redis";
 import { loadPublic, type StaticFile } from "./static";
@@ -107,6 +108,14 @@ function run(config: Config): void {
   const splitServer = config.realtimePort !== null ? http.createServer() : null;
   const realtimeServer = splitServer ?? mainServer;
   io.attach(realtimeServer);
+  if (config.connectionRatePerClient !== null) {
+    let lastRefusalLog = 0;
+    limitConnectionRate([mainServer, ...(splitServer ? [splitServer] : [])], config.connectionRatePerClient, (address) => {
+      if (Date.now() - lastRefusalLog < 5_000) return; // one line per 5 s during a flood
+      lastRefusalLog = Date.now();
+      log.warn("connection rate limit: refusing connections", { address, perTenSeconds: config.connectionRatePerClient });
+    });
+  }
   const sioRequest = realtimeServer.listeners("request") as Array<(req: http.IncomingMessage, res: http.ServerResponse) => void>;
   const sioUpgrade = realtimeServer.listeners("upgrade") as Array<(req: http.IncomingMessage, socket: Duplex, head: Buffer) => void>;
   realtimeServer.removeAllListeners("request");
