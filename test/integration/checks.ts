@@ -6,7 +6,7 @@ import { httpRequest } from "../../harness/http";
 import { canConnect } from "../../harness/ports";
 import type { RunningTopology } from "../../harness/topology";
 import { waitFor } from "../../harness/wait";
-import { client, connectedClient, measure, publishedPorts, runCli, type TopologyHandle } from "./helpers";
+import { client, connectedClient, everyContainerHealthy, measure, publishedPorts, runCli, type TopologyHandle } from "./helpers";
 
 /**
  * Assertions shared by the topology describes. Each one drives real traffic through the
@@ -277,4 +277,14 @@ export async function rateLimitPerClientAddress(t: RunningTopology): Promise<voi
   assert.ok(flood.refused >= limit, `the flooding address was not limited (expected at least ${limit} of ${total} refused): ${JSON.stringify(flood)}`);
   const after = await burst(bystander, url, 5, 1);
   assert.equal(after.ok, 5, `another address (${bystander.address}) was refused right after ${flooder.address} flooded: the limit is not per client address (${JSON.stringify(after)})`);
+}
+
+/**
+ * Smoke test of the images: every container of the deployment becomes healthy by its image's own
+ * HEALTHCHECK (not only by the harness's probes). Returns the images, so each suite shows which
+ * of images/ it covers.
+ */
+export async function everyImageHealthy(t: RunningTopology): Promise<string[]> {
+  await everyContainerHealthy(t);
+  return [...new Set(t.deployment.services.map((service) => service.image))].sort();
 }

@@ -16,6 +16,7 @@ import {
   tlsChecks,
   upgradesToWebsocket,
   websocketOnlyRoundTrip,
+  everyImageHealthy,
 } from "./checks";
 import { ARTIFACTS, connectedClient, measure, useTopology } from "./helpers";
 
@@ -61,6 +62,10 @@ function assertHealthy(clients: ClientReport[], rounds: number, label: string): 
 
 describe("multi-node: source stickiness, TLS by stunnel, Redis adapter (2 realtime + 2 app nodes)", function () {
   const topology = useTopology("multi-node", ["realtime.stickiness=source", RATE_LIMIT_UNDER_TEST]);
+
+  it("smoke: every container reports healthy by the HEALTHCHECK of its image (realtime, app, haproxy, stunnel, redis)", async function () {
+    assert.deepEqual(await everyImageHealthy(topology.t), ["realtime-kit/app:latest", "realtime-kit/haproxy:latest", "realtime-kit/realtime:latest", "realtime-kit/redis:latest", "realtime-kit/stunnel:latest"]);
+  });
 
   it("(1) a websocket-only client connects over wss and round-trips events", async function () {
     await websocketOnlyRoundTrip(topology.t);

@@ -10,6 +10,7 @@ import {
   tlsChecks,
   upgradesToWebsocket,
   websocketOnlyRoundTrip,
+  everyImageHealthy,
 } from "./checks";
 import { connectedClient, measure, useTopology } from "./helpers";
 
@@ -24,6 +25,10 @@ describe("ssl-split: stunnel -> HAProxy -> realtime | nginx (proxy idle timeouts
     `realtime.pingTimeout=${PING_TIMEOUT_MS}ms`,
     ...["client", "server", "tunnel", "proxyRead"].map((name) => `timeouts.${name}=${PROXY_IDLE_MS}ms`),
   ]);
+
+  it("smoke: every container reports healthy by the HEALTHCHECK of its image (realtime, app, haproxy, nginx, stunnel)", async function () {
+    assert.deepEqual(await everyImageHealthy(topology.t), ["realtime-kit/app:latest", "realtime-kit/haproxy:latest", "realtime-kit/nginx:latest", "realtime-kit/realtime:latest", "realtime-kit/stunnel:latest"]);
+  });
 
   it("(1) a websocket-only client connects over wss and round-trips events", async function () {
     await websocketOnlyRoundTrip(topology.t);
