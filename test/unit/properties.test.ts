@@ -103,6 +103,14 @@ describe("model properties (fast-check)", function () {
   describe("realtime-kit generate", () => {
     let dir: string;
     beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "rk-prop-"))));
+
+    /** Writes `config` as work/config.json and runs `generate` on it into work/out. */
+    const generateFromFile = async (work: string, config: { topology?: unknown }) => {
+      fs.mkdirSync(work);
+      const file = path.join(work, "config.json");
+      fs.writeFileSync(file, JSON.stringify(config));
+      return generateInProcess(String(config.topology), file, path.join(work, "out"));
+    };
     afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
     it("a broken config exits 2 with one line naming the field, and writes nothing (150 runs)", async () => {
@@ -110,11 +118,7 @@ describe("model properties (fast-check)", function () {
       await fc.assert(
         fc.asyncProperty(brokenConfig(), async ({ config, field, how }) => {
           const work = path.join(dir, String(++run));
-          fs.mkdirSync(work);
-          const file = path.join(work, "config.json");
-          fs.writeFileSync(file, JSON.stringify(config));
-          const out = path.join(work, "out");
-          const result = await generateInProcess(String(config.topology), file, out);
+          const result = await generateFromFile(work, config);
           assert.equal(result.code, EXIT_BAD_INPUT, `${how}: exit ${result.code}\n${result.stderr}`);
           const lines = result.stderr.trim().split("\n");
           assert.equal(lines.length, 1, `${how}: one line of error, got:\n${result.stderr}`);
@@ -131,15 +135,11 @@ describe("model properties (fast-check)", function () {
       await fc.assert(
         fc.asyncProperty(validConfig(), async (config) => {
           const work = path.join(dir, String(++run));
-          fs.mkdirSync(work);
-          const file = path.join(work, "config.json");
-          fs.writeFileSync(file, JSON.stringify(config));
-          const out = path.join(work, "out");
-          const result = await generateInProcess(String(config.topology), file, out);
+          const result = await generateFromFile(work, config);
           assert.equal(result.code, 0, result.stderr);
           const plan = planDeployment(resolveModel(config, { baseDir: work }));
-          assert.deepEqual(fs.readdirSync(out).sort(), Object.keys(plan.files).sort());
-          for (const [name, text] of Object.entries(plan.files)) assert.equal(fs.readFileSync(path.join(out, name), "utf8"), text, name);
+          assert.deepEqual(fs.readdirSync(path.join(work, "out")).sort(), Object.keys(plan.files).sort());
+          for (const [name, text] of Object.entries(plan.files)) assert.equal(fs.readFileSync(path.join(work, "out", name), "utf8"), text, name);
         }),
         { numRuns: 60 },
       );
