@@ -203,7 +203,7 @@ function realtimeBackend(text: ConfigText, model: Model): void {
   text.line("http-check expect status 200", undefined, I);
   const cookieMode = model.realtime.stickiness === "cookie";
   realtimeMembers(model).forEach((node, index) => {
-    const why = [
+    const why = whyLines(
       index === 0
         ? "observe layer4: a connection the node fails (refused, or no answer in time) counts as a failed check and\n" +
           "speeds the checks up: one more failure takes it out, without waiting for the next regular check.\n" +
@@ -212,10 +212,10 @@ function realtimeBackend(text: ConfigText, model: Model): void {
           "another node, and every client of a live node that a loaded host made miss its checks."
         : undefined,
       crossHostWhy(node),
-    ].filter((line) => line !== undefined);
+    );
     text.line(
       `server ${node.name} ${node.address} ${FAIL_CHECK_ON_ERROR}${cookieMode ? ` cookie ${node.name}` : ""}`,
-      why.length > 0 ? why.join("\n") : undefined,
+      why,
       I,
     );
   });
@@ -232,12 +232,19 @@ function appBackend(text: ConfigText, model: Model): void {
   text.line(`http-check send meth GET uri ${app.healthPath}`, undefined, I);
   text.line("http-check expect status 200", undefined, I);
   appMembers(model).forEach((node, index) => {
-    const why = [index === 0 ? "A failed connection counts as a failed check (observe layer4): one more failed check takes the member out." : undefined, crossHostWhy(node)].filter(
-      (line) => line !== undefined,
+    const why = whyLines(
+      index === 0 ? "A failed connection counts as a failed check (observe layer4): one more failed check takes the member out." : undefined,
+      crossHostWhy(node),
     );
-    text.line(`server ${node.name} ${node.address} ${FAIL_CHECK_ON_ERROR}`, why.length > 0 ? why.join("\n") : undefined, I);
+    text.line(`server ${node.name} ${node.address} ${FAIL_CHECK_ON_ERROR}`, why, I);
   });
   text.blank();
+}
+
+/** The comment of a line made of the reasons that apply, or none. */
+function whyLines(...reasons: (string | undefined)[]): string | undefined {
+  const given = reasons.filter((reason) => reason !== undefined);
+  return given.length > 0 ? given.join("\n") : undefined;
 }
 
 /**
