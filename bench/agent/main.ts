@@ -19,8 +19,9 @@ async function main(): Promise<void> {
   const report =
     spec.mode === "latency" ? await runLatency(spec) : spec.mode === "compare" ? await runCompare(spec) : spec.mode === "handshakes" ? await runHandshakes(spec) : spec.mode === "broadcast" ? await runBroadcast(spec) : null;
   if (!report) throw new Error(`unknown bench agent mode ${JSON.stringify((spec as { mode?: unknown }).mode)}`);
-  process.stdout.write(`${JSON.stringify({ report })}\n`);
-  process.exit(0);
+  // Exit only once the line is flushed: stdout is a pipe here, and exiting right after a write
+  // longer than the pipe's 64 KB buffer would cut the report short.
+  process.stdout.write(`${JSON.stringify({ report })}\n`, () => process.exit(0));
 }
 
 main().catch((error: unknown) => {

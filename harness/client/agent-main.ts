@@ -8,10 +8,10 @@ import { runHold, runRoundtrips, type AgentSpec } from "./agent";
  */
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? "{}") as AgentSpec;
-  const print = (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`);
+  const print = (line: object, flushed?: () => void) => process.stdout.write(`${JSON.stringify(line)}\n`, flushed);
   if (spec.mode === "roundtrips") {
-    print({ report: await runRoundtrips(spec) });
-    process.exit(0);
+    // Exit once the report is flushed: a report longer than the pipe's 64 KB would be cut short.
+    print({ report: await runRoundtrips(spec) }, () => process.exit(0));
   } else if (spec.mode === "hold") {
     await runHold(spec, print);
   } else {
