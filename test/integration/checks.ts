@@ -6,7 +6,8 @@ import { httpRequest } from "../../harness/http";
 import { canConnect } from "../../harness/ports";
 import type { RunningTopology } from "../../harness/topology";
 import { waitFor } from "../../harness/wait";
-import { client, connectedClient, everyContainerHealthy, measure, publishedPorts, runCli, type TopologyHandle } from "./helpers";
+import { client, connectedClient, everyContainerHealthy, measure, publishedPorts, type TopologyHandle } from "./helpers";
+import { runCli } from "../cli-process";
 
 /**
  * Assertions shared by the topology describes. Each one drives real traffic through the

@@ -9,7 +9,8 @@ import { freePorts } from "../../harness/ports";
 import { readRuns } from "../../harness/runs";
 import { waitFor } from "../../harness/wait";
 import { KIT_LABEL } from "../../model/layout";
-import { REPO, runCli } from "./helpers";
+import { runCli } from "../cli-process";
+import { REPO } from "./helpers";
 
 async function harnessContainers(runId: string): Promise<number> {
   const filters = JSON.stringify({ label: [`${KIT_LABEL}=${runId}`, `${DRIVER_LABEL}=${HARNESS_DRIVER}`] });

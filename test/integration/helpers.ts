@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -137,34 +136,6 @@ export async function connectedClient(options: ClientOptions): Promise<Socket> {
 async function closeClients(): Promise<void> {
   for (const socket of openClients) socket.disconnect();
   openClients.clear();
-}
-
-// ---------------------------------------------------------------- CLI
-
-export interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-/** Runs `realtime-kit <args>` as a child process, the way a user would. */
-export function runCli(args: string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
-  const started = Date.now();
-  const timeoutMs = options.timeoutMs ?? 120_000;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(REPO, "bin", "realtime-kit.js"), ...args], { cwd: options.cwd ?? REPO, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, ms: Date.now() - started });
-    });
-  });
 }
 
 /** Records a measured figure for the report (test/artifacts/measurements.json) and prints it. */
