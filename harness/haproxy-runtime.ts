@@ -40,6 +40,16 @@ export class HaproxyRuntime {
     if (answer !== "") throw new Error(`set server ${backend}/${server} state ${state}: ${answer}`);
   }
 
+  /**
+   * Points a server at another address. New sessions and health checks go there; sessions
+   * already open to the old address stay where they are.
+   */
+  async setAddress(backend: string, server: string, ip: string, port: number): Promise<void> {
+    const answer = (await this.command(`set server ${backend}/${server} addr ${ip} port ${port}`)).trim();
+    // HAProxy answers "IP changed from ... to ..." (or "no need to change"); anything else is a refusal.
+    if (!/changed from|no need to change/i.test(answer)) throw new Error(`set server ${backend}/${server} addr ${ip} port ${port}: ${answer}`);
+  }
+
   /** Every server of `backend`, from `show stat`. */
   async servers(backend: string): Promise<ServerState[]> {
     const csv = await this.command("show stat");

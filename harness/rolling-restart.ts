@@ -3,53 +3,65 @@ import { HAPROXY_BACKENDS } from "../configs/haproxy";
 import { KIT_LABEL } from "../model/layout";
 import { docker } from "./engine";
 import { HaproxyRuntime } from "./haproxy-runtime";
+import { startReplacement } from "./replacement";
 import { SERVICE_LABEL } from "./topology";
 import { waitFor } from "./wait";
 
 export interface RollingRestartOptions {
-  /** Nodes to restart, in this order (default: every realtime node of the run, realtime-1 first). */
+  /** Nodes to replace, in this order (default: every realtime node of the run, realtime-1 first). */
   nodes?: string[];
-  /** How long a drained node may keep sessions that end by themselves before it is stopped (ms, default 0). */
-  drainWaitMs?: number;
-  /** Grace Docker gives the node to shut down (SIGTERM) before SIGKILL (s, default 10). */
+  /** Grace Docker gives an old node to shut down (SIGTERM) before SIGKILL (s, default 10). */
   stopTimeoutS?: number;
-  /** Limit for each wait: sessions gone, node healthy, HAProxy seeing it (ms, default 60 s). */
+  /** Limit for each wait: replacement healthy, old node stopped, HAProxy following (ms, default 60 s). */
   stepTimeoutMs?: number;
   log?: (line: string) => void;
 }
 
 export interface NodeRestart {
   node: string;
-  /** Sessions HAProxy had open to the node when it was set to drain. */
-  sessionsAtDrain: number;
-  /** Drain until HAProxy has no session left to it (the node disconnected its clients on SIGTERM; they reconnected elsewhere). */
+  /** Sessions HAProxy had open to the old instance when the node's server was switched to the new one. */
+  sessionsAtSwitch: number;
+  /** Creating the new instance until its health check passes (the old one serves meanwhile). */
+  replacementHealthyMs: number;
+  /** When the old instance was told to stop (epoch ms): its clients stay on it until then. */
+  stopSentAt: number;
+  /** Switch until the old instance has stopped (it disconnected its clients on SIGTERM; they reconnected onto new instances). */
   drainedMs: number;
-  /** Start until HAProxy's health check passes again (it stays in drain meanwhile). */
-  healthyMs: number;
-  /** The whole step: drain, stop, start, healthy, ready. */
+  /** The whole step: new instance up, switch, old instance stopped and removed, HAProxy's server UP at the new address. */
   totalMs: number;
+  /** Container ids of the old and the new instance. */
+  oldId: string;
+  newId: string;
 }
 
 /**
- * Restarts a deployment's realtime nodes one at a time, the way an operator rolls out a new
- * image or config without taking the service down:
+ * Rolls a deployment's realtime nodes over to new instances (a rebuilt image, a changed setting,
+ * or just fresh processes) one node at a time, with one spare instance at most, so that no client
+ * is moved more than once however many nodes there are:
  *
- *   1. `set server realtime_pool/<node> state drain` (HAProxy runtime API): no new session goes
- *      to the node (a reconnecting client is balanced onto the others);
- *   2. optionally wait `drainWaitMs` for its sessions to end by themselves;
- *   3. stop it gracefully (SIGTERM): the server closes its Socket.IO connections, so its clients
- *      reconnect at once, to another node; wait until HAProxy counts no session to it;
- *   4. start it, wait until HAProxy's health check passes (the node is still in drain);
- *   5. `set server ... state ready`, and on to the next node.
+ *   1. start the node's new instance next to the old one (same settings and network alias) and
+ *      wait for its health check;
+ *   2. `set server realtime_pool/<node> addr <new address>` (HAProxy runtime API): the node's
+ *      place in the balancing, and so its clients' stickiness, now leads to the new instance;
+ *      the old instance keeps its established WebSockets;
+ *   3. every node not replaced yet is set to drain: no new session reaches an old instance, so a
+ *      client that has to move lands on a new one and never has to move again;
+ *   4. stop the old instance gracefully (SIGTERM): the server closes its Socket.IO connections,
+ *      its clients reconnect at once, onto new instances (connection state recovery restores
+ *      their sessions); remove it, give the new instance its name, and wait until HAProxy's
+ *      server is UP at the new address;
+ *   5. on to the next node, which is made ready when its own new instance takes over.
  *
- * `runId` is the run's KIT_LABEL value (a harness run or `realtime-kit up`).
+ * A rolling restart that restarted each node in place would move the first node's clients onto
+ * the second, which restarts next: two reconnects for them. `runId` is the run's KIT_LABEL value
+ * (a harness run or `realtime-kit up`).
  */
 export async function rollingRestart(runId: string, options: RollingRestartOptions = {}): Promise<NodeRestart[]> {
   const log = options.log ?? (() => undefined);
   const stepTimeoutMs = options.stepTimeoutMs ?? 60_000;
   const services = await serviceContainers(runId);
   const haproxy = services.get("haproxy");
-  if (!haproxy) throw new Error(`run ${runId} has no HAProxy: rolling restarts drain nodes through its runtime API (multi-node)`);
+  if (!haproxy) throw new Error(`run ${runId} has no HAProxy: rolling restarts switch nodes through its runtime API (multi-node)`);
   const runtime = new HaproxyRuntime(haproxy);
   const backend = HAPROXY_BACKENDS.realtime;
   const known = (await runtime.servers(backend)).map((state) => state.server);
@@ -57,49 +69,66 @@ export async function rollingRestart(runId: string, options: RollingRestartOptio
   for (const node of nodes) {
     if (!known.includes(node) || !services.has(node)) throw new Error(`${node} is not a realtime node of run ${runId} (have ${known.join(", ")})`);
   }
-  if (nodes.length > 0 && known.length < 2) throw new Error("a rolling restart needs at least 2 realtime nodes: the others carry the clients while one restarts");
+  if (new Set(nodes).size !== nodes.length) throw new Error(`a node is named twice in ${nodes.join(", ")}`);
+  const haproxyNetworks = Object.keys((await haproxy.inspect()).NetworkSettings.Networks);
 
+  const pending = new Set(nodes);
+  const drained = new Set<string>();
   const report: NodeRestart[] = [];
-  for (const node of nodes) {
-    const container = services.get(node)!;
-    const started = Date.now();
-    // Never take a node out while another is not serving: its clients would have nowhere to go.
-    await waitFor(async () => (await runtime.servers(backend)).every((state) => state.server === node || state.status === "UP"), {
-      timeoutMs: stepTimeoutMs,
-      intervalMs: 250,
-      what: `every realtime node but ${node} to be UP before draining it`,
-    });
-    const sessionsAtDrain = (await runtime.server(backend, node)).sessions;
-    await runtime.setState(backend, node, "drain");
-    log(`${node}: drain (${sessionsAtDrain} session(s) open)`);
-    try {
-      if (options.drainWaitMs) {
-        await waitFor(async () => (await runtime.server(backend, node)).sessions === 0, { timeoutMs: options.drainWaitMs, intervalMs: 250, what: "" }).catch(() => undefined);
+  try {
+    for (const node of nodes) {
+      const old = services.get(node)!;
+      const oldInfo = await old.inspect();
+      const started = Date.now();
+      // Never switch a node while another one is not serving: a client cut now would have nowhere to go.
+      await waitFor(async () => (await runtime.servers(backend)).every((state) => state.server === node || state.status === "UP" || state.status === "DRAIN"), {
+        timeoutMs: stepTimeoutMs,
+        intervalMs: 250,
+        what: `every realtime node but ${node} to pass its health checks before replacing it`,
+      });
+      const replacement = await startReplacement(oldInfo, stepTimeoutMs);
+      const network = haproxyNetworks.find((name) => replacement.addresses[name]);
+      if (!network) {
+        await replacement.container.remove({ force: true, v: true });
+        throw new Error(`the new instance of ${node} shares no network with HAProxy`);
       }
-      await container.stop({ t: options.stopTimeoutS ?? 10 }).catch((error: { statusCode?: number }) => {
+      const port = (await runtime.server(backend, node)).address.split(":").pop()!;
+      const address = `${replacement.addresses[network]}:${port}`;
+      log(`${node}: new instance ${replacement.container.id.slice(0, 12)} healthy in ${replacement.healthyMs} ms at ${address}`);
+
+      const sessionsAtSwitch = (await runtime.server(backend, node)).sessions;
+      await runtime.setAddress(backend, node, replacement.addresses[network]!, Number(port));
+      pending.delete(node);
+      if (drained.delete(node)) await runtime.setState(backend, node, "ready");
+      for (const other of pending) {
+        if (drained.has(other)) continue;
+        await runtime.setState(backend, other, "drain");
+        drained.add(other);
+      }
+      const switched = Date.now();
+      log(`${node}: switched to the new instance (${sessionsAtSwitch} session(s) on the old one)${pending.size > 0 ? `; ${[...pending].join(", ")} drained until their turn` : ""}`);
+
+      const stopSentAt = Date.now();
+      await old.stop({ t: options.stopTimeoutS ?? 10 }).catch((error: { statusCode?: number }) => {
         if (error.statusCode !== 304) throw error; // 304: already stopped
       });
-      await waitFor(async () => (await runtime.server(backend, node)).sessions === 0, { timeoutMs: stepTimeoutMs, intervalMs: 100, what: `HAProxy to have no session left to ${node}` });
-      const drainedMs = Date.now() - started;
-      log(`${node}: stopped, its sessions moved (${drainedMs} ms)`);
-      const starting = Date.now();
-      await container.start();
-      await waitFor(async () => (await runtime.server(backend, node)).status === "DRAIN", {
-        timeoutMs: stepTimeoutMs,
-        intervalMs: 100,
-        what: `HAProxy's health check of ${node} to pass (status DRAIN)`,
-      });
-      const healthyMs = Date.now() - starting;
-      await runtime.setState(backend, node, "ready");
-      await waitFor(async () => (await runtime.server(backend, node)).status === "UP", { timeoutMs: stepTimeoutMs, intervalMs: 100, what: `${node} to be UP` });
+      const drainedMs = Date.now() - switched;
+      log(`${node}: old instance stopped, its clients moved (${drainedMs} ms)`);
+      await old.remove({ v: true });
+      await replacement.container.rename({ name: oldInfo.Name.replace(/^\//, "") });
+      // The old instance's DNS record is gone with it: HAProxy's resolver now agrees with the switch.
+      await waitFor(async () => {
+        const state = await runtime.server(backend, node);
+        return state.address === address && state.status === "UP";
+      }, { timeoutMs: stepTimeoutMs, intervalMs: 100, what: `HAProxy's ${node} to be UP at ${address}` });
       const totalMs = Date.now() - started;
-      log(`${node}: healthy in ${healthyMs} ms, ready (step ${totalMs} ms)`);
-      report.push({ node, sessionsAtDrain, drainedMs, healthyMs, totalMs });
-    } catch (error) {
-      // Leave no node drained by us: a failed step must not shrink the pool for good.
-      await runtime.setState(backend, node, "ready").catch(() => undefined);
-      throw error;
+      log(`${node}: done (step ${totalMs} ms)`);
+      report.push({ node, sessionsAtSwitch, replacementHealthyMs: replacement.healthyMs, stopSentAt, drainedMs, totalMs, oldId: oldInfo.Id, newId: replacement.container.id });
     }
+  } catch (error) {
+    // Leave no node drained by us: a failed step must not shrink the pool for good.
+    for (const node of drained) await runtime.setState(backend, node, "ready").catch(() => undefined);
+    throw error;
   }
   return report;
 }

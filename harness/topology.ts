@@ -210,7 +210,19 @@ export class RunningTopology {
   }
 
   async logs(service: string): Promise<string> {
-    return logsOf(docker.getContainer(this.container(service).getId()));
+    return logsOf(await this.engineContainer(service));
+  }
+
+  /**
+   * The service's container as the engine has it now, found by label: unlike container(), this
+   * follows a realtime node that a rolling restart replaced with a new instance.
+   */
+  async engineContainer(service: string): Promise<Docker.Container> {
+    this.container(service); // names an unknown service clearly
+    const filters = JSON.stringify({ label: [`${KIT_LABEL}=${this.runId}`, `${SERVICE_LABEL}=${service}`] });
+    const found = await docker.listContainers({ all: true, filters });
+    if (found.length !== 1) throw new Error(`expected one container of ${service} in run ${this.runId}, found ${found.length}`);
+    return docker.getContainer(found[0]!.Id);
   }
 
   /** HTTP GET from inside the deployment's network (from a toolbox container), e.g. http://realtime-1:8080/stats. */
@@ -250,17 +262,17 @@ export class RunningTopology {
 
   /** Graceful stop (the image's stop signal, then SIGKILL after `timeoutS`); the container is kept. */
   async stopService(service: string, timeoutS = 10): Promise<void> {
-    await docker.getContainer(this.container(service).getId()).stop({ t: timeoutS });
+    await (await this.engineContainer(service)).stop({ t: timeoutS });
   }
 
   /** Sends a signal (default SIGKILL) to a service's main process. */
   async killService(service: string, signal = "SIGKILL"): Promise<void> {
-    await docker.getContainer(this.container(service).getId()).kill({ signal });
+    await (await this.engineContainer(service)).kill({ signal });
   }
 
   /** Starts a stopped service again (same container, same name on the network). */
   async startService(service: string): Promise<void> {
-    await docker.getContainer(this.container(service).getId()).start();
+    await (await this.engineContainer(service)).start();
   }
 
   /**

@@ -7,24 +7,25 @@ import { action, collect } from "../run";
 export function register(program: Command): void {
   program
     .command("restart-realtime")
-    .description("rolling restart of the realtime nodes of a run of `up`: each node drained in HAProxy, stopped gracefully, started, made ready again, one at a time")
+    .description("rolling restart of the realtime nodes of a run of `up`: each node replaced by a new instance (its current image and settings) one at a time, every client moved at most once")
     .option("--run <id>", "run id (default: the one run of `up` recorded in this folder)")
     .option("--node <name>", "restart only this node, e.g. realtime-2 (repeatable; default every node in order)", collect, [])
-    .option("--drain-wait <ms>", "how long a drained node may keep sessions that end on their own before it is stopped", "0")
+    .option("--stop-timeout <s>", "how long an old instance may take to shut down gracefully before it is killed", "10")
     .addHelpText(
       "after",
-      "\nHAProxy is driven through its runtime API on the admin socket inside its container (docker exec + socat).\n" +
-        "Clients of a restarting node are disconnected once and reconnect to another node at once; no new\n" +
-        "session reaches the node until it is healthy again.",
+      "\nFor each node: its new instance starts next to the old one; once healthy, HAProxy's server for the node\n" +
+        "is pointed at it (runtime API on the admin socket inside the HAProxy container, docker exec + socat) and\n" +
+        "the nodes not replaced yet are drained; the old instance is stopped gracefully, so its clients reconnect\n" +
+        "at once, onto new instances only. Rebuild the image first (npm run setup -- --only realtime) to roll it out.",
     )
     .action(
-      action(async (options: { run?: string; node: string[]; drainWait: string }) => {
+      action(async (options: { run?: string; node: string[]; stopTimeout: string }) => {
         const runId = options.run ?? onlyRecordedRun();
-        const drainWaitMs = Number(options.drainWait);
-        if (!Number.isInteger(drainWaitMs) || drainWaitMs < 0) throw new ConfigError("--drain-wait", "expected a whole number of milliseconds");
+        const stopTimeoutS = Number(options.stopTimeout);
+        if (!Number.isInteger(stopTimeoutS) || stopTimeoutS < 0) throw new ConfigError("--stop-timeout", "expected a whole number of seconds, e.g. --stop-timeout 10");
         const report = await rollingRestart(runId, {
           nodes: options.node.length > 0 ? options.node : undefined,
-          drainWaitMs,
+          stopTimeoutS,
           log: (line) => process.stdout.write(`  ${line}\n`),
         });
         const total = report.reduce((sum, step) => sum + step.totalMs, 0);

@@ -124,6 +124,8 @@ export function request<T>(socket: Socket, event: string, ...args: unknown[]): P
 
 export interface WhoAmI {
   node: string;
+  /** The serving process's container (hostname): tells a node's new instance from its old one. */
+  instance: string;
   sid: string;
   transport: Transport;
 }

@@ -95,6 +95,8 @@ export interface Connection {
   at: number;
   /** Filled in by whoami right after the connect. */
   node: string | null;
+  /** The node's instance (container) that served it, also filled in by whoami. */
+  instance: string | null;
   /** Socket.IO connection state recovery restored the session (missed events replayed). */
   recovered: boolean;
 }
@@ -113,10 +115,10 @@ export class Tracked {
     readonly socket: Socket,
   ) {
     socket.on("connect", () => {
-      const connection: Connection = { at: Date.now(), node: null, recovered: socket.recovered };
+      const connection: Connection = { at: Date.now(), node: null, instance: null, recovered: socket.recovered };
       this.connections.push(connection);
       whoami(socket).then(
-        (me) => (connection.node = me.node),
+        (me) => Object.assign(connection, { node: me.node, instance: me.instance }),
         () => undefined,
       );
     });

@@ -8,6 +8,7 @@ import type { RunningTopology } from "../../harness/topology";
 import { request } from "../../harness/client/agent";
 import { sleep, waitFor } from "../../harness/wait";
 import { CONTAINER_PATHS } from "../../model/layout";
+import { runCli } from "../cli-process";
 import { chatter, fleet, haproxyLogged, record, spread, useFaultTopology, waitServerStatus, type FaultTopology, type Tracked } from "./helpers";
 
 /** The issue's bound: every client of a lost node is connected to another node within 5 s. */
@@ -145,7 +146,7 @@ describe("faults: multi-node (cookie stickiness, redis-streams adapter, connecti
     const onA = clients.filter((client) => client.node === nodeA);
     const onB = clients.filter((client) => client.node === nodeB);
     const [sender, neighbour] = [onA[0]!, onA[1]!];
-    const startedAt = await Promise.all(t.realtimeNodes.map(async (node) => (await docker.getContainer(t.container(node).getId()).inspect()).State.StartedAt));
+    const startedAt = await Promise.all(t.realtimeNodes.map(async (node) => (await (await t.engineContainer(node)).inspect()).State.StartedAt));
 
     try {
       await t.stopService("redis", 10);
@@ -183,7 +184,7 @@ describe("faults: multi-node (cookie stickiness, redis-streams adapter, connecti
       await resumed.stop();
       const resumedMs = firstAcross - back;
       const disconnects = clients.flatMap((client) => client.disconnects);
-      const after = await Promise.all(t.realtimeNodes.map(async (node) => (await docker.getContainer(t.container(node).getId()).inspect()).State));
+      const after = await Promise.all(t.realtimeNodes.map(async (node) => (await (await t.engineContainer(node)).inspect()).State));
       record("redis-outage", {
         outageMs: back - stoppedAt,
         seenDownThroughStatsMs: seenDownMs,
@@ -201,7 +202,7 @@ describe("faults: multi-node (cookie stickiness, redis-streams adapter, connecti
       assert.ok(resumedMs <= 5_000, `cross-node broadcast resumed ${resumedMs} ms after Redis returned`);
     } finally {
       // Whatever failed, the next tests need Redis.
-      if (!(await docker.getContainer(t.container("redis").getId()).inspect()).State.Running) await t.startService("redis");
+      if (!(await (await t.engineContainer("redis")).inspect()).State.Running) await t.startService("redis");
     }
   });
 
@@ -213,60 +214,88 @@ describe("faults: multi-node (cookie stickiness, redis-streams adapter, connecti
     await loseNode(ft, "SIGTERM");
   });
 
-  it("rolling restart of every realtime node with draining: one reconnect per client per restarted node, none onto a draining node", async function () {
+  it("rolling restart: each node replaced by a new instance in turn, every client moved exactly once and only onto new instances, no acknowledged message lost", async function () {
     const t = ft.t;
-    const clients = await fleet(t, 8);
+    const { clients } = await spreadFleet(t, 8);
     const sender = chatter(clients[0]!);
-    const steps: { node: string; from: number; to: number }[] = [];
-    let stepStart = Date.now();
-    const report = await rollingRestart(t.runId, {
-      log: (line) => {
-        if (/: drain /.test(line)) stepStart = Date.now();
-        if (/: healthy in /.test(line)) steps.push({ node: line.split(":")[0]!, from: stepStart, to: Date.now() });
-      },
-    });
+    await sleep(600);
+    const before = await Promise.all(t.realtimeNodes.map(async (node) => (await (await t.engineContainer(node)).inspect()).Id));
+    const started = Date.now();
+    const report = await rollingRestart(t.runId);
     await sleep(1_000);
     const { acked, failed } = await sender.stop();
-    const started = steps[0]!.from;
     const receivers = clients.slice(1);
     await waitFor(() => receivers.every((client) => acked.every((message) => client.has(message.id))), { timeoutMs: 10_000, intervalMs: 100, what: "" }).catch(() => undefined);
     const missing = receivers.flatMap((client) => acked.filter((message) => !client.has(message.id)).map((message) => `${client.index}:${message.id}`));
-    const perStep = steps.map((step) => ({ node: step.node, reconnects: clients.map((client) => client.connections.filter((c) => c.at > step.from && c.at <= step.to).length) }));
-    const total = clients.map((client) => client.reconnectsAfter(started).length);
-    const landedOnDraining = steps.flatMap((step) => clients.flatMap((client) => client.connections.filter((c) => c.at > step.from && c.at <= step.to && c.node === step.node)));
-    const reconnectMs = steps.flatMap((step) =>
-      clients.flatMap((client) => {
-        const first = client.connections.find((c) => c.at > step.from && c.at <= step.to);
-        const cut = client.disconnects.find((d) => d.at > step.from && d.at <= step.to);
-        return first && cut ? [first.at - cut.at] : [];
-      }),
-    );
+    const moves = clients.map((client) => client.reconnectsAfter(started));
+    await waitFor(() => moves.flat().every((connection) => connection.instance !== null), { timeoutMs: 10_000, intervalMs: 100, what: "every reconnected client to learn its instance (whoami)" });
+    const newInstances = new Set(report.map((step) => step.newId.slice(0, 12)));
+    const ontoOld = moves.flat().filter((connection) => !newInstances.has(connection.instance!));
+    const reconnectMs = clients.flatMap((client) => {
+      const cut = client.disconnects.find((d) => d.at > started);
+      const back = client.reconnectsAfter(started)[0];
+      return cut && back ? [back.at - cut.at] : [];
+    });
     record("rolling-restart", {
       nodes: report.map((step) => step.node),
       stepMs: report.map((step) => step.totalMs),
-      sessionsAtDrain: report.map((step) => step.sessionsAtDrain),
-      reconnectsPerClientPerStep: perStep,
-      maxReconnectsPerClientPerStep: Math.max(...perStep.flatMap((step) => step.reconnects)),
-      maxReconnectsPerClientWholeRestart: Math.max(...total),
+      replacementHealthyMs: report.map((step) => step.replacementHealthyMs),
+      oldInstanceStoppedMs: report.map((step) => step.drainedMs),
+      sessionsAtSwitch: report.map((step) => step.sessionsAtSwitch),
+      reconnectsPerClientWholeRestart: moves.map((m) => m.length),
+      reconnectsOntoOldInstances: ontoOld.length,
       reconnectWorstMs: Math.max(...reconnectMs),
+      recoveredSessions: `${moves.flat().filter((connection) => connection.recovered).length}/${moves.flat().length}`,
       connectErrors: clients.reduce((sum, client) => sum + client.errors.filter((error) => error.at > started).length, 0),
       ackedMessages: acked.length,
       senderUnackedAtCut: failed.length,
       lostAckedMessages: missing.length,
     });
-    assert.equal(report.length, t.realtimeNodes.length);
-    // The sender's own node is restarted too: a message in flight when its connection is cut gets
-    // no ack ("socket has been disconnected"; the client knows it was not acknowledged). Only those,
-    // at most one per time the sender was cut; every acknowledged one is checked below.
+    assert.deepEqual(report.map((step) => step.node), t.realtimeNodes);
+    assert.ok(report.every((step) => step.sessionsAtSwitch > 0), `every node had clients to move (sessions at switch: ${report.map((step) => step.sessionsAtSwitch).join(", ")})`);
+    // Every client started on an old instance and every old instance is gone: each moved, and only once.
+    assert.deepEqual(moves.map((m) => m.length), clients.map(() => 1), "reconnects per client over the whole rolling restart");
+    assert.deepEqual(ontoOld.map((connection) => `${connection.node}@${connection.instance}`), [], "a client reconnected onto an old instance");
+    // Switching HAProxy's server to the new instance leaves established WebSockets alone: each client is cut by its old instance's graceful stop.
+    const cutEarly = clients.filter((client) => client.disconnects.find((d) => d.at > started)!.at < report.find((step) => step.node === client.connections[0]!.node)!.stopSentAt);
+    assert.deepEqual(cutEarly.map((client) => client.index), [], "clients cut before their old instance was stopped");
+    assert.ok(Math.max(...reconnectMs) <= RECONNECT_BOUND_MS, `a reconnect took ${Math.max(...reconnectMs)} ms`);
+    // A message in flight when the sender's own connection was cut gets no ack (the client knows it
+    // was not acknowledged): at most one; every acknowledged one is checked below.
     const cutShort = failed.filter((failure) => failure.endsWith(": socket has been disconnected"));
     assert.deepEqual(failed.filter((failure) => !cutShort.includes(failure)), [], "the sender had messages refused");
-    assert.ok(cutShort.length <= clients[0]!.disconnects.filter((d) => d.at >= started).length, `unacknowledged: ${cutShort.join(", ")}`);
-    assert.deepEqual(landedOnDraining, [], "a client reconnected to the node being drained");
-    for (const step of perStep) assert.ok(step.reconnects.every((count) => count <= 1), `restart of ${step.node}: reconnects per client ${step.reconnects.join(", ")}`);
-    assert.ok(Math.max(...reconnectMs) <= RECONNECT_BOUND_MS, `a reconnect took ${Math.max(...reconnectMs)} ms`);
+    assert.ok(cutShort.length <= 1, `unacknowledged: ${cutShort.join(", ")}`);
     assert.deepEqual(missing, [], `${missing.length} acknowledged message(s) lost`);
-    for (const node of t.realtimeNodes) assert.equal((await ft.haproxy.server(REALTIME, node)).status, "UP");
+    // The deployment is as it was, on new containers: same names, HAProxy's servers UP at their addresses, old containers gone.
+    for (const [index, node] of t.realtimeNodes.entries()) {
+      const current = await (await t.engineContainer(node)).inspect();
+      assert.equal(current.Id, report[index]!.newId);
+      assert.equal(current.Name, `/rk-${t.runId}-${node}`);
+      assert.equal((await ft.haproxy.server(REALTIME, node)).status, "UP");
+      await assert.rejects(docker.getContainer(before[index]!).inspect(), /no such container/i);
+    }
     assert.ok(clients.every((client) => client.socket.connected));
+  });
+
+  it("`realtime-kit restart-realtime --node realtime-2` replaces that node only, its clients moved once", async function () {
+    const t = ft.t;
+    const { clients } = await spreadFleet(t, 4);
+    const [first, second] = t.realtimeNodes as [string, string];
+    const [untouched, before] = await Promise.all([first, second].map(async (node) => (await (await t.engineContainer(node)).inspect()).Id));
+    const started = Date.now();
+    const result = await runCli(["restart-realtime", "--run", t.runId, "--node", second]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, new RegExp(`restarted ${second} of ${t.runId} in \\d+\\.\\d s`));
+    assert.equal((await (await t.engineContainer(first)).inspect()).Id, untouched);
+    assert.notEqual((await (await t.engineContainer(second)).inspect()).Id, before);
+    await waitFor(() => clients.every((client) => client.socket.connected), { timeoutMs: 10_000, intervalMs: 100, what: "every client connected" });
+    const moved = clients.map((client) => client.reconnectsAfter(started).length);
+    record("restart-realtime-cli", { ms: result.ms, reconnectsPerClient: moved });
+    assert.deepEqual(
+      moved,
+      clients.map((client) => (client.connections[0]!.node === second ? 1 : 0)),
+      "the clients of the replaced node moved once, the others not at all",
+    );
   });
 
   it("HAProxy reloaded with a new config (SIGUSR2): no established WebSocket drops, no new connection refused, the new config is live", async function () {

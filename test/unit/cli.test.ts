@@ -107,6 +107,13 @@ describe("realtime-kit command", function () {
     assert.equal(kit("frobnicate").status, 2);
   });
 
+  it("restart-realtime: a malformed --stop-timeout is one error naming it, before any engine is touched", () => {
+    const { status, stderr } = kit("restart-realtime", "--run", "rk-none", "--stop-timeout", "ten");
+    assert.equal(status, 2);
+    assert.match(stderr.trim(), /^.*--stop-timeout: expected a whole number of seconds, e\.g\. --stop-timeout 10$/);
+    assert.equal(stderr.trim().split("\n").length, 1, stderr);
+  });
+
   it("prints the options reference from the schema", () => {
     const { status, stdout } = kit("options");
     assert.equal(status, 0);

@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import * as http from "node:http";
 import type { Duplex } from "node:stream";
 import { randomUUID } from "node:crypto";
@@ -172,7 +173,8 @@ function run(config: Config): void {
     });
 
     socket.on("whoami", (ack?: unknown) => {
-      if (typeof ack === "function") (ack as Ack)({ node: nodeId, sid: socket.id, transport: socket.conn.transport.name });
+      // instance: this process's container (its hostname), which changes when a rolling restart replaces the node.
+      if (typeof ack === "function") (ack as Ack)({ node: nodeId, instance: hostname(), sid: socket.id, transport: socket.conn.transport.name });
     });
 
     // A node-local emit to the socket's own room: with connection state recovery, socket.emit()
