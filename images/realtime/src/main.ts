@@ -124,6 +124,12 @@ function run(config: Config): void {
   io.engine.on("headers", (headers: Record<string, string>) => {
     headers["X-Node-Id"] = nodeId;
   });
+  // Engine.IO keeps each session's first HTTP request (headers, socket, parser state) for the
+  // session's whole life; nothing here reads it after the handshake, so let it go: several KB per
+  // idle connection (Socket.IO's memory-usage guide).
+  io.engine.on("connection", (rawSocket: { request: http.IncomingMessage | null }) => {
+    rawSocket.request = null;
+  });
 
   // Redis state matters for the streams adapter: it awaits its XADD before the local broadcast,
   // so while Redis is down we broadcast (and restore sessions) locally only.
