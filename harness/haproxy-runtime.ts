@@ -64,6 +64,17 @@ export class HaproxyRuntime {
       .map((cells) => ({ backend, server: cells[sv]!, status: cells[status]!, sessions: Number(cells[scur] ?? 0), address: cells[addr] ?? "" }));
   }
 
+  /** The backend's balancing algorithm as HAProxy runs it (`source`, `leastconn`, `roundrobin`, ...). */
+  async algorithm(backend: string): Promise<string> {
+    const csv = await this.command("show stat");
+    const lines = csv.split("\n").filter((line) => line.trim() !== "");
+    const header = lines[0]!.replace(/^#\s*/, "").split(",");
+    const row = lines.slice(1).map((line) => line.split(",")).find((cells) => cells[0] === backend && cells[1] === "BACKEND");
+    const algo = row?.[header.indexOf("algo")];
+    if (!algo) throw new Error(`HAProxy reports no balancing algorithm for backend ${backend}`);
+    return algo;
+  }
+
   async server(backend: string, server: string): Promise<ServerState> {
     const found = (await this.servers(backend)).find((state) => state.server === server);
     if (!found) throw new Error(`HAProxy has no server ${backend}/${server}`);

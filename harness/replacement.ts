@@ -40,7 +40,7 @@ export async function startReplacement(original: Docker.ContainerInspectInfo, ti
   if (!first) throw new Error(`${name} is on no network`);
   const started = Date.now();
   const container = await docker.createContainer({
-    name: `${name}-next`,
+    name: replacementName(name),
     Image: original.Config.Image,
     ...own,
     HostConfig: { ...original.HostConfig, NetworkMode: first },
@@ -67,6 +67,13 @@ export async function startReplacement(original: Docker.ContainerInspectInfo, ti
     throw new Error(`${(error as Error).message}${tail ? `\n--- last output of the replacement of ${name} ---\n${tail}` : ""}`);
   }
 }
+
+/** The temporary name of a container's twin until it takes the original's name. */
+export function replacementName(name: string): string {
+  return `${name}${REPLACEMENT_SUFFIX}`;
+}
+
+export const REPLACEMENT_SUFFIX = "-next";
 
 type ContainerConfig = Docker.ContainerInspectInfo["Config"];
 

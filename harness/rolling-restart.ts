@@ -3,7 +3,7 @@ import { HAPROXY_BACKENDS } from "../configs/haproxy";
 import { KIT_LABEL } from "../model/layout";
 import { docker } from "./engine";
 import { HaproxyRuntime } from "./haproxy-runtime";
-import { startReplacement } from "./replacement";
+import { REPLACEMENT_SUFFIX, startReplacement } from "./replacement";
 import { SERVICE_LABEL } from "./topology";
 import { waitFor } from "./wait";
 
@@ -25,7 +25,7 @@ export interface NodeRestart {
   replacementHealthyMs: number;
   /** When the old instance was told to stop (epoch ms): its clients stay on it until then. */
   stopSentAt: number;
-  /** Switch until the old instance has stopped (it disconnected its clients on SIGTERM; they reconnected onto new instances). */
+  /** Stop sent until the old instance has exited (it disconnected its clients on SIGTERM; they reconnected onto new instances). */
   drainedMs: number;
   /** The whole step: new instance up, switch, old instance stopped and removed, HAProxy's server UP at the new address. */
   totalMs: number;
@@ -44,8 +44,12 @@ export interface NodeRestart {
  *   2. `set server realtime_pool/<node> addr <new address>` (HAProxy runtime API): the node's
  *      place in the balancing, and so its clients' stickiness, now leads to the new instance;
  *      the old instance keeps its established WebSockets;
- *   3. every node not replaced yet is set to drain: no new session reaches an old instance, so a
- *      client that has to move lands on a new one and never has to move again;
+ *   3. under cookie stickiness (leastconn), every node not replaced yet is set to drain, so a new
+ *      session (a client without the cookie) never starts on an old instance that will go later.
+ *      Under source stickiness nothing is drained: a client's address always hashes to the same
+ *      node, whose server now leads to its new instance, and draining the others would rehash
+ *      their polling clients away from their own node (to be pulled back, a second move, once it
+ *      returns);
  *   4. stop the old instance gracefully (SIGTERM): the server closes its Socket.IO connections,
  *      its clients reconnect at once, onto new instances (connection state recovery restores
  *      their sessions); remove it, give the new instance its name, and wait until HAProxy's
@@ -59,6 +63,8 @@ export interface NodeRestart {
 export async function rollingRestart(runId: string, options: RollingRestartOptions = {}): Promise<NodeRestart[]> {
   const log = options.log ?? (() => undefined);
   const stepTimeoutMs = options.stepTimeoutMs ?? 60_000;
+  const settled = await settleInterruptedReplacements(runId);
+  if (settled.length > 0) log(`${settled.join(", ")}: left by an interrupted rolling restart`);
   const services = await serviceContainers(runId);
   const haproxy = services.get("haproxy");
   if (!haproxy) throw new Error(`run ${runId} has no HAProxy: rolling restarts switch nodes through its runtime API (multi-node)`);
@@ -71,6 +77,7 @@ export async function rollingRestart(runId: string, options: RollingRestartOptio
   }
   if (new Set(nodes).size !== nodes.length) throw new Error(`a node is named twice in ${nodes.join(", ")}`);
   const haproxyNetworks = Object.keys((await haproxy.inspect()).NetworkSettings.Networks);
+  const drainWaiting = (await runtime.algorithm(backend)) !== "source";
 
   const pending = new Set(nodes);
   const drained = new Set<string>();
@@ -100,19 +107,18 @@ export async function rollingRestart(runId: string, options: RollingRestartOptio
       await runtime.setAddress(backend, node, replacement.addresses[network]!, Number(port));
       pending.delete(node);
       if (drained.delete(node)) await runtime.setState(backend, node, "ready");
-      for (const other of pending) {
+      for (const other of drainWaiting ? pending : []) {
         if (drained.has(other)) continue;
         await runtime.setState(backend, other, "drain");
         drained.add(other);
       }
-      const switched = Date.now();
-      log(`${node}: switched to the new instance (${sessionsAtSwitch} session(s) on the old one)${pending.size > 0 ? `; ${[...pending].join(", ")} drained until their turn` : ""}`);
+      log(`${node}: switched to the new instance (${sessionsAtSwitch} session(s) on the old one)${drainWaiting && pending.size > 0 ? `; ${[...pending].join(", ")} drained until their turn` : ""}`);
 
       const stopSentAt = Date.now();
       await old.stop({ t: options.stopTimeoutS ?? 10 }).catch((error: { statusCode?: number }) => {
         if (error.statusCode !== 304) throw error; // 304: already stopped
       });
-      const drainedMs = Date.now() - switched;
+      const drainedMs = Date.now() - stopSentAt;
       log(`${node}: old instance stopped, its clients moved (${drainedMs} ms)`);
       await old.remove({ v: true });
       await replacement.container.rename({ name: oldInfo.Name.replace(/^\//, "") });
@@ -139,4 +145,27 @@ async function serviceContainers(runId: string): Promise<Map<string, Docker.Cont
   const containers = await docker.listContainers({ all: true, filters });
   if (containers.length === 0) throw new Error(`no containers of run ${runId} on this Docker engine`);
   return new Map(containers.map((info) => [info.Labels[SERVICE_LABEL]!, docker.getContainer(info.Id)]));
+}
+
+/**
+ * Finishes what an interrupted rolling restart left: a new instance that never took over (its
+ * old instance still exists) is removed; one whose old instance is already gone is the node now
+ * and gets the node's name. Either way the run has one container per service again.
+ */
+async function settleInterruptedReplacements(runId: string): Promise<string[]> {
+  const filters = JSON.stringify({ label: [`${KIT_LABEL}=${runId}`, SERVICE_LABEL] });
+  const all = await docker.listContainers({ all: true, filters });
+  const done: string[] = [];
+  for (const info of all.filter((one) => one.Names[0]!.endsWith(REPLACEMENT_SUFFIX))) {
+    const name = info.Names[0]!.replace(/^\//, "");
+    const service = info.Labels[SERVICE_LABEL];
+    if (all.some((other) => other.Id !== info.Id && other.Labels[SERVICE_LABEL] === service)) {
+      await docker.getContainer(info.Id).remove({ force: true, v: true });
+      done.push(`removed ${name}`);
+    } else {
+      await docker.getContainer(info.Id).rename({ name: name.slice(0, -REPLACEMENT_SUFFIX.length) });
+      done.push(`renamed ${name}`);
+    }
+  }
+  return done;
 }

@@ -100,6 +100,8 @@ export interface HoldEvent {
   at: number;
   /** connected: the node; chat: the node that accepted the message. */
   node?: string;
+  /** connected: the node's instance (container) that serves the client. */
+  instance?: string;
   /** chat: message id and text; history: ids of the messages received on connect. */
   id?: string;
   text?: string;

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { HAPROXY_BACKENDS, haproxyConfig } from "../../configs/haproxy";
 import { httpRequest } from "../../harness/http";
+import { startReplacement } from "../../harness/replacement";
 import { rollingRestart } from "../../harness/rolling-restart";
 import { docker } from "../../harness/engine";
 import { tarArchive } from "../../harness/tar";
@@ -296,6 +297,18 @@ describe("faults: multi-node (cookie stickiness, redis-streams adapter, connecti
       clients.map((client) => (client.connections[0]!.node === second ? 1 : 0)),
       "the clients of the replaced node moved once, the others not at all",
     );
+  });
+
+  it("a spare instance left by an interrupted rolling restart is removed by the next one", async function () {
+    const t = ft.t;
+    const node = t.realtimeNodes[0]!;
+    const spare = await startReplacement(await (await t.engineContainer(node)).inspect(), 60_000);
+    const lines: string[] = [];
+    const report = await rollingRestart(t.runId, { nodes: [node], log: (line) => lines.push(line) });
+    assert.match(lines[0]!, new RegExp(`^removed rk-${t.runId}-${node}-next: left by an interrupted rolling restart$`));
+    await assert.rejects(spare.container.inspect(), /no such container/i);
+    assert.equal((await (await t.engineContainer(node)).inspect()).Id, report[0]!.newId);
+    assert.equal((await ft.haproxy.server(REALTIME, node)).status, "UP");
   });
 
   it("HAProxy reloaded with a new config (SIGUSR2): no established WebSocket drops, no new connection refused, the new config is live", async function () {

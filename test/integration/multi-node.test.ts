@@ -6,7 +6,8 @@ import type { Socket } from "socket.io-client";
 import { gotoResilient, launchBrowser } from "../../harness/browser";
 import { request, runRoundtrips, whoami, type ClientReport } from "../../harness/client/agent";
 import type { ClientContainer, HoldEvent, RunningTopology } from "../../harness/topology";
-import { waitFor } from "../../harness/wait";
+import { rollingRestart } from "../../harness/rolling-restart";
+import { sleep, waitFor } from "../../harness/wait";
 import {
   checkCommandPasses,
   pollingManyRoundTrips,
@@ -50,6 +51,23 @@ async function holdOnOtherNode(t: RunningTopology, avoid: string, max = 8): Prom
     if (hello.node !== avoid) return { container, hello };
   }
   throw new Error(`${max} client containers all landed on ${avoid}`);
+}
+
+/**
+ * Hold-mode client containers (each its own source address, reconnecting like a browser) until
+ * every realtime node has a websocket-only and a polling-only client (bounded).
+ */
+async function holdersOnEveryNode(t: RunningTopology, max = 14): Promise<{ container: ClientContainer; transport: "websocket" | "polling"; hello: HoldEvent }[]> {
+  const started: { container: ClientContainer; transport: "websocket" | "polling"; hello: HoldEvent }[] = [];
+  const covered = () => t.realtimeNodes.every((node) => ["websocket", "polling"].every((transport) => started.some((one) => one.hello.node === node && one.transport === transport)));
+  for (let index = 0; index < max && !covered(); index++) {
+    const transport = index % 2 === 0 ? "websocket" : "polling";
+    const container = await t.startClientContainer({ hold: { url: t.internalUrls.realtime, transports: [transport], reconnection: true } });
+    const hello = await waitFor(async () => (await container.events()).find((event) => event.event === "connected"), { timeoutMs: 20_000, what: `${container.name} to connect` });
+    started.push({ container, transport, hello });
+  }
+  if (!covered()) throw new Error(`${max} client containers did not cover every node with both transports: ${started.map((one) => `${one.transport}@${one.hello.node}`).join(", ")}`);
+  return started;
 }
 
 function assertHealthy(clients: ClientReport[], rounds: number, label: string): void {
@@ -195,6 +213,29 @@ describe("multi-node: source stickiness, TLS by stunnel, Redis adapter (2 realti
 
   it("(8b) the connection-rate limit counts each client address (behind stunnel too): a flooding address is refused, another is still served", async function () {
     await rateLimitPerClientAddress(topology.t);
+  });
+
+  // Last in this describe: it replaces the realtime containers.
+  it("(12) rolling restart under source stickiness: websocket and polling clients from their own addresses each move exactly once, to their own node's new instance", async function () {
+    const t = topology.t;
+    const started = await holdersOnEveryNode(t);
+    const restartedAt = Date.now();
+    const report = await rollingRestart(t.runId);
+    const newInstances = new Map(report.map((step) => [step.node, step.newId.slice(0, 12)]));
+    // A second move would come at the latest with a polling client's next request after the restart.
+    await sleep(t.model.realtime.pingIntervalMs + 2_000);
+    const moves = await Promise.all(
+      started.map(async ({ container, transport, hello }) => {
+        const after = (await container.events()).filter((event) => event.at > restartedAt);
+        return { name: container.name, transport, home: hello.node!, connects: after.filter((event) => event.event === "connected") };
+      }),
+    );
+    measure("multi-node.rolling-restart.steps", Math.max(...report.map((step) => step.totalMs)), "ms", `longest node step; ${moves.length} clients (websocket and polling), reconnects each: ${moves.map((m) => m.connects.length).join(",")}`);
+    for (const move of moves) {
+      assert.equal(move.connects.length, 1, `${move.name} (${move.transport}) reconnected ${move.connects.length} times`);
+      assert.equal(move.connects[0]!.node, move.home, `${move.name} (${move.transport}) left its own node`);
+      assert.equal(move.connects[0]!.instance, newInstances.get(move.home), `${move.name} (${move.transport}) is not on ${move.home}'s new instance`);
+    }
   });
 });
 
