@@ -5,6 +5,7 @@ import crypto from "node:crypto";
 import { docker, removeByLabel } from "../harness/engine";
 import { freePorts } from "../harness/ports";
 import { startTopology, type ClientContainer, type RunningTopology } from "../harness/topology";
+import { waitFor } from "../harness/wait";
 import { KIT_LABEL } from "../model/layout";
 import { loadModel } from "../model/load";
 import type { Topology } from "../model/schema";
@@ -157,12 +158,37 @@ export interface HoldStatus {
   ms?: number;
 }
 
-/** Memory the engine charges to a container (cgroup usage minus inactive page cache, as `docker stats` shows). */
-export async function containerMemory(t: RunningTopology, service: string): Promise<number> {
-  const stats = (await docker.getContainer(t.container(service).getId()).stats({ stream: false })) as unknown as {
+/** Where a container's memory is, from its cgroup (bytes). */
+export interface MemoryDetail {
+  /** What `docker stats` shows: cgroup usage minus inactive page cache. */
+  accounted: number;
+  /** The processes' own (anonymous) memory: Node's heap, buffers, native objects. */
+  process: number;
+  /** Page cache still counted (the program's files in use). */
+  activeCache: number;
+  /** The rest of the usage: kernel objects charged to the cgroup (socket structures among them). */
+  kernel: number;
+}
+
+export async function containerMemory(t: RunningTopology, service: string): Promise<MemoryDetail> {
+  const stats = (await (await t.engineContainer(service)).stats({ stream: false })) as unknown as {
     memory_stats: { usage?: number; stats?: Record<string, number> };
   };
   const usage = stats.memory_stats.usage ?? 0;
-  const inactive = stats.memory_stats.stats?.total_inactive_file ?? stats.memory_stats.stats?.inactive_file ?? 0;
-  return usage - inactive;
+  const counters = stats.memory_stats.stats ?? {};
+  // cgroup v1 names (total_*), cgroup v2 names otherwise.
+  const inactive = counters.total_inactive_file ?? counters.inactive_file ?? 0;
+  const anon = counters.total_rss ?? counters.anon ?? 0;
+  const cache = counters.total_cache ?? counters.file ?? 0;
+  return { accounted: usage - inactive, process: anon, activeCache: cache - inactive, kernel: Math.max(0, usage - anon - cache) };
+}
+
+/**
+ * Restarts a service's container and waits for its health check: a node measured from a fresh
+ * start, not one whose heap grew under an earlier measurement.
+ */
+export async function restartFresh(t: RunningTopology, service: string, timeoutMs = 60_000): Promise<void> {
+  const container = await t.engineContainer(service);
+  await container.restart({ t: 10 });
+  await waitFor(async () => (await container.inspect()).State.Health?.Status === "healthy", { timeoutMs, intervalMs: 250, what: `${service} to be healthy after its restart` });
 }

@@ -47,12 +47,21 @@ export const CONNECTIONS_TARGET = 20_000;
 export const KB_PER_CONNECTION_TARGET = 15;
 
 /** Bytes per held connection of realtime-1 at the highest step reached. */
-export function memoryPerConnection(ramp: ConnectionRamp): { total: number; marginal: number; held: number } | null {
+export function memoryPerConnection(ramp: ConnectionRamp): { total: number; marginal: number; marginalProcess: number | null; marginalKernel: number | null; held: number } | null {
   const last = ramp.points[ramp.points.length - 1];
   const first = ramp.points[0];
   if (!last || !first || last.held === 0) return null;
   const node = Object.keys(last.memory).find((name) => name.startsWith("realtime-"))!;
-  return { total: last.memory[node]! / last.held, marginal: (last.memory[node]! - first.memory[node]!) / (last.held - first.held || 1), held: last.held };
+  const added = last.held - first.held || 1;
+  // Runs recorded before the split was measured have no memoryDetail.
+  const [lastDetail, firstDetail] = [last.memoryDetail?.[node], first.memoryDetail?.[node]];
+  return {
+    total: last.memory[node]! / last.held,
+    marginal: (last.memory[node]! - first.memory[node]!) / added,
+    marginalProcess: lastDetail && firstDetail ? (lastDetail.process - firstDetail.process) / added : null,
+    marginalKernel: lastDetail && firstDetail ? (lastDetail.kernel - firstDetail.kernel) / added : null,
+    held: last.held,
+  };
 }
 
 export function evaluateTargets(results: Omit<BenchResults, "targets">): Target[] {

@@ -1,5 +1,5 @@
 import type { BenchConfig } from "./config";
-import { BENCH_SETS, Lab, VARIANTS, type Deployed } from "./lab";
+import { BENCH_SETS, Lab, restartFresh, VARIANTS, type Deployed } from "./lab";
 import { machineInfo } from "./machine";
 import { compareBroadcast } from "./measure/broadcast";
 import { measureBuilds } from "./measure/builds";
@@ -65,7 +65,11 @@ export async function runSuite(lab: Lab, config: BenchConfig, log: (line: string
     if (single && multi) await section("broadcast", async () => void (results.broadcast = await compareBroadcast(single, multi, config.broadcast, log)));
     for (const d of up.values()) {
       if (d === single) {
-        await section("connections on one node", async () => void (results.capacity = await rampConnections(d, d.direct, config.connections.nodeSteps, config.connections.holders, config.connections, log)));
+        await section("connections on one node", async () => {
+          // The round trips above grew the node's heap; capacity is measured from a fresh start.
+          await restartFresh(d.t, "realtime-1");
+          results.capacity = await rampConnections(d, d.direct, config.connections.nodeSteps, config.connections.holders, config.connections, log);
+        });
       } else {
         await section(`connections through ${d.variant.key}`, async () => void results.ramps.push(await rampConnections(d, d.entry, config.connections.proxiedSteps, config.connections.proxiedHolders, config.connections, log)));
       }

@@ -1,6 +1,6 @@
 import type { LatencyReport } from "../agent/latency";
 import type { BenchConfig } from "../config";
-import { BenchClient, containerMemory, type Deployed, type HoldStatus } from "../lab";
+import { BenchClient, containerMemory, type Deployed, type HoldStatus, type MemoryDetail } from "../lab";
 import { latencyOf, type Latency } from "../stats";
 
 export interface ConnectionPoint {
@@ -10,8 +10,10 @@ export interface ConnectionPoint {
   held: number;
   /** Socket.IO sockets the realtime nodes reported (/stats), summed; null when a node did not answer. */
   sockets: number | null;
-  /** Memory per service (bytes), as the engine accounts it. */
+  /** Memory per service (bytes), as the engine accounts it (`docker stats`). */
   memory: Record<string, number>;
+  /** The same, split: the processes' own memory, page cache, kernel objects. */
+  memoryDetail: Record<string, MemoryDetail>;
   /** Paced echo round trips through the same URL while the connections are held. */
   latency: Latency;
   growMs: number;
@@ -56,15 +58,18 @@ export async function rampConnections(d: Deployed, url: string, steps: number[],
       for (const status of statuses) errors.push(...status.errors);
       const sockets = await socketsOnNodes(d);
       const memory: Record<string, number> = {};
+      const memoryDetail: Record<string, MemoryDetail> = {};
       for (const service of d.t.deployment.services) {
-        if (service.role !== "app") memory[service.name] = await containerMemory(d.t, service.name);
+        if (service.role === "app") continue;
+        memoryDetail[service.name] = await containerMemory(d.t, service.name);
+        memory[service.name] = memoryDetail[service.name]!.accounted;
       }
       const probe = await d.probe.run<LatencyReport>(
         { mode: "latency", url, transports: ["websocket"], ...(ca ? { ca } : {}), clients: config.probeClients, ratePerClient: config.probeRate, durationMs: config.probeMs },
         config.probeMs + 60_000,
       );
       errors.push(...probe.errors);
-      const point: ConnectionPoint = { target, held, sockets, memory, latency: latencyOf([probe.histogram]), growMs };
+      const point: ConnectionPoint = { target, held, sockets, memory, memoryDetail, latency: latencyOf([probe.histogram]), growMs };
       points.push(point);
       log(`${d.variant.key}: ${held}/${target} connections held (${sockets} sockets on the nodes), p99 ${point.latency.p99} ms`);
       if (held < target * 0.98) {
