@@ -52,27 +52,21 @@ export class HaproxyRuntime {
 
   /** Every server of `backend`, from `show stat`. */
   async servers(backend: string): Promise<ServerState[]> {
-    const csv = await this.command("show stat");
-    const lines = csv.split("\n").filter((line) => line.trim() !== "");
-    const header = lines[0]!.replace(/^#\s*/, "").split(",");
-    const column = (name: string) => header.indexOf(name);
-    const [px, sv, status, scur, addr] = ["pxname", "svname", "status", "scur", "addr"].map(column) as [number, number, number, number, number];
-    return lines
-      .slice(1)
-      .map((line) => line.split(","))
-      .filter((cells) => cells[px] === backend && cells[sv] !== "FRONTEND" && cells[sv] !== "BACKEND")
-      .map((cells) => ({ backend, server: cells[sv]!, status: cells[status]!, sessions: Number(cells[scur] ?? 0), address: cells[addr] ?? "" }));
+    return (await this.stats(backend))
+      .filter((row) => row.svname !== "FRONTEND" && row.svname !== "BACKEND")
+      .map((row) => ({ backend, server: row.svname!, status: row.status!, sessions: Number(row.scur ?? 0), address: row.addr ?? "" }));
   }
 
   /** The backend's balancing algorithm as HAProxy runs it (`source`, `leastconn`, `roundrobin`, ...). */
   async algorithm(backend: string): Promise<string> {
-    const csv = await this.command("show stat");
-    const lines = csv.split("\n").filter((line) => line.trim() !== "");
-    const header = lines[0]!.replace(/^#\s*/, "").split(",");
-    const row = lines.slice(1).map((line) => line.split(",")).find((cells) => cells[0] === backend && cells[1] === "BACKEND");
-    const algo = row?.[header.indexOf("algo")];
+    const algo = (await this.stats(backend)).find((row) => row.svname === "BACKEND")?.algo;
     if (!algo) throw new Error(`HAProxy reports no balancing algorithm for backend ${backend}`);
     return algo;
+  }
+
+  /** `show stat` rows of one proxy (its servers, FRONTEND and BACKEND). */
+  private async stats(proxy: string): Promise<Record<string, string | undefined>[]> {
+    return parseStatCsv(await this.command("show stat")).filter((row) => row.pxname === proxy);
   }
 
   async server(backend: string, server: string): Promise<ServerState> {
@@ -92,6 +86,13 @@ export class HaproxyRuntime {
         .map((match) => [match[1]!, match[2]!]),
     );
   }
+}
+
+/** HAProxy's stats CSV (`show stat`, or the stats page's `;csv`) as rows keyed by its header (pxname, svname, status, ...). */
+export function parseStatCsv(csv: string): Record<string, string>[] {
+  const lines = csv.split("\n").filter((line) => line.trim() !== "");
+  const header = lines[0]!.replace(/^#\s*/, "").split(",");
+  return lines.slice(1).map((line) => Object.fromEntries(line.split(",").map((value, index) => [header[index] ?? String(index), value])));
 }
 
 /** Runs a command in a running container; resolves with its exit code and demultiplexed output. */

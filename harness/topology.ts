@@ -9,6 +9,7 @@ import type Docker from "dockerode";
 import { GenericContainer, Wait, type StartedTestContainer } from "testcontainers";
 import { planDeployment, type Deployment, type ServiceSpec } from "../configs/deployment";
 import { CONTAINER_PATHS, INTERNAL_PORTS, KIT_LABEL } from "../model/layout";
+import { parseStatCsv } from "./haproxy-runtime";
 import { ConfigError } from "../model/errors";
 import type { Model } from "../model/model";
 import { createTestCertificates } from "./certs";
@@ -257,9 +258,7 @@ export class RunningTopology {
   async haproxyStats(): Promise<Record<string, string>[]> {
     const response = await this.fetchInside(`http://haproxy:${INTERNAL_PORTS.haproxyMonitor}/stats;csv`);
     if (response.status !== 200) throw new Error(`HAProxy stats answered ${response.status}`);
-    const lines = response.body.split("\n").filter((line) => line.trim() !== "");
-    const header = lines[0]!.replace(/^#\s*/, "").split(",");
-    return lines.slice(1).map((line) => Object.fromEntries(line.split(",").map((value, index) => [header[index] ?? String(index), value])));
+    return parseStatCsv(response.body);
   }
 
   /** Graceful stop (the image's stop signal, then SIGKILL after `timeoutS`); the container is kept. */
