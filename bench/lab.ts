@@ -2,10 +2,9 @@
 process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
 
 import crypto from "node:crypto";
-import { docker, removeByLabel } from "../harness/engine";
+import { docker, removeByLabel, waitHealthy } from "../harness/engine";
 import { freePorts } from "../harness/ports";
 import { startTopology, type ClientContainer, type RunningTopology } from "../harness/topology";
-import { waitFor } from "../harness/wait";
 import { KIT_LABEL } from "../model/layout";
 import { loadModel } from "../model/load";
 import type { Topology } from "../model/schema";
@@ -190,5 +189,5 @@ export async function containerMemory(t: RunningTopology, service: string): Prom
 export async function restartFresh(t: RunningTopology, service: string, timeoutMs = 60_000): Promise<void> {
   const container = await t.engineContainer(service);
   await container.restart({ t: 10 });
-  await waitFor(async () => (await container.inspect()).State.Health?.Status === "healthy", { timeoutMs, intervalMs: 250, what: `${service} to be healthy after its restart` });
+  await waitHealthy(container, `${service} to be healthy after its restart`, timeoutMs);
 }

@@ -1,6 +1,5 @@
 import type Docker from "dockerode";
-import { docker, logsOf } from "./engine";
-import { waitFor } from "./wait";
+import { docker, logsOf, waitHealthy } from "./engine";
 
 /** A started, healthy twin of a running container, under a temporary name until it takes over. */
 export interface Replacement {
@@ -49,14 +48,7 @@ export async function startReplacement(original: Docker.ContainerInspectInfo, ti
   try {
     for (const network of others) await docker.getNetwork(network).connect({ Container: container.id, EndpointConfig: { Aliases: aliasesOn(network) } });
     await container.start();
-    await waitFor(
-      async () => {
-        const state = (await container.inspect()).State;
-        if (!state.Running) throw new Error(`exited with ${state.ExitCode}`);
-        return state.Health?.Status === "healthy";
-      },
-      { timeoutMs, intervalMs: 250, what: `the replacement of ${name} to pass its health check` },
-    );
+    await waitHealthy(container, `the replacement of ${name} to pass its health check`, timeoutMs);
     const info = await container.inspect();
     const addresses = Object.fromEntries(Object.entries(info.NetworkSettings.Networks).map(([network, endpoint]) => [network, endpoint.IPAddress]));
     return { container, addresses, healthyMs: Date.now() - started };

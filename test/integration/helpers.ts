@@ -3,10 +3,9 @@ import os from "node:os";
 import path from "node:path";
 import type { Socket } from "socket.io-client";
 import { connect, connected, type ClientOptions } from "../../harness/client/agent";
-import { docker, removeByLabel } from "../../harness/engine";
+import { docker, removeByLabel, waitHealthy } from "../../harness/engine";
 import { freePorts } from "../../harness/ports";
 import { newRunId, startTopology, type RunningTopology } from "../../harness/topology";
-import { waitFor } from "../../harness/wait";
 import { KIT_LABEL } from "../../model/layout";
 import { loadModel } from "../../model/load";
 import type { Topology } from "../../model/schema";
@@ -172,14 +171,6 @@ export async function publishedPorts(runId: string): Promise<{ service: string; 
 /** Every container of the plan running, healthy by its own HEALTHCHECK (waits out a check in flight). */
 export async function everyContainerHealthy(t: RunningTopology): Promise<void> {
   for (const spec of t.deployment.services) {
-    const container = docker.getContainer(t.container(spec.name).getId());
-    await waitFor(
-      async () => {
-        const state = (await container.inspect()).State;
-        if (!state.Running) throw new Error(`${spec.name} is not running (exit ${state.ExitCode}, ${state.Error || state.Status})`);
-        return state.Health?.Status === "healthy" || undefined;
-      },
-      { timeoutMs: 30_000, intervalMs: 300, what: `${spec.name} healthy` },
-    );
+    await waitHealthy(await t.engineContainer(spec.name), `${spec.name} healthy`, 30_000, 300);
   }
 }
