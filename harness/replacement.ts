@@ -39,7 +39,7 @@ export async function startReplacement(original: Docker.ContainerInspectInfo, ti
   if (!first) throw new Error(`${name} is on no network`);
   const started = Date.now();
   const container = await docker.createContainer({
-    name: replacementName(name),
+    name: `${name}${REPLACEMENT_SUFFIX}`,
     Image: original.Config.Image,
     ...own,
     HostConfig: { ...original.HostConfig, NetworkMode: first },
@@ -60,11 +60,7 @@ export async function startReplacement(original: Docker.ContainerInspectInfo, ti
   }
 }
 
-/** The temporary name of a container's twin until it takes the original's name. */
-export function replacementName(name: string): string {
-  return `${name}${REPLACEMENT_SUFFIX}`;
-}
-
+/** Ends the temporary name of a container's twin until it takes the original's name. */
 export const REPLACEMENT_SUFFIX = "-next";
 
 type ContainerConfig = Docker.ContainerInspectInfo["Config"];

@@ -99,11 +99,12 @@ export async function rollingRestart(runId: string, options: RollingRestartOptio
         await replacement.container.remove({ force: true, v: true });
         throw new Error(`the new instance of ${node} shares no network with HAProxy`);
       }
-      const port = (await runtime.server(backend, node)).address.split(":").pop()!;
+      const current = await runtime.server(backend, node);
+      const port = current.address.split(":").pop()!;
       const address = `${replacement.addresses[network]}:${port}`;
       log(`${node}: new instance ${replacement.container.id.slice(0, 12)} healthy in ${replacement.healthyMs} ms at ${address}`);
 
-      const sessionsAtSwitch = (await runtime.server(backend, node)).sessions;
+      const sessionsAtSwitch = current.sessions;
       await runtime.setAddress(backend, node, replacement.addresses[network]!, Number(port));
       pending.delete(node);
       if (drained.delete(node)) await runtime.setState(backend, node, "ready");
