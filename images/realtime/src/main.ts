@@ -9,8 +9,9 @@ import { EchoServer } from "./echo";
 import { errMessage, log, setLogNode } from "./log";
 import { makeOriginCheck } from "./origin";
 import { limitConnectionRate } from "./connection-rate";
+import { releaseHandshakeRequests } from "./idle-memory";
 import { UpstreamProxy, endRaw } from "./proxy";
-import { RedisLink } from "./redis";
+import type { RedisLink } from "./redis";
 import { loadPublic, type StaticFile } from "./static";
 
 interface ChatMessage {
@@ -51,6 +52,11 @@ function rejectUpgrade(socket: Duplex, status: number, reason: string, nodeId: s
   endRaw(socket, `HTTP/1.1 ${status} ${reason}\r\nX-Node-Id: ${nodeId}\r\n`, `${status} ${reason}\n`);
 }
 
+/** The "error" listener of every upgraded socket (one function, not one per socket): a failed socket is closed. */
+function destroySocket(this: Duplex): void {
+  this.destroy();
+}
+
 function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
   const data = JSON.stringify(body);
   res.writeHead(status, {
@@ -74,7 +80,11 @@ function run(config: Config): void {
   const nodeId = config.nodeId;
   const originAllowed = makeOriginCheck(config.corsOrigins);
   const publicFiles = loadPublic(join(__dirname, "..", "public"));
-  const redis = config.redisUrl ? new RedisLink(config.redisUrl, config.adapter, HISTORY_KEY, config.historySize) : null;
+  // The Redis client and adapters are loaded only when a Redis URL is set: a node without Redis
+  // would carry several MB of their code and state for nothing.
+  const redis: RedisLink | null = config.redisUrl
+    ? new (require("./redis") as typeof import("./redis")).RedisLink(config.redisUrl, config.adapter, HISTORY_KEY, config.historySize)
+    : null;
   const proxy = config.appUpstream ? new UpstreamProxy(config.appUpstream, config.nodeId, config.maxHttpBufferSize) : null;
   const echo = new EchoServer(nodeId, config.maxHttpBufferSize);
   const startedAt = Date.now();
@@ -124,12 +134,7 @@ function run(config: Config): void {
   io.engine.on("headers", (headers: Record<string, string>) => {
     headers["X-Node-Id"] = nodeId;
   });
-  // Engine.IO keeps each session's first HTTP request (headers, socket, parser state) for the
-  // session's whole life; nothing here reads it after the handshake, so let it go: several KB per
-  // idle connection (Socket.IO's memory-usage guide).
-  io.engine.on("connection", (rawSocket: { request: http.IncomingMessage | null }) => {
-    rawSocket.request = null;
-  });
+  releaseHandshakeRequests(io);
 
   // Redis state matters for the streams adapter: it awaits its XADD before the local broadcast,
   // so while Redis is down we broadcast (and restore sessions) locally only.
@@ -157,31 +162,37 @@ function run(config: Config): void {
     return [...localHistory];
   }
 
+  // Event handlers are created once and shared by every socket (Socket.IO calls them with `this`
+  // set to the socket), not created per connection: a node holds tens of thousands of sockets.
+  function onChat(this: Socket, text: unknown, ack?: unknown): void {
+    if (typeof text === "function" && ack === undefined) [text, ack] = [undefined, text];
+    const reply: Ack = typeof ack === "function" ? (ack as Ack) : () => undefined;
+    if (typeof text !== "string" || text.length < 1 || text.length > MAX_CHAT_LENGTH) {
+      reply({ ok: false, error: `text must be a string of 1..${MAX_CHAT_LENGTH} characters` });
+      return;
+    }
+    const msg: ChatMessage = { id: randomUUID(), text, node: nodeId, at: Date.now() };
+    remember(msg);
+    void redis?.push(msg);
+    if (redis && !redis.ready) this.broadcast.local.emit("chat", msg);
+    else this.broadcast.emit("chat", msg);
+    reply({ ok: true, id: msg.id, node: nodeId });
+  }
+
+  function onEcho(payload: unknown, ack?: unknown): void {
+    if (typeof payload === "function" && ack === undefined) [payload, ack] = [undefined, payload];
+    if (typeof ack === "function") (ack as Ack)({ payload, node: nodeId });
+  }
+
+  function onWhoami(this: Socket, ack?: unknown): void {
+    // instance: this process's container (its hostname), which changes when a rolling restart replaces the node.
+    if (typeof ack === "function") (ack as Ack)({ node: nodeId, instance: hostname(), sid: this.id, transport: this.conn.transport.name });
+  }
+
   io.on("connection", (socket: Socket) => {
-    socket.on("chat", (text: unknown, ack?: unknown) => {
-      if (typeof text === "function" && ack === undefined) [text, ack] = [undefined, text];
-      const reply: Ack = typeof ack === "function" ? (ack as Ack) : () => undefined;
-      if (typeof text !== "string" || text.length < 1 || text.length > MAX_CHAT_LENGTH) {
-        reply({ ok: false, error: `text must be a string of 1..${MAX_CHAT_LENGTH} characters` });
-        return;
-      }
-      const msg: ChatMessage = { id: randomUUID(), text, node: nodeId, at: Date.now() };
-      remember(msg);
-      void redis?.push(msg);
-      if (redis && !redis.ready) socket.broadcast.local.emit("chat", msg);
-      else socket.broadcast.emit("chat", msg);
-      reply({ ok: true, id: msg.id, node: nodeId });
-    });
-
-    socket.on("echo", (payload: unknown, ack?: unknown) => {
-      if (typeof payload === "function" && ack === undefined) [payload, ack] = [undefined, payload];
-      if (typeof ack === "function") (ack as Ack)({ payload, node: nodeId });
-    });
-
-    socket.on("whoami", (ack?: unknown) => {
-      // instance: this process's container (its hostname), which changes when a rolling restart replaces the node.
-      if (typeof ack === "function") (ack as Ack)({ node: nodeId, instance: hostname(), sid: socket.id, transport: socket.conn.transport.name });
-    });
+    socket.on("chat", onChat);
+    socket.on("echo", onEcho);
+    socket.on("whoami", onWhoami);
 
     // A node-local emit to the socket's own room: with connection state recovery, socket.emit()
     // goes through the adapter, and the streams adapter would hold it until Redis answers.
@@ -312,7 +323,7 @@ function run(config: Config): void {
   }
 
   function onMainUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on("error", () => socket.destroy());
+    socket.on("error", destroySocket);
     if (shuttingDown) return rejectUpgrade(socket, 503, "Service Unavailable", nodeId);
     const p = pathnameOf(req.url);
     if (isSocketIoPath(req.url) || isEchoPath(p)) {
@@ -325,7 +336,7 @@ function run(config: Config): void {
   }
 
   function onSplitUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on("error", () => socket.destroy());
+    socket.on("error", destroySocket);
     if (shuttingDown) return rejectUpgrade(socket, 503, "Service Unavailable", nodeId);
     if (!realtimeUpgrade(req, socket, head)) rejectUpgrade(socket, 404, "Not Found", nodeId);
   }
