@@ -38,6 +38,7 @@ export const VARIANTS: Variant[] = [
   { key: "ssl-split", topology: "ssl-split", sets: [], title: "ssl-split (stunnel -> HAProxy)" },
   { key: "ssl-split-haproxy-tls", topology: "ssl-split", sets: ["tls.terminator=haproxy"], title: "ssl-split (HAProxy TLS)" },
   { key: "multi-node", topology: "multi-node", sets: [], title: "multi-node (stunnel -> HAProxy -> 2 nodes + Redis)" },
+  { key: "multi-node-haproxy-tls", topology: "multi-node", sets: ["tls.terminator=haproxy"], title: "multi-node (HAProxy TLS -> 2 nodes + Redis)" },
 ];
 
 export interface Deployed {

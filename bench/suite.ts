@@ -9,7 +9,7 @@ import { compareTls } from "./measure/tls";
 import { evaluateTargets, type BenchResults } from "./results";
 
 /** Deployments up at the same time: the ones compared with each other. */
-const PHASES = [["single", "multi-node"], ["node-proxy"], ["ssl-split", "ssl-split-haproxy-tls"]];
+const PHASES = [["single", "multi-node"], ["node-proxy", "multi-node-haproxy-tls"], ["ssl-split", "ssl-split-haproxy-tls"]];
 
 /**
  * Phase by phase: brings the phase's topologies up (timed), measures them (comparisons
