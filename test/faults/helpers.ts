@@ -62,7 +62,8 @@ export function useFaultTopology(sets: string[]): FaultTopology {
     allSets = [`ports.http=${http}`, `ports.https=${https}`, ...sets];
     live.add(runId);
     const started = Date.now();
-    running = await startTopology(loadModel({ topology: "multi-node", sets: allSets }), { runId });
+    // Health checks every 2 s: Docker sees an injected fault in seconds.
+    running = await startTopology(loadModel({ topology: "multi-node", sets: allSets }), { runId, healthIntervalMs: 2_000 });
     runtime = new HaproxyRuntime(docker.getContainer(running.container("haproxy").getId()));
     process.stdout.write(`      (${runId} up in ${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
   });

@@ -83,7 +83,9 @@ export function useTopology(topology: Topology, sets: string[] = []): TopologyHa
     // `key=auto` takes another free port (e.g. ports.realtime=auto).
     const resolved = sets.map((set, index) => (set.endsWith("=auto") ? set.replace(/auto$/, String(spare[index])) : set));
     const model = loadModel({ topology, sets: [...portSets, ...resolved] });
-    running = await startTopology(model, { runId });
+    // Docker runs the health checks every 2 s: tests that stop or break a service see its
+    // state change in seconds.
+    running = await startTopology(model, { runId, healthIntervalMs: 2_000 });
     live.add(running);
     upMs = Date.now() - started;
     if (running.ca) {
