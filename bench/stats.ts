@@ -1,4 +1,5 @@
 import * as hdr from "hdr-histogram-js";
+import type JsHistogram from "hdr-histogram-js/dist/JsHistogram";
 
 /** Percentiles of one merged HDR histogram (recorded in microseconds), in milliseconds. */
 export interface Latency {
@@ -37,4 +38,54 @@ export function percentChange(r: number | null): string {
   if (r === null) return "n/a";
   const p = Math.round((r - 1) * 100);
   return `${p >= 0 ? "+" : ""}${p}%`;
+}
+
+/**
+ * 95% interval of the p99 ratio entry/direct, by a paired bootstrap over the interleaved slices:
+ * each resample draws slice indices with replacement and takes both targets' events of those
+ * slices, so a slow moment of the machine weighs on both sides alike. A ratio whose interval
+ * straddles a target cannot be called met or missed from this run. Seeded: the same histograms
+ * give the same interval.
+ */
+export function p99RatioInterval(direct: string[], entry: string[], resamples = 1000): [number, number] | null {
+  if (direct.length !== entry.length || direct.length < 2) return null;
+  const values = (encoded: string) => {
+    const h = hdr.decodeFromCompressedBase64(encoded) as unknown as JsHistogram;
+    const out: number[] = [];
+    const recorded = h.recordedValuesIterator;
+    recorded.reset();
+    while (recorded.hasNext()) {
+      const step = recorded.next();
+      for (let n = 0; n < step.countAtValueIteratedTo; n++) out.push(step.valueIteratedTo);
+    }
+    return out;
+  };
+  const slices = direct.map((d, i) => ({ direct: values(d), entry: values(entry[i]!) }));
+  let seed = 0x9e3779b9;
+  const random = () => {
+    // mulberry32
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const p99 = (all: number[]) => {
+    all.sort((a, b) => a - b);
+    return all[Math.min(all.length - 1, Math.ceil(0.99 * all.length) - 1)] ?? 0;
+  };
+  const ratios: number[] = [];
+  for (let r = 0; r < resamples; r++) {
+    const d: number[] = [];
+    const e: number[] = [];
+    for (let i = 0; i < slices.length; i++) {
+      const pick = slices[Math.floor(random() * slices.length)]!;
+      d.push(...pick.direct);
+      e.push(...pick.entry);
+    }
+    const base = p99(d);
+    if (base > 0) ratios.push(p99(e) / base);
+  }
+  ratios.sort((a, b) => a - b);
+  const at = (q: number) => Math.round(ratios[Math.min(ratios.length - 1, Math.floor(q * ratios.length))]! * 100) / 100;
+  return ratios.length > 0 ? [at(0.025), at(0.975)] : null;
 }

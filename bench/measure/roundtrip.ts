@@ -1,13 +1,20 @@
 import type { CompareReport, CompareSpec, LatencyReport } from "../agent/latency";
 import type { BenchConfig } from "../config";
 import type { Deployed } from "../lab";
-import { latencyOf, ratio, type Latency } from "../stats";
+import { latencyOf, p99RatioInterval, ratio, type Latency } from "../stats";
 
 export interface RoundtripResult {
   key: string;
   title: string;
   /** Paced load (well below saturation): the latency a user feels. */
-  paced: { direct: Latency; entry: Latency; p50Ratio: number | null; p99Ratio: number | null };
+  paced: {
+    direct: Latency;
+    entry: Latency;
+    p50Ratio: number | null;
+    p99Ratio: number | null;
+    /** 95% interval of p99Ratio over the slices (paired bootstrap): how far this run's noise moves it. */
+    p99RatioInterval: [number, number] | null;
+  };
   /** Closed loop: how many events/s the path carries, and the latency at that load. */
   load: { directEps: number; entryEps: number; epsRatio: number | null; direct: Latency; entry: Latency };
   /** Nodes that answered through the entry point. */
@@ -43,7 +50,16 @@ export async function measureRoundtrip(d: Deployed, config: BenchConfig["roundtr
   return {
     key: d.variant.key,
     title: d.variant.title,
-    paced: { direct: pacedDirect, entry: pacedEntry, p50Ratio: ratio(pacedEntry.p50, pacedDirect.p50), p99Ratio: ratio(pacedEntry.p99, pacedDirect.p99) },
+    paced: {
+      direct: pacedDirect,
+      entry: pacedEntry,
+      p50Ratio: ratio(pacedEntry.p50, pacedDirect.p50),
+      p99Ratio: ratio(pacedEntry.p99, pacedDirect.p99),
+      p99RatioInterval: p99RatioInterval(
+        runs.pacedDirect.map((r) => r.histogram),
+        runs.pacedEntry.map((r) => r.histogram),
+      ),
+    },
     load: { directEps, entryEps, epsRatio: ratio(entryEps, directEps), direct: lat(runs.loadDirect), entry: lat(runs.loadEntry) },
     entryNodes: [...new Set([...runs.pacedEntry, ...runs.loadEntry].flatMap((r) => r.nodes))].sort(),
     errors: [...new Set(all.flatMap((r) => r.errors))].slice(0, 10),
