@@ -151,7 +151,7 @@ export function renderMarkdown(r: BenchResults, plotFile: string): string {
     out.push(
       "## 5. Bring-up and build times",
       "",
-      "Bring-up: from the call to every service healthy (images built; health checks polled every 2 s), one deployment after the other. Teardown: removal of every container and the network.",
+      "Bring-up: from the call until every service passes its image's health check, run by the harness as `up` does (images built), one deployment after the other. Teardown: removal of every container and the network.",
       "",
       table(["topology", "up s", "vs single", "teardown s"], r.startup.map((x) => [x.title, s(x.upMs), x.key === "single" ? "baseline" : `${ratio(x.upMs, base)}x`, s(x.downMs)])),
       "",

@@ -89,11 +89,15 @@ export function evaluateTargets(results: Omit<BenchResults, "targets">): Target[
       why: held >= CONNECTIONS_TARGET ? undefined : capacityShortfall(results, held),
     });
     if (mem) {
+      // The target is per connection at node scale: a short ramp spreads the idle node's own
+      // memory over few connections and says nothing about it either way.
+      const atScale = Math.max(...results.config.connections.nodeSteps) >= 19_500;
       targets.push({
         what: "memory per connection (container memory / connections)",
         target: `<= ${KB_PER_CONNECTION_TARGET} KB`,
         measured: `${(mem.total / 1024).toFixed(1)} KB (marginal ${(mem.marginal / 1024).toFixed(1)} KB) at ${mem.held}`,
-        met: mem.total / 1024 <= KB_PER_CONNECTION_TARGET,
+        met: atScale ? mem.total / 1024 <= KB_PER_CONNECTION_TARGET : null,
+        why: atScale ? undefined : `${results.mode} mode ramps only to ${mem.held}; the full mode measures it at 19,500`,
       });
     }
   }
