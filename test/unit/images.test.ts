@@ -1,0 +1,30 @@
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+
+const IMAGES = path.resolve(__dirname, "../../images");
+
+/**
+ * Each image folder is a self-contained build context (`docker build images/<name>` and Pulumi's
+ * docker.Image use it as it is), so the health-check script is copied into every image that
+ * uses it. The copies must not drift apart.
+ */
+describe("images' health checks", () => {
+  const folders = fs.readdirSync(IMAGES).filter((name) => fs.existsSync(path.join(IMAGES, name, "Dockerfile")));
+
+  it("use one health-check script, identical in every image that copies it", () => {
+    const users = folders.filter((name) => /COPY healthcheck\.sh /.test(fs.readFileSync(path.join(IMAGES, name, "Dockerfile"), "utf8")));
+    assert.deepEqual(users.sort(), ["app", "haproxy", "nginx", "realtime"]);
+    const [first, ...rest] = users.map((name) => ({ name, text: fs.readFileSync(path.join(IMAGES, name, "healthcheck.sh"), "utf8") }));
+    for (const other of rest) assert.equal(other.text, first!.text, `images/${other.name}/healthcheck.sh differs from images/${first!.name}/healthcheck.sh`);
+  });
+
+  it("start no interpreter per check (each check runs every few seconds on the serving machine)", () => {
+    for (const name of folders) {
+      const dockerfile = fs.readFileSync(path.join(IMAGES, name, "Dockerfile"), "utf8");
+      const check = /^HEALTHCHECK[^\n]*\\\n\s*CMD (.*)$/m.exec(dockerfile)?.[1] ?? "";
+      assert.ok(check, `images/${name}/Dockerfile has a HEALTHCHECK`);
+      assert.doesNotMatch(check, /\b(node|ruby|python3?)\b/, `images/${name}: ${check}`);
+    }
+  });
+});
