@@ -2,7 +2,7 @@
 process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
 
 import crypto from "node:crypto";
-import { docker, removeByLabel, waitCheckPasses } from "../harness/engine";
+import { docker, removeByLabel, waitHealthy } from "../harness/engine";
 import { freePorts } from "../harness/ports";
 import { startTopology, type ClientContainer, type RunningTopology } from "../harness/topology";
 import { KIT_LABEL } from "../model/layout";
@@ -190,5 +190,5 @@ export async function containerMemory(t: RunningTopology, service: string): Prom
 export async function restartFresh(t: RunningTopology, service: string, timeoutMs = 60_000): Promise<void> {
   const container = await t.engineContainer(service);
   await container.restart({ t: 10 });
-  await waitCheckPasses(container, `${service} to be healthy after its restart`, timeoutMs);
+  await waitHealthy(container, `${service} to be healthy after its restart`, timeoutMs);
 }

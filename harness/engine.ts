@@ -1,5 +1,4 @@
 import Docker from "dockerode";
-import { PassThrough } from "node:stream";
 import { KIT_LABEL } from "../model/layout";
 import { waitFor } from "./wait";
 
@@ -92,56 +91,4 @@ export async function waitHealthy(container: Docker.Container, what: string, tim
     },
     { timeoutMs, intervalMs, what },
   );
-}
-
-/** Runs a command in a running container; resolves with its exit code and demultiplexed output. */
-export async function execIn(container: Docker.Container, cmd: string[], user?: string): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  const exec = await container.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, ...(user ? { User: user } : {}) });
-  const stream = await exec.start({ hijack: true, stdin: false });
-  const stdout: Buffer[] = [];
-  const stderr: Buffer[] = [];
-  const out = new PassThrough().on("data", (chunk: Buffer) => stdout.push(chunk));
-  const err = new PassThrough().on("data", (chunk: Buffer) => stderr.push(chunk));
-  docker.modem.demuxStream(stream, out, err);
-  await new Promise<void>((resolve, reject) => {
-    stream.on("end", resolve);
-    stream.on("close", resolve);
-    stream.on("error", reject);
-  });
-  const { ExitCode } = await exec.inspect();
-  return { exitCode: ExitCode ?? -1, stdout: Buffer.concat(stdout).toString("utf8"), stderr: Buffer.concat(stderr).toString("utf8") };
-}
-
-/**
- * Waits until a container passes its own HEALTHCHECK command, run from here every `intervalMs`
- * rather than on Docker's schedule (every 5-10 s for the kit's images): a new instance is taken
- * into service as soon as the check Docker would run passes.
- */
-export async function waitCheckPasses(container: Docker.Container, what: string, timeoutMs: number, intervalMs = 200): Promise<void> {
-  const info = await container.inspect();
-  const test = info.Config.Healthcheck?.Test ?? ((await docker.getImage(info.Image).inspect()).Config as { Healthcheck?: { Test?: string[] } }).Healthcheck?.Test;
-  if (!test || test[0] === "NONE") throw new Error(`${info.Name.replace(/^\//, "")} has no HEALTHCHECK to wait for`);
-  const command = shellCommand(test as HealthCheckTest);
-  await waitFor(
-    async () => {
-      const state = (await container.inspect()).State;
-      if (!state.Running) throw new Error(`not running (exit ${state.ExitCode}, ${state.Error || state.Status})`);
-      const run = await execIn(container, ["/bin/sh", "-c", command]);
-      if (run.exitCode !== 0) throw new Error(`the check exited ${run.exitCode}: ${(run.stderr || run.stdout).trim().split("\n").slice(-1)[0] ?? ""}`);
-      return true;
-    },
-    { timeoutMs, intervalMs, what },
-  );
-}
-
-/** A HEALTHCHECK test as Docker stores it. */
-export type HealthCheckTest = ["CMD", ...string[]] | ["CMD-SHELL", string];
-
-/** A HEALTHCHECK test as one `sh -c` command line, the way Docker runs it. */
-export function shellCommand(test: HealthCheckTest): string {
-  if (test[0] === "CMD-SHELL") return test[1];
-  return test
-    .slice(1)
-    .map((arg) => `'${arg.replace(/'/g, `'\\''`)}'`)
-    .join(" ");
 }

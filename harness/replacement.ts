@@ -1,5 +1,5 @@
 import type Docker from "dockerode";
-import { docker, logsOf, waitCheckPasses } from "./engine";
+import { docker, logsOf, waitHealthy } from "./engine";
 
 /** A started, healthy twin of a running container, under a temporary name until it takes over. */
 export interface Replacement {
@@ -13,8 +13,7 @@ export interface Replacement {
  * Starts a twin of `original`: the same image reference (so a rebuilt image rolls out), the same
  * settings the container was created with beyond its image's defaults (environment, labels, health
  * check, confinement, limits), the same networks and network aliases. Resolves once its own
- * HEALTHCHECK command passes, run from here (not on Docker's 5-10 s schedule); if it never does,
- * the twin is removed and the error carries its output.
+ * HEALTHCHECK passes; if it never does, the twin is removed and the error carries its output.
  *
  * The original keeps running: both answer to the same aliases until the caller retires one. A
  * container whose files were uploaded into anonymous volumes, or that publishes host ports, cannot
@@ -49,7 +48,7 @@ export async function startReplacement(original: Docker.ContainerInspectInfo, ti
   try {
     for (const network of others) await docker.getNetwork(network).connect({ Container: container.id, EndpointConfig: { Aliases: aliasesOn(network) } });
     await container.start();
-    await waitCheckPasses(container, `the replacement of ${name} to pass its health check`, timeoutMs);
+    await waitHealthy(container, `the replacement of ${name} to pass its health check`, timeoutMs);
     const info = await container.inspect();
     const addresses = Object.fromEntries(Object.entries(info.NetworkSettings.Networks).map(([network, endpoint]) => [network, endpoint.IPAddress]));
     return { container, addresses, healthyMs: Date.now() - started };

@@ -15,7 +15,7 @@ import type { Model } from "../model/model";
 import { createTestCertificates } from "./certs";
 import { clientAgentBundle } from "./client-bundle";
 import type { HoldSpec, RoundtripReport, RoundtripSpec } from "./client/agent";
-import { DRIVER_LABEL, HARNESS_DRIVER, docker, logsOf, removeByLabel, shellCommand, type HealthCheckTest } from "./engine";
+import { DRIVER_LABEL, HARNESS_DRIVER, docker, logsOf, removeByLabel } from "./engine";
 import { assertPortsFree } from "./ports";
 import { folderEntries, tarArchive, type TarEntry } from "./tar";
 import { waitFor } from "./wait";
@@ -516,7 +516,7 @@ function fdLimitHint(logs: string): string {
   return "\nhint: HAProxy needs about 2 x limits.maxConnections open files and this Docker engine allows fewer; lower it (e.g. --set limits.maxConnections=5000) or raise the engine's open-file limit (LimitNOFILE of dockerd)";
 }
 
-type ImageHealthCheck = { test: HealthCheckTest; interval: number; timeout?: number; retries?: number; startPeriod?: number };
+type ImageHealthCheck = { test: ["CMD", ...string[]] | ["CMD-SHELL", string]; interval: number; timeout?: number; retries?: number; startPeriod?: number };
 
 /** The image's own HEALTHCHECK (times in ms); null when the image has none. */
 async function imageHealthCheck(image: string): Promise<ImageHealthCheck | null> {
@@ -527,7 +527,7 @@ async function imageHealthCheck(image: string): Promise<ImageHealthCheck | null>
   if (!check?.Test || check.Test[0] === "NONE") return null;
   const ms = (ns: number | undefined, fallback: number) => (ns ? Math.round(ns / 1e6) : fallback);
   return {
-    test: check.Test as HealthCheckTest,
+    test: check.Test as ImageHealthCheck["test"],
     interval: ms(check.Interval, 30_000),
     timeout: ms(check.Timeout, 30_000),
     retries: check.Retries ?? 3,
@@ -535,6 +535,14 @@ async function imageHealthCheck(image: string): Promise<ImageHealthCheck | null>
   };
 }
 
+/** A HEALTHCHECK test as one `sh -c` command line, the way Docker runs it. */
+export function shellCommand(test: ImageHealthCheck["test"]): string {
+  if (test[0] === "CMD-SHELL") return test[1];
+  return test
+    .slice(1)
+    .map((arg) => `'${arg.replace(/'/g, `'\\''`)}'`)
+    .join(" ");
+}
 
 /** Fails before anything starts when an image is missing (there is no registry to pull from). */
 async function assertImages(deployment: Deployment): Promise<void> {

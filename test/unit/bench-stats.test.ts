@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import * as hdr from "hdr-histogram-js";
 import { p99Verdict } from "../../bench/results";
 import { p99RatioInterval } from "../../bench/stats";
-import { shellCommand } from "../../harness/engine";
+import { shellCommand } from "../../harness/topology";
 
 /** One slice's histogram: `count` latencies (us) from a seeded spread around `medianUs`, with a tail. */
 function slice(seed: number, medianUs: number, count = 600): string {
