@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import * as hdr from "hdr-histogram-js";
 import { p99Verdict } from "../../bench/results";
 import { p99RatioInterval } from "../../bench/stats";
-import { shellCommand } from "../../harness/topology";
 
 /** One slice's histogram: `count` latencies (us) from a seeded spread around `medianUs`, with a tail. */
 function slice(seed: number, medianUs: number, count = 600): string {
@@ -41,16 +39,5 @@ describe("bench statistics", () => {
     assert.equal(p99Verdict(1.05, [0.9, 1.25]), "undecided");
     assert.equal(p99Verdict(1.05, null), true, "without slices, the point estimate");
     assert.equal(p99RatioInterval([slice(1, 500)], [slice(2, 500)]), null, "one slice has no spread to resample");
-  });
-});
-
-describe("health checks run from the harness", () => {
-  it("turns an image's exec-form check into one shell command with the same arguments", () => {
-    const args = ["bash", "-c", `printf '%s|' "$0" "$@"`, "it's", "a b", "$HOME"];
-    const command = shellCommand(["CMD", ...args] as ["CMD", ...string[]]);
-    const run = spawnSync("/bin/sh", ["-c", command], { encoding: "utf8" });
-    assert.equal(run.status, 0, run.stderr);
-    assert.equal(run.stdout, "it's|a b|$HOME|");
-    assert.equal(shellCommand(["CMD-SHELL", "exec true"]), "exec true");
   });
 });

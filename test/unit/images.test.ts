@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import { shellCommand } from "../../harness/topology";
 
 const IMAGES = path.resolve(__dirname, "../../images");
 
@@ -26,5 +28,16 @@ describe("images' health checks", () => {
       assert.ok(check, `images/${name}/Dockerfile has a HEALTHCHECK`);
       assert.doesNotMatch(check, /\b(node|ruby|python3?)\b/, `images/${name}: ${check}`);
     }
+  });
+});
+
+describe("image health checks run from the harness", () => {
+  it("turns an image's exec-form check into one shell command with the same arguments", () => {
+    const args = ["bash", "-c", `printf '%s|' "$0" "$@"`, "it's", "a b", "$HOME"];
+    const command = shellCommand(["CMD", ...args] as ["CMD", ...string[]]);
+    const run = spawnSync("/bin/sh", ["-c", command], { encoding: "utf8" });
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout, "it's|a b|$HOME|");
+    assert.equal(shellCommand(["CMD-SHELL", "exec true"]), "exec true");
   });
 });
