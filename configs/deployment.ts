@@ -1,6 +1,6 @@
 import { CONTAINER_PATHS, CROSS_HOST_PORTS, IMAGE_NAMES, INTERNAL_PORTS, REALTIME_ROUTES, type ImageName } from "../model/layout";
 import { origin, type Model } from "../model/model";
-import { confinementOf, uploadDirsOf, type Confinement } from "./hardening";
+import { confinementOf, type Confinement } from "./hardening";
 import { haproxyConfig } from "./haproxy";
 import { appMembers, edgeHost, proxiesOf, realtimeMembers, redisCrossHost, redisUrlFor, type PoolMember } from "./names";
 import { nginxConfig } from "./nginx";
@@ -37,13 +37,13 @@ export interface ServiceSpec extends Confinement {
   mountsTls: boolean;
   /** User the container starts as, when not the image's own unprivileged default. */
   user: string | null;
-  /** Host folder mounted read-only at CONTAINER_PATHS.staticDir. */
+  /** Host folder whose files the service serves from CONTAINER_PATHS.staticDir. */
   staticDir: string | null;
   /**
-   * Folders the driver uploads configFiles, the TLS files and staticDir into before start: each an
-   * anonymous volume, because Docker refuses uploads into a read-only root filesystem.
+   * Docker's restart policy. A process that exits on its own (a crash, or stunnel restarting to
+   * read a renewed key) comes back; `docker stop` and `docker kill` are left alone.
    */
-  uploadDirs: string[];
+  restart: "unless-stopped";
   /** Only the public entry points publish anything (and, across hosts, what another host must reach). */
   publish: PublishedPort[];
   /** Machine it runs on (a name from the model's `hosts`); null when everything runs on one Docker engine. */
@@ -87,11 +87,11 @@ export function planDeployment(model: Model): Deployment {
   const services: ServiceSpec[] = [];
   // Without hosts everything shares one engine (host null); with hosts the edge host runs all but the pools' remote members.
   const edge = edgeHost(model)?.name ?? null;
-  type Derived = "configFiles" | "mountsTls" | "user" | "staticDir" | "publish" | "env" | "host" | "uploadDirs" | keyof Confinement;
+  type Derived = "configFiles" | "mountsTls" | "user" | "staticDir" | "publish" | "env" | "host" | "restart" | keyof Confinement;
   const service = (spec: Omit<ServiceSpec, Derived> & Partial<Pick<ServiceSpec, Derived>>): void => {
     const mountsTls = spec.mountsTls ?? false;
-    const base = { configFiles: [], staticDir: null, publish: [], env: {}, host: edge, ...spec, mountsTls, user: mountsTls ? "root" : null };
-    services.push({ ...base, uploadDirs: uploadDirsOf(base), ...confinementOf(spec.role, spec.image, kitImage(spec.role), mountsTls, model) });
+    const base = { configFiles: [], staticDir: null, publish: [], env: {}, host: edge, restart: "unless-stopped" as const, ...spec, mountsTls, user: mountsTls ? "root" : null };
+    services.push({ ...base, ...confinementOf(spec.role, spec.image, kitImage(spec.role), mountsTls, model) });
   };
   const http = (containerPort: number): PublishedPort => ({ name: "http", hostPort: model.ports.http, containerPort });
   const https = (containerPort: number): PublishedPort => ({ name: "https", hostPort: model.ports.https!, containerPort });

@@ -1,4 +1,4 @@
-import { CONFIG_DIR, CONTAINER_PATHS, type ImageName } from "../model/layout";
+import { CONTAINER_PATHS, type ImageName } from "../model/layout";
 import type { Model } from "../model/model";
 
 /**
@@ -51,20 +51,6 @@ export function confinementOf(role: ImageName, image: string, kitImage: string, 
     capabilities: startsAsRoot ? ["SETUID", "SETGID"] : [],
     noNewPrivileges: true,
   };
-}
-
-/**
- * Folders a driver uploads files into before the container starts (configuration, certificate,
- * static assets). Docker refuses uploads into a read-only root filesystem unless the target is a
- * volume, so each is an anonymous volume: created with the container, removed with it.
- */
-export function uploadDirsOf(spec: { configFiles: unknown[]; mountsTls: boolean; staticDir: string | null }): string[] {
-  const dirs: string[] = [];
-  if (spec.configFiles.length > 0 || spec.mountsTls) dirs.push(CONFIG_DIR);
-  // Its own volume, so the folder exists in every image before the certificate is uploaded into it.
-  if (spec.mountsTls) dirs.push(dirOf(CONTAINER_PATHS.tlsCert));
-  if (spec.staticDir) dirs.push(CONTAINER_PATHS.staticDir);
-  return dirs;
 }
 
 function dirOf(file: string): string {

@@ -52,14 +52,16 @@ function demultiplex(raw: Buffer): string {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-/** Removes every container, then every network, carrying the kit's label with the given value. */
-export async function removeByLabel(owner: string): Promise<{ containers: number; networks: number }> {
+/** Removes every container, then every network and volume, carrying the kit's label with the given value. */
+export async function removeByLabel(owner: string, engine: Docker = docker): Promise<{ containers: number; networks: number; volumes: number }> {
   const filters = JSON.stringify({ label: [`${KIT_LABEL}=${owner}`] });
-  const containers = await docker.listContainers({ all: true, filters });
-  await Promise.all(containers.map((info) => docker.getContainer(info.Id).remove({ force: true, v: true }).catch(() => undefined)));
-  const networks = await docker.listNetworks({ filters });
-  await Promise.all(networks.map((info) => docker.getNetwork(info.Id).remove().catch(() => undefined)));
-  return { containers: containers.length, networks: networks.length };
+  const containers = await engine.listContainers({ all: true, filters });
+  await Promise.all(containers.map((info) => engine.getContainer(info.Id).remove({ force: true, v: true }).catch(() => undefined)));
+  const networks = await engine.listNetworks({ filters });
+  await Promise.all(networks.map((info) => engine.getNetwork(info.Id).remove().catch(() => undefined)));
+  const { Volumes: volumes } = await engine.listVolumes({ filters });
+  await Promise.all((volumes ?? []).map((info) => engine.getVolume(info.Name).remove().catch(() => undefined)));
+  return { containers: containers.length, networks: networks.length, volumes: (volumes ?? []).length };
 }
 
 /**
@@ -69,12 +71,12 @@ export async function removeByLabel(owner: string): Promise<{ containers: number
 export const DRIVER_LABEL = "io.realtime-kit.driver";
 export const HARNESS_DRIVER = "harness";
 
-/** Run ids of every harness run with a container or network on this engine. */
+/** Run ids of every harness run with a container, network or volume on this engine. */
 export async function harnessRunIds(): Promise<string[]> {
   const filters = JSON.stringify({ label: [`${DRIVER_LABEL}=${HARNESS_DRIVER}`] });
-  const [containers, networks] = await Promise.all([docker.listContainers({ all: true, filters }), docker.listNetworks({ filters })]);
+  const [containers, networks, volumes] = await Promise.all([docker.listContainers({ all: true, filters }), docker.listNetworks({ filters }), docker.listVolumes({ filters })]);
   const ids = new Set<string>();
-  for (const item of [...containers, ...networks]) {
+  for (const item of [...containers, ...networks, ...(volumes.Volumes ?? [])]) {
     const id = item.Labels?.[KIT_LABEL];
     if (id) ids.add(id);
   }

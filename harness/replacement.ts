@@ -26,7 +26,9 @@ export async function startReplacement(original: Docker.ContainerInspectInfo, ti
   if (published.length > 0) {
     throw new Error(`${name} publishes host port(s) ${published.map(([port]) => port).join(", ")}: a replacement could not bind them while it runs; only nodes behind HAProxy can be replaced one by one`);
   }
-  const anonymous = original.Mounts.filter((mount) => mount.Type === "volume" && !(original.HostConfig.Binds ?? []).some((bind) => bind.startsWith(`${mount.Name}:`)));
+  // Named volumes (Binds, or Mounts with a Source: the kit's file volumes) are shared by the twin; anonymous ones would be new and empty.
+  const named = new Set([...(original.HostConfig.Binds ?? []).map((bind) => bind.split(":")[0]), ...((original.HostConfig as { Mounts?: { Source?: string }[] }).Mounts ?? []).map((mount) => mount.Source)]);
+  const anonymous = original.Mounts.filter((mount) => mount.Type === "volume" && !named.has(mount.Name));
   if (anonymous.length > 0) {
     throw new Error(`${name} has files in anonymous volume(s) at ${anonymous.map((mount) => mount.Destination).join(", ")}: a replacement would start without them`);
   }

@@ -1,6 +1,3 @@
-import fs from "node:fs";
-import path from "node:path";
-
 /** One regular file of a tar archive, by its path inside the archive. */
 export interface TarEntry {
   path: string;
@@ -12,9 +9,9 @@ export interface TarEntry {
 }
 
 /**
- * A ustar archive of regular files, what Docker's "copy into container" API takes. Written here
- * because the harness uploads into volumes of read-only containers one folder at a time, which
- * testcontainers' own copy (always at `/`) cannot do.
+ * A ustar archive of regular files, what Docker's "copy into container" API takes, built the way
+ * the docker provider builds its uploads (harness/volumes.ts): one header per file, its path as
+ * given, its mode and owner.
  */
 export function tarArchive(entries: TarEntry[]): Buffer {
   const blocks: Buffer[] = [];
@@ -57,16 +54,4 @@ function splitName(name: string): [string, string] {
     if (Buffer.byteLength(name.slice(at + 1)) <= 100 && Buffer.byteLength(name.slice(0, at)) <= 155) return [name.slice(0, at), name.slice(at + 1)];
   }
   throw new Error(`path too long for a tar archive: ${name}`);
-}
-
-/** Every regular file under a host folder (following links) as entries relative to it, sorted. */
-export function folderEntries(folder: string, mode: number, prefix = ""): TarEntry[] {
-  const entries: TarEntry[] = [];
-  for (const name of fs.readdirSync(path.join(folder, prefix)).sort()) {
-    const relative = prefix ? `${prefix}/${name}` : name;
-    const stat = fs.statSync(path.join(folder, relative));
-    if (stat.isDirectory()) entries.push(...folderEntries(folder, mode, relative));
-    else if (stat.isFile()) entries.push({ path: relative, content: fs.readFileSync(path.join(folder, relative)), mode });
-  }
-  return entries;
 }

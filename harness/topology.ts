@@ -4,12 +4,11 @@ process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
 
 import crypto from "node:crypto";
 import fs from "node:fs";
-import { Readable } from "node:stream";
 import type Docker from "dockerode";
 import { GenericContainer, Wait, type StartedTestContainer } from "testcontainers";
 import { planDeployment, type Deployment, type ServiceSpec } from "../configs/deployment";
-import { CONTAINER_PATHS, INTERNAL_PORTS, KIT_LABEL } from "../model/layout";
-import { parseStatCsv } from "./haproxy-runtime";
+import { INTERNAL_PORTS, KIT_LABEL, SERVICE_LABEL } from "../model/layout";
+import { execIn, parseStatCsv } from "./haproxy-runtime";
 import { ConfigError } from "../model/errors";
 import type { Model } from "../model/model";
 import { createTestCertificates } from "./certs";
@@ -17,12 +16,13 @@ import { clientAgentBundle } from "./client-bundle";
 import type { HoldSpec, RoundtripReport, RoundtripSpec } from "./client/agent";
 import { DRIVER_LABEL, HARNESS_DRIVER, docker, logsOf, removeByLabel } from "./engine";
 import { assertPortsFree } from "./ports";
-import { folderEntries, tarArchive, type TarEntry } from "./tar";
+import { fileVolumesOf } from "../configs/volumes";
+import { fillServiceVolumes, type ReadOnlyMount, type TlsFiles } from "./volumes";
 import { waitFor } from "./wait";
 
-/** Labels beside KIT_LABEL, for people reading `docker ps`. */
-export const SERVICE_LABEL = "io.realtime-kit.service";
+/** Label beside KIT_LABEL, for people reading `docker ps`. */
 export const TOPOLOGY_LABEL = "io.realtime-kit.topology";
+export { SERVICE_LABEL };
 /** Where client containers find the agent bundle and the CA. */
 const KIT_DIR = "/kit";
 
@@ -82,6 +82,12 @@ export interface ExecResult {
   output: string;
   stdout: string;
   stderr: string;
+}
+
+/** What the harness needs of a service's container: its id, and a command run inside it. */
+export interface ServiceContainer {
+  getId(): string;
+  exec(cmd: string[]): Promise<ExecResult>;
 }
 
 export interface InsideResponse {
@@ -186,7 +192,9 @@ export class RunningTopology {
     readonly ca: string | null,
     readonly urls: TopologyUrls,
     readonly internalUrls: InternalUrls,
-    private readonly containers: Map<string, StartedTestContainer>,
+    private readonly containers: Map<string, ServiceContainer>,
+    /** The certificate and key the TLS services were given (null where none, or when another driver holds them). */
+    private readonly tls: TlsFiles | null = null,
   ) {}
 
   get model(): Model {
@@ -194,7 +202,7 @@ export class RunningTopology {
   }
 
   /** The started container of a service (`realtime-1`, `haproxy`, ...). */
-  container(service: string): StartedTestContainer {
+  container(service: string): ServiceContainer {
     const container = this.containers.get(service);
     if (!container) throw new Error(`no service ${service} in this ${this.model.topology} deployment (have ${[...this.containers.keys()].join(", ")})`);
     return container;
@@ -307,6 +315,23 @@ export class RunningTopology {
     return this.toolboxPromise;
   }
 
+  /**
+   * Delivers the files of another plan of the same deployment (a changed option) the way a second
+   * `pulumi up` does: each service's seed is replaced, rewriting its volume; the services keep
+   * running and their images' watchers apply what changed. New static assets would need a new
+   * nginx container, which a running deployment here does not make: that is refused.
+   */
+  async applyFiles(next: Deployment): Promise<void> {
+    for (const service of next.services) {
+      const running = this.deployment.services.find((candidate) => candidate.name === service.name);
+      if (!running) throw new Error(`${service.name} is not part of this deployment; start a new one for a new plan`);
+      const [before, after] = [fileVolumesOf(this.deployment, running), fileVolumesOf(next, service)].map((volumes) => volumes.map((volume) => volume.name).join(","));
+      if (before !== after) throw new Error(`${service.name}: its volumes change (${before} -> ${after}), which needs a new container`);
+      const labels = { [KIT_LABEL]: this.runId, [DRIVER_LABEL]: HARNESS_DRIVER, [TOPOLOGY_LABEL]: next.model.topology };
+      await fillServiceVolumes(docker, next, service, { prefix: `rk-${this.runId}`, labels }, this.tls);
+    }
+  }
+
   /** Removes every container and the network of this run (by label). Safe to call twice. */
   async stop(): Promise<void> {
     if (this.stopped) return;
@@ -329,16 +354,17 @@ class KitContainer extends GenericContainer {
     return this;
   }
 
-  /** The plan's confinement: read-only root, tmpfs folders, capabilities, and the upload folders as anonymous volumes. */
-  confined(spec: ServiceSpec): this {
+  /** The plan's confinement (read-only root, tmpfs folders, capabilities), its restart policy, and its files' volumes mounted read-only. */
+  confined(spec: ServiceSpec, mounts: ReadOnlyMount[]): this {
     this.hostConfig.ReadonlyRootfs = spec.readOnlyRootFs;
+    this.hostConfig.RestartPolicy = { Name: spec.restart };
     if (Object.keys(spec.tmpfs).length > 0) this.withTmpFs(spec.tmpfs);
     if (spec.capabilities) {
       this.hostConfig.CapDrop = ["ALL"];
       this.hostConfig.CapAdd = spec.capabilities;
     }
     if (spec.noNewPrivileges) this.hostConfig.SecurityOpt = ["no-new-privileges:true"];
-    if (spec.uploadDirs.length > 0) this.hostConfig.Mounts = spec.uploadDirs.map((target) => ({ Type: "volume", Source: "", Target: target }));
+    if (mounts.length > 0) this.hostConfig.Mounts = mounts;
     return this;
   }
 
@@ -386,7 +412,7 @@ export async function startTopology(model: Model, options: StartOptions = {}): P
 
   const tls = await tlsMaterial(deployment);
   const networkName = `rk-${runId}`;
-  const containers = new Map<string, StartedTestContainer>();
+  const containers = new Map<string, ServiceContainer>();
   try {
     await docker.createNetwork({ Name: networkName, Driver: "bridge", CheckDuplicate: true, Labels: { [KIT_LABEL]: runId, [DRIVER_LABEL]: HARNESS_DRIVER, [TOPOLOGY_LABEL]: model.topology } });
     for (const group of startGroups(deployment.services)) {
@@ -406,12 +432,33 @@ export async function startTopology(model: Model, options: StartOptions = {}): P
     await removeByLabel(runId).catch(() => undefined);
     throw error;
   }
-  return new RunningTopology(runId, deployment, networkName, tls?.ca ?? null, urlsOf(model), internalUrlsOf(deployment), containers);
+  return new RunningTopology(runId, deployment, networkName, tls?.ca ?? null, urlsOf(model), internalUrlsOf(deployment), containers, tls);
 }
 
-interface TlsMaterial {
-  cert: string;
-  key: string;
+/**
+ * A deployment another driver made (the Pulumi program's resources on this engine), taken over
+ * for inspection and checks: its containers are found by KIT_LABEL=<label> and SERVICE_LABEL.
+ * `stop()` removes by label what is left, the deployment's own driver deletes the rest first.
+ */
+export async function adoptDeployment(deployment: Deployment, options: { label: string; networkName: string; ca: string | null }): Promise<RunningTopology> {
+  const containers = new Map<string, ServiceContainer>();
+  for (const service of deployment.services) {
+    const filters = JSON.stringify({ label: [`${KIT_LABEL}=${options.label}`, `${SERVICE_LABEL}=${service.name}`] });
+    const found = await docker.listContainers({ all: true, filters });
+    if (found.length !== 1) throw new Error(`expected one container of ${service.name} labelled ${KIT_LABEL}=${options.label}, found ${found.length}`);
+    const container = docker.getContainer(found[0]!.Id);
+    containers.set(service.name, {
+      getId: () => container.id,
+      async exec(cmd) {
+        const result = await execIn(container, cmd);
+        return { ...result, output: result.stdout + result.stderr };
+      },
+    });
+  }
+  return new RunningTopology(options.label, deployment, options.networkName, options.ca, urlsOf(deployment.model), internalUrlsOf(deployment), containers);
+}
+
+interface TlsMaterial extends TlsFiles {
   ca: string | null;
 }
 
@@ -449,29 +496,17 @@ interface StartContext {
 
 async function startService(service: ServiceSpec, deployment: Deployment, context: StartContext): Promise<StartedTestContainer> {
   const { runId, networkName } = context;
-  const files: { content: string; target: string; mode: number }[] = service.configFiles.map((config) => ({
-    content: deployment.files[config.file]!,
-    target: config.containerPath,
-    mode: 0o644,
-  }));
-  if (service.mountsTls) {
-    if (!context.tls) throw new Error(`${service.name} needs a TLS certificate but the model has no tls section`);
-    // Readable by the image's unprivileged user; the container is the only reader.
-    // A service started as root reads the key before dropping privileges: the key stays 0600.
-    files.push({ content: context.tls.cert, target: CONTAINER_PATHS.tlsCert, mode: 0o644 });
-    files.push({ content: context.tls.key, target: CONTAINER_PATHS.tlsKey, mode: service.user === "root" ? 0o600 : 0o644 });
-  }
+  const labels = { [KIT_LABEL]: runId, [DRIVER_LABEL]: HARNESS_DRIVER, [TOPOLOGY_LABEL]: deployment.model.topology };
+  const mounts = await fillServiceVolumes(docker, deployment, service, { prefix: `rk-${runId}`, labels }, context.tls);
   const container = new KitContainer(service.image)
     .onNetwork(networkName, service.name)
     .withName(`rk-${runId}-${service.name}`)
-    .withLabels({ [KIT_LABEL]: runId, [DRIVER_LABEL]: HARNESS_DRIVER, [SERVICE_LABEL]: service.name, [TOPOLOGY_LABEL]: deployment.model.topology })
+    .withLabels({ ...labels, [SERVICE_LABEL]: service.name })
     .withEnvironment(service.env)
     .publishOn(context.publishAddress, service.publish)
-    .confined(service)
+    .confined(service, mounts)
     .withStartupTimeout(context.options.startupTimeoutMs ?? 90_000);
   if (service.user) container.withUser(service.user);
-  const archives = uploadArchives(service, files);
-  if (archives.length > 0) container.withCopyArchivesToContainer(archives);
   const intervalMs = context.options.healthIntervalMs ?? null;
   const healthCheck = await imageHealthCheck(service.image);
   if (!healthCheck) throw new Error(`image ${service.image} has no HEALTHCHECK; the kit waits on real health and cannot start ${service.name} without one`);
@@ -492,22 +527,6 @@ async function startService(service: ServiceSpec, deployment: Deployment, contex
     const logs = output.join("").split("\n").slice(-30).join("\n").trim();
     throw new StartError(`${service.name} (${service.image}) did not become healthy: ${(error as Error).message}${logs ? `\n--- last output of ${service.name} ---\n${logs}` : ""}${fdLimitHint(logs)}`);
   }
-}
-
-/**
- * The service's files as one archive per upload folder (each an anonymous volume: Docker accepts
- * uploads into a read-only container only there), the deepest folder that holds a file taking it.
- */
-function uploadArchives(service: ServiceSpec, files: { content: string; target: string; mode: number }[]): { tar: Readable; target: string }[] {
-  const byDir = new Map<string, TarEntry[]>(service.uploadDirs.map((dir) => [dir, []]));
-  const deepestFirst = [...service.uploadDirs].sort((a, b) => b.length - a.length);
-  for (const file of files) {
-    const dir = deepestFirst.find((candidate) => file.target.startsWith(`${candidate}/`));
-    if (!dir) throw new Error(`${service.name}: ${file.target} is outside its upload folders (${service.uploadDirs.join(", ")})`);
-    byDir.get(dir)!.push({ path: file.target.slice(dir.length + 1), content: file.content, mode: file.mode });
-  }
-  if (service.staticDir) byDir.get(CONTAINER_PATHS.staticDir)!.push(...folderEntries(service.staticDir, 0o644));
-  return [...byDir].filter(([, entries]) => entries.length > 0).map(([target, entries]) => ({ tar: Readable.from(tarArchive(entries)), target }));
 }
 
 /** A hint for the one start failure users meet most: HAProxy and the open-file limit. */

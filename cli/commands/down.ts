@@ -7,13 +7,14 @@ import { action } from "../run";
 export function register(program: Command): void {
   program
     .command("down")
-    .description("stop what `realtime-kit up` started from this folder and remove its containers and network (by label)")
+    .description("stop what `realtime-kit up` started from this folder and remove its containers, network and volumes (by label)")
     .option("--all", "remove every run of `up` and of the integration tests on this Docker engine, from any folder")
     .action(
       action(async (options: { all?: boolean }) => {
         const runs = readRuns();
         let removedContainers = 0;
         let removedNetworks = 0;
+        let removedVolumes = 0;
         for (const run of runs) {
           if (processAlive(run.pid) && run.pid !== process.pid) {
             // Ask `up` to clean up after itself; it removes everything and exits.
@@ -23,6 +24,7 @@ export function register(program: Command): void {
           const removed = await removeByLabel(run.runId);
           removedContainers += removed.containers;
           removedNetworks += removed.networks;
+          removedVolumes += removed.volumes;
           forgetRun(run.runId);
           process.stdout.write(`${run.runId} (${run.topology}): stopped\n`);
         }
@@ -31,13 +33,14 @@ export function register(program: Command): void {
             const removed = await removeByLabel(runId);
             removedContainers += removed.containers;
             removedNetworks += removed.networks;
-            process.stdout.write(`${runId}: removed ${removed.containers} container(s), ${removed.networks} network(s)\n`);
+            removedVolumes += removed.volumes;
+            process.stdout.write(`${runId}: removed ${removed.containers} container(s), ${removed.networks} network(s), ${removed.volumes} volume(s)\n`);
           }
         } else if (runs.length === 0) {
           process.stdout.write("nothing to stop: no run of `realtime-kit up` is recorded in ./.realtime-kit (use --all for every run on this engine)\n");
           return 0;
         }
-        process.stdout.write(`removed ${removedContainers} container(s) and ${removedNetworks} network(s)\n`);
+        process.stdout.write(`removed ${removedContainers} container(s), ${removedNetworks} network(s) and ${removedVolumes} volume(s)\n`);
         return 0;
       }),
     );

@@ -74,7 +74,7 @@ export function register(program: Command): void {
         } finally {
           const removed = await removeByLabel(runId);
           forgetRun(runId);
-          process.stdout.write(`removed ${removed.containers} container(s) and ${removed.networks} network(s) of ${runId}\n`);
+          process.stdout.write(`removed ${removed.containers} container(s), ${removed.networks} network(s) and ${removed.volumes} volume(s) of ${runId}\n`);
           process.off("SIGINT", onSignal);
           process.off("SIGTERM", onSignal);
           process.off("SIGHUP", onSignal);

@@ -1,6 +1,5 @@
-import * as pulumi from "@pulumi/pulumi";
 import { onlyRole } from "./pools";
-import { ServiceGroup, type ServiceGroupArgs } from "./service";
+import { ServiceGroup, type ServiceGroupArgs, type ServiceGroupOptions } from "./service";
 
 export type EdgeProxiesArgs = ServiceGroupArgs;
 
@@ -9,7 +8,7 @@ export type EdgeProxiesArgs = ServiceGroupArgs;
  * configuration files and the TLS material. They publish the entry ports.
  */
 export class EdgeProxies extends ServiceGroup {
-  constructor(name: string, args: EdgeProxiesArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: EdgeProxiesArgs, opts?: ServiceGroupOptions) {
     super("realtime-kit:index:EdgeProxies", name, onlyRole(args, "haproxy", "nginx", "stunnel"), opts);
   }
 }

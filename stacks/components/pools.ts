@@ -1,5 +1,4 @@
-import * as pulumi from "@pulumi/pulumi";
-import { ServiceGroup, type ServiceGroupArgs } from "./service";
+import { ServiceGroup, type ServiceGroupArgs, type ServiceGroupOptions } from "./service";
 
 export type RealtimePoolArgs = ServiceGroupArgs;
 export type AppPoolArgs = ServiceGroupArgs;
@@ -10,14 +9,14 @@ export type AppPoolArgs = ServiceGroupArgs;
  * (except, across hosts, their cross-host port).
  */
 export class RealtimePool extends ServiceGroup {
-  constructor(name: string, args: RealtimePoolArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: RealtimePoolArgs, opts?: ServiceGroupOptions) {
     super("realtime-kit:index:RealtimePool", name, onlyRole(args, "realtime"), opts);
   }
 }
 
 /** The second stack's nodes: reached only through the front door, never published (except across hosts). */
 export class AppPool extends ServiceGroup {
-  constructor(name: string, args: AppPoolArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: AppPoolArgs, opts?: ServiceGroupOptions) {
     super("realtime-kit:index:AppPool", name, onlyRole(args, "app"), opts);
   }
 }

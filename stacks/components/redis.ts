@@ -1,6 +1,5 @@
-import * as pulumi from "@pulumi/pulumi";
 import { onlyRole } from "./pools";
-import { ServiceGroup, type ServiceGroupArgs } from "./service";
+import { ServiceGroup, type ServiceGroupArgs, type ServiceGroupOptions } from "./service";
 
 export type SharedRedisArgs = ServiceGroupArgs;
 
@@ -9,7 +8,7 @@ export type SharedRedisArgs = ServiceGroupArgs;
  * Private to the deployment's network; across hosts published on the edge host's private address only.
  */
 export class SharedRedis extends ServiceGroup {
-  constructor(name: string, args: SharedRedisArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: SharedRedisArgs, opts?: ServiceGroupOptions) {
     super("realtime-kit:index:SharedRedis", name, onlyRole(args, "redis"), opts);
   }
 }

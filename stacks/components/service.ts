@@ -1,10 +1,8 @@
-import { createHash } from "node:crypto";
-import fs from "node:fs";
-import path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { Deployment, ServiceSpec } from "../../configs/deployment";
-import { CONTAINER_PATHS, KIT_LABEL } from "../../model/layout";
+import { fileVolumesOf, volumeNames, type Upload } from "../../configs/volumes";
+import { KIT_LABEL, SEED_LABEL, SERVICE_LABEL } from "../../model/layout";
 import type { TlsMaterial } from "../config";
 import type { DeploymentHost } from "./host";
 
@@ -30,11 +28,14 @@ export interface ServiceGroupArgs {
   services: ServiceSpec[];
 }
 
+/** Component options whose dependencies are plain resources, so each container can add its own. */
+export type ServiceGroupOptions = Omit<pulumi.ComponentResourceOptions, "dependsOn"> & { dependsOn?: pulumi.Resource[] };
+
 /** A group of containers run from the plan's ServiceSpecs: RealtimePool, AppPool, EdgeProxies and SharedRedis are groups. */
 export abstract class ServiceGroup extends pulumi.ComponentResource {
   readonly containers: Record<string, docker.Container> = {};
 
-  protected constructor(type: string, name: string, args: ServiceGroupArgs, opts?: pulumi.ComponentResourceOptions) {
+  protected constructor(type: string, name: string, args: ServiceGroupArgs, opts?: ServiceGroupOptions) {
     super(type, name, {}, opts);
     // Each container depends on what the group depends on, so the state records it container by
     // container (and `pulumi destroy` removes the front door before the pools, the pools before Redis).
@@ -44,16 +45,44 @@ export abstract class ServiceGroup extends pulumi.ComponentResource {
 }
 
 /**
- * One container from its ServiceSpec: the plan decides name, image, environment, files and
- * published ports; this only translates them into @pulumi/docker's arguments.
+ * One service: the volumes holding its files, each with the seed container that fills it (see
+ * configs/volumes.ts for why), and the service's container, which mounts them read-only. The plan
+ * decides name, image, environment, files and published ports; this only translates them into
+ * @pulumi/docker's arguments.
  */
 export function serviceContainer(
   context: ServiceContext,
   spec: ServiceSpec,
   parent: pulumi.Resource,
-  dependsOn?: pulumi.Input<pulumi.Input<pulumi.Resource>[]> | pulumi.Input<pulumi.Resource>,
+  dependsOn: pulumi.Resource[] = [],
 ): docker.Container {
   const host = context.hostOf(spec);
+  const options = { parent, provider: host.provider };
+  const labels = [{ label: KIT_LABEL, value: context.stack }];
+  const mounts: docker.types.input.ContainerMount[] = [];
+  const seeds: docker.Container[] = [];
+  for (const files of fileVolumesOf(context.plan, spec)) {
+    const names = volumeNames(context.stack, spec, files);
+    const volume = new docker.Volume(`${spec.name}-${files.name}`, { name: names.volume, labels }, options);
+    seeds.push(
+      new docker.Container(
+        `${spec.name}-${files.name}-seed`,
+        {
+          name: names.seed,
+          image: host.imageFor(spec),
+          // Created so that the provider copies `uploads` into the volume, never started: it runs nothing.
+          start: false,
+          mustRun: false,
+          networkMode: "none",
+          mounts: [{ type: "volume", source: volume.name, target: files.target }],
+          uploads: files.uploads.map((upload) => providerUpload(upload, context.tls, spec)),
+          labels: [...labels, { label: SEED_LABEL, value: spec.name }],
+        },
+        options,
+      ),
+    );
+    mounts.push({ type: "volume", source: volume.name, target: files.target, readOnly: true });
+  }
   const healthcheck = host.hasHealthcheck(spec);
   return new docker.Container(
     spec.name,
@@ -64,65 +93,34 @@ export function serviceContainer(
       user: spec.user ?? undefined,
       networksAdvanced: [{ name: host.network.name, aliases: [spec.name] }],
       ports: spec.publish.map((port) => ({ internal: port.containerPort, external: port.hostPort, ...(port.hostIp ? { ip: port.hostIp } : {}) })),
-      uploads: [...configUploads(context.plan, spec), ...tlsUploads(context.tls, spec), ...staticUploads(spec)],
-      // The plan's confinement. Uploads land in anonymous volumes: a read-only root refuses them elsewhere.
+      mounts: mounts.length > 0 ? mounts : undefined,
+      // The plan's confinement.
       readOnly: spec.readOnlyRootFs,
       tmpfs: Object.keys(spec.tmpfs).length > 0 ? spec.tmpfs : undefined,
-      volumes: spec.uploadDirs.map((containerPath) => ({ containerPath })),
       capabilities: spec.capabilities ? { drops: ["ALL"], adds: spec.capabilities } : undefined,
       securityOpts: spec.noNewPrivileges ? ["no-new-privileges:true"] : undefined,
-      labels: [{ label: KIT_LABEL, value: context.stack }],
-      restart: "unless-stopped",
+      labels: [...labels, { label: SERVICE_LABEL, value: spec.name }],
+      restart: spec.restart,
       destroyGraceSeconds: STOP_GRACE_SECONDS,
       // The images' own HEALTHCHECKs: `pulumi up` returns once every container with one reports healthy.
       wait: healthcheck,
       waitTimeout: healthcheck ? HEALTHY_WITHIN_SECONDS : undefined,
     },
-    { parent, provider: host.provider, dependsOn },
+    // After its seeds: the files are in place when the service starts. A seed replaced later (new
+    // config, renewed certificate) does not replace the service: it only depends on it by order.
+    { ...options, dependsOn: [...dependsOn, ...seeds] },
   );
 }
 
-/** The generated files exactly as `realtime-kit generate` writes them: the plan holds the one copy. */
-function configUploads(plan: Deployment, spec: ServiceSpec): docker.types.input.ContainerUpload[] {
-  return spec.configFiles.map(({ file, containerPath }) => {
-    const content = plan.files[file];
-    if (content === undefined) throw new Error(`the plan has no ${file} for ${spec.name}`);
-    return { file: containerPath, content, permissions: "0644" };
-  });
-}
-
-/** The certificate and key from the stack's secrets; the key root-owned and 0600, as the terminators expect. */
-function tlsUploads(tls: TlsMaterial | null, spec: ServiceSpec): docker.types.input.ContainerUpload[] {
-  if (!spec.mountsTls) return [];
+/**
+ * A planned upload as the provider's `uploads` entry: generated text, the stack's TLS secrets, or
+ * a static file read from disk at upload time (not stored in state; its hash is). Every upload is
+ * root-owned; the key alone is 0600.
+ */
+function providerUpload(upload: Upload, tls: TlsMaterial | null, spec: ServiceSpec): docker.types.input.ContainerUpload {
+  const owned = { permissions: upload.permissions, owner: "0", group: "0" };
+  if ("source" in upload) return { file: upload.file, source: upload.source, sourceHash: upload.sourceHash, ...owned };
+  if ("text" in upload.content) return { file: upload.file, content: upload.content.text, ...owned };
   if (!tls) throw new Error(`${spec.name} needs the TLS certificate and key, but the stack has none`);
-  return [
-    { file: CONTAINER_PATHS.tlsCert, content: tls.cert, permissions: "0644" },
-    { file: CONTAINER_PATHS.tlsKey, content: tls.key, permissions: "0600", owner: "0", group: "0" },
-  ];
-}
-
-/** Every file of the static assets folder, uploaded from disk (not stored in state); its hash replaces the container when it changes. */
-function staticUploads(spec: ServiceSpec): docker.types.input.ContainerUpload[] {
-  if (!spec.staticDir) return [];
-  return filesUnder(spec.staticDir).map((relative) => {
-    const source = path.join(spec.staticDir!, relative);
-    return {
-      file: path.posix.join(CONTAINER_PATHS.staticDir, relative.split(path.sep).join("/")),
-      source,
-      sourceHash: createHash("sha256").update(fs.readFileSync(source)).digest("hex"),
-      permissions: "0644",
-    };
-  });
-}
-
-/** Paths of the regular files under a folder (following links), relative to it, sorted. */
-export function filesUnder(folder: string, prefix = ""): string[] {
-  const found: string[] = [];
-  for (const entry of fs.readdirSync(path.join(folder, prefix)).sort()) {
-    const relative = path.join(prefix, entry);
-    const stat = fs.statSync(path.join(folder, relative));
-    if (stat.isDirectory()) found.push(...filesUnder(folder, relative));
-    else if (stat.isFile()) found.push(relative);
-  }
-  return found;
+  return { file: upload.file, content: tls[upload.content.tls], ...owned };
 }

@@ -1,14 +1,13 @@
 import assert from "node:assert/strict";
+import { planDeployment } from "../../configs/deployment";
 import { HAPROXY_BACKENDS, haproxyConfig } from "../../configs/haproxy";
 import { httpRequest } from "../../harness/http";
 import { startReplacement } from "../../harness/replacement";
 import { rollingRestart } from "../../harness/rolling-restart";
 import { docker } from "../../harness/engine";
-import { tarArchive } from "../../harness/tar";
 import type { RunningTopology } from "../../harness/topology";
 import { request } from "../../harness/client/agent";
 import { sleep, waitFor } from "../../harness/wait";
-import { CONTAINER_PATHS } from "../../model/layout";
 import { runCli } from "../cli-process";
 import { chatter, fleet, haproxyLogged, record, spread, useFaultTopology, waitServerStatus, type FaultTopology, type Tracked } from "./helpers";
 
@@ -311,18 +310,13 @@ describe("faults: multi-node (cookie stickiness, redis-streams adapter, connecti
     assert.equal((await ft.haproxy.server(REALTIME, node)).status, "UP");
   });
 
-  it("HAProxy reloaded with a new config (SIGUSR2): no established WebSocket drops, no new connection refused, the new config is live", async function () {
+  it("HAProxy given a new config through its volume reloads itself (SIGUSR2): no established WebSocket drops, no new connection refused, the new config is live", async function () {
     const t = ft.t;
     const clients = await fleet(t, 6);
     const before = await ft.haproxy.info();
     const maxconn = Number(before.Maxconn) - 1000;
     const config = haproxyConfig(ft.modelWith([`limits.maxConnections=${maxconn}`]));
     assert.ok(config.includes(`maxconn ${maxconn}`));
-    // The config folder is a volume (the root filesystem is read-only): upload into it, as a deploy would.
-    const folder = CONTAINER_PATHS.haproxyConfig.slice(0, CONTAINER_PATHS.haproxyConfig.lastIndexOf("/"));
-    const name = CONTAINER_PATHS.haproxyConfig.slice(folder.length + 1);
-    await docker.getContainer(t.container("haproxy").getId()).putArchive(tarArchive([{ path: name, content: config, mode: 0o644 }]), { path: folder });
-
     // New connections all along (one handshake every 50 ms), and round trips on the established ones.
     let running = true;
     const handshakes: number[] = [];
@@ -342,7 +336,9 @@ describe("faults: multi-node (cookie stickiness, redis-streams adapter, connecti
     })();
     await sleep(500);
     const reloaded = Date.now();
-    await t.killService("haproxy", "SIGUSR2");
+    // Delivered as a deploy delivers it: a new seed rewrites HAProxy's config volume; the image's
+    // watcher checks the file and reloads HAProxy (SIGUSR2). Nothing here signals HAProxy.
+    await t.applyFiles(planDeployment(ft.modelWith([`limits.maxConnections=${maxconn}`])));
     const live = await waitFor(async () => {
       const info = await ft.haproxy.info().catch(() => null);
       return info && Number(info.Maxconn) === maxconn ? info : undefined;
@@ -374,7 +370,7 @@ describe("faults: multi-node (cookie stickiness, redis-streams adapter, connecti
     const t = ft.t;
     const clients = await fleet(t, 6);
     const restarting = Date.now();
-    await t.container("haproxy").restart({ timeout: 3_000 });
+    await docker.getContainer(t.container("haproxy").getId()).restart({ t: 3 });
     const back = Date.now();
     await waitFor(() => clients.every((client) => client.reconnectsAfter(restarting).length > 0 && client.socket.connected), {
       timeoutMs: 30_000,

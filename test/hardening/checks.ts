@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { fileVolumesOf } from "../../configs/volumes";
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
@@ -66,8 +67,9 @@ export async function confinement(t: RunningTopology): Promise<ConfinementRow[]>
     assert.deepEqual(host.CapDrop, ["ALL"], `${spec.name}: CapDrop`);
     assert.deepEqual((host.CapAdd ?? []).map((cap: string) => cap.replace(/^CAP_/, "")).sort(), [...(spec.capabilities ?? [])].sort(), `${spec.name}: CapAdd`);
     assert.ok((host.SecurityOpt ?? []).includes("no-new-privileges:true"), `${spec.name}: no-new-privileges`);
-    const mounts = (info.Mounts ?? []).filter((mount) => mount.Type === "volume").map((mount) => mount.Destination).sort();
-    assert.deepEqual(mounts, [...spec.uploadDirs].sort(), `${spec.name}: upload folders are volumes`);
+    const mounts = (info.Mounts ?? []).filter((mount) => mount.Type === "volume").map((mount) => [mount.Destination, mount.RW]);
+    const planned = fileVolumesOf(t.deployment, spec).map((files) => [files.target, false]);
+    assert.deepEqual(mounts.sort(), planned.sort(), `${spec.name}: its files' folders are volumes mounted read-only`);
 
     const write = await t.exec(spec.name, ["sh", "-c", "touch /probe-root 2>&1; touch /usr/probe 2>&1; true"]);
     assert.match(write.output, /Read-only file system[\s\S]*Read-only file system/, `${spec.name}: writing to / or /usr did not fail: ${write.output}`);
@@ -78,8 +80,17 @@ export async function confinement(t: RunningTopology): Promise<ConfinementRow[]>
 
     const procs = await processes(t, spec.name);
     assert.ok(procs.length > 0, `${spec.name}: no processes seen`);
-    const program = procs.filter((proc) => proc.pid === 1 || !/healthcheck|openssl|redis-cli|ruby -rnet|node -e/.test(proc.command));
+    // The config watcher of the edge images (reload-on-change.sh and its `sleep`) runs as the user
+    // the container starts as: in a root-started terminator it must read the 0600 key to check a
+    // renewal and signal the program, so it is the one root process besides the master there.
+    const watcher = procs.filter((proc) => proc.pid !== 1 && /reload-on-change\.sh|^sleep \d+$/.test(proc.command));
+    const program = procs.filter((proc) => proc.pid === 1 || (!/healthcheck|openssl|redis-cli|ruby -rnet|node -e/.test(proc.command) && !watcher.includes(proc)));
     const unprivileged = program.filter((proc) => proc.uid !== 0);
+    if (["haproxy", "nginx", "stunnel"].includes(spec.role)) {
+      assert.ok(watcher.some((proc) => /reload-on-change\.sh/.test(proc.command)), `${spec.name}: no config watcher: ${JSON.stringify(procs)}`);
+      const expectedUid = spec.user === "root" ? 0 : program.find((proc) => proc.pid === 1)!.uid;
+      assert.ok(watcher.every((proc) => proc.uid === expectedUid), `${spec.name}: the watcher runs as uid ${expectedUid}: ${JSON.stringify(watcher)}`);
+    }
     if (spec.user === "root") {
       // Started as root to read the key: the process that serves traffic must have dropped.
       assert.ok(unprivileged.length > 0, `${spec.name}: every process runs as root: ${JSON.stringify(procs)}`);

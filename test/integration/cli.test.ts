@@ -83,7 +83,7 @@ describe("CLI: up, check, down", function () {
       assert.equal(down.code, 0, down.stderr);
       assert.match(down.stdout, new RegExp(`${runId} \\(single\\): stopped`));
       assert.equal(await exited, 0, output);
-      assert.match(output, new RegExp(`removed 1 container\\(s\\) and 1 network\\(s\\) of ${runId}`));
+      assert.match(output, new RegExp(`removed 1 container\\(s\\), 1 network\\(s\\) and 0 volume\\(s\\) of ${runId}`));
       assert.equal(await harnessContainers(runId), 0);
       assert.ok(!readRuns(cwd).some((run) => run.runId === runId), "the record is gone");
     } finally {

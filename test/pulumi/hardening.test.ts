@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { planDeployment, type ServiceSpec } from "../../configs/deployment";
+import { planDeployment, type Deployment, type ServiceSpec } from "../../configs/deployment";
+import { fileVolumesOf, volumeNames } from "../../configs/volumes";
 import { CONFIG_DIR, CONTAINER_PATHS } from "../../model/layout";
 import { resolveModel } from "../../model/model";
 import { PROJECT_ROOT } from "../../stacks/config";
@@ -12,20 +13,35 @@ import { reveal, runProgram, TLS_SECRETS, TYPES, type Run } from "./harness";
  * docker inspect).
  */
 
-function specs(config: Record<string, unknown>): ServiceSpec[] {
-  return planDeployment(resolveModel(config, { baseDir: PROJECT_ROOT })).services;
+function plan(config: Record<string, unknown>): Deployment {
+  return planDeployment(resolveModel(config, { baseDir: PROJECT_ROOT }));
 }
 
-function assertConfined(run: Run, spec: ServiceSpec): void {
+function specs(config: Record<string, unknown>): ServiceSpec[] {
+  return plan(config).services;
+}
+
+function assertConfined(run: Run, spec: ServiceSpec, deployment: Deployment): void {
   const { inputs } = run.container(spec.name);
   assert.equal(inputs.readOnly, spec.readOnlyRootFs, `${spec.name}: readOnly`);
   assert.deepEqual(inputs.tmpfs ?? {}, spec.tmpfs, `${spec.name}: tmpfs`);
-  assert.deepEqual(inputs.volumes, spec.uploadDirs.map((containerPath) => ({ containerPath })), `${spec.name}: upload folders as anonymous volumes`);
+  assert.equal(inputs.uploads, undefined, `${spec.name}: nothing is uploaded into the confined container itself`);
+  assert.equal(inputs.volumes, undefined, `${spec.name}: no anonymous volumes`);
   assert.deepEqual(inputs.capabilities, spec.capabilities ? { drops: ["ALL"], adds: spec.capabilities } : undefined, `${spec.name}: capabilities`);
   assert.deepEqual(inputs.securityOpts, spec.noNewPrivileges ? ["no-new-privileges:true"] : undefined, `${spec.name}: no-new-privileges`);
-  // Every upload lands inside one of the volumes (Docker refuses uploads into a read-only root elsewhere).
-  for (const upload of reveal<{ file: string }[]>(inputs.uploads ?? [])) {
-    assert.ok(spec.uploadDirs.some((dir) => upload.file.startsWith(`${dir}/`)), `${spec.name}: ${upload.file} is outside its volumes ${spec.uploadDirs.join(", ")}`);
+  // Its files come in named volumes, mounted read-only, each filled by a seed that is never started.
+  const volumes = fileVolumesOf(deployment, spec);
+  assert.deepEqual(
+    inputs.mounts ?? [],
+    volumes.map((files) => ({ type: "volume", source: volumeNames("hardening", spec, files).volume, target: files.target, readOnly: true })),
+    `${spec.name}: file volumes mounted read-only`,
+  );
+  for (const files of volumes) {
+    const seed = run.container(`${spec.name}-${files.name}-seed`).inputs;
+    assert.deepEqual([seed.start, seed.mustRun, seed.readOnly, seed.networkMode], [false, false, undefined, "none"], `${spec.name}: its seed is created, never started, writable, offline`);
+    for (const upload of reveal<{ file: string }[]>(seed.uploads)) {
+      assert.ok(upload.file.startsWith(`${files.target}/`), `${spec.name}: ${upload.file} lands outside its volume ${files.target}`);
+    }
   }
 }
 
@@ -40,15 +56,15 @@ describe("Pulumi program: container hardening from the plan", () => {
   for (const { what, config, secrets } of CASES) {
     it(`${what}: every container gets the plan's read-only root, tmpfs, capabilities and volumes`, async () => {
       const run = await runProgram(config, secrets ?? {}, "hardening");
-      const plan = specs(config);
-      assert.equal(run.ofType(TYPES.container).length, plan.length);
-      for (const spec of plan) assertConfined(run, spec);
+      const deployment = plan(config);
+      const seeds = deployment.services.reduce((count, spec) => count + fileVolumesOf(deployment, spec).length, 0);
+      assert.equal(run.ofType(TYPES.container).length, deployment.services.length + seeds);
+      for (const spec of deployment.services) assertConfined(run, spec, deployment);
     });
   }
 
   it("the kit's images all run read-only with every capability dropped; only root-started terminators keep SETUID/SETGID", () => {
-    const plan = [...specs(CASES[2]!.config), ...specs(CASES[3]!.config)];
-    for (const spec of plan) {
+    for (const spec of [...specs(CASES[2]!.config), ...specs(CASES[3]!.config)]) {
       assert.equal(spec.readOnlyRootFs, true, spec.name);
       assert.equal(spec.noNewPrivileges, true, spec.name);
       assert.deepEqual(spec.capabilities, spec.user === "root" ? ["SETUID", "SETGID"] : [], spec.name);
@@ -56,8 +72,10 @@ describe("Pulumi program: container hardening from the plan", () => {
     const byName = (name: string, list: ServiceSpec[]) => list.find((spec) => spec.name === name)!;
     const sslSplit = specs(CASES[2]!.config);
     assert.match(byName("nginx", sslSplit).tmpfs["/tmp"]!, /^rw,noexec,nosuid,nodev,size=\d+m$/);
-    assert.deepEqual(byName("nginx", sslSplit).uploadDirs, [CONFIG_DIR, CONTAINER_PATHS.staticDir]);
-    assert.deepEqual(byName("stunnel", sslSplit).uploadDirs, [CONFIG_DIR, `${CONFIG_DIR}/tls`]);
+    const sslSplitPlan = plan(CASES[2]!.config);
+    const targets = (name: string) => fileVolumesOf(sslSplitPlan, byName(name, sslSplit)).map((files) => files.target);
+    assert.deepEqual(targets("nginx"), [CONFIG_DIR, CONTAINER_PATHS.staticDir]);
+    assert.deepEqual(targets("stunnel"), [CONFIG_DIR], "the certificate and key sit in the config volume, under tls/");
     assert.match(byName("haproxy", sslSplit).tmpfs["/run/haproxy"]!, /uid=\d+,gid=\d+,mode=0770/, "unprivileged HAProxy owns its socket folder");
     assert.match(byName("haproxy", specs(CASES[3]!.config)).tmpfs["/run/haproxy"]!, /mode=0755/, "root-started HAProxy keeps a root-owned socket folder");
     assert.deepEqual(byName("redis", specs(CASES[3]!.config)).tmpfs, {}, "Redis writes nothing (no persistence)");
@@ -68,7 +86,7 @@ describe("Pulumi program: container hardening from the plan", () => {
     const app = specs(config).find((spec) => spec.role === "app")!;
     assert.deepEqual([app.readOnlyRootFs, app.tmpfs, app.capabilities, app.noNewPrivileges], [false, {}, null, false]);
     const run = await runProgram(config, {}, "hardening");
-    assertConfined(run, app);
+    assertConfined(run, app, plan(config));
     assert.equal(run.container("realtime-1").inputs.readOnly, true, "the kit's realtime image next to it is still confined");
   });
 

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { SEED_LABEL } from "../../model/layout";
 import type { DeploymentOutputs } from "../../stacks/deploy";
 
 /** A resource the program registered, as the engine would have received it. */
@@ -17,8 +18,24 @@ export interface Run {
   outputs: { topology: string; urls: Record<string, string>; nodes: Record<string, { role: string; host: string; container: string }>; network: string };
   /** Resources of one type. */
   ofType(type: string): Registered[];
-  /** The container resource of a plan service. */
+  /** The container resource of a plan service (or of a seed, by its resource name). */
   container(service: string): Registered;
+  /** The containers that run plan services (not the seeds that fill their volumes). */
+  services(): Registered[];
+  /** The seed containers that fill a service's volumes. */
+  seeds(service: string): Registered[];
+  /** Every file uploaded for a service (through its seeds), secrets revealed. */
+  uploads(service: string): Upload[];
+}
+
+export interface Upload {
+  file: string;
+  content?: string;
+  source?: string;
+  sourceHash?: string;
+  permissions?: string;
+  owner?: string;
+  group?: string;
 }
 
 export const TYPES = {
@@ -76,6 +93,10 @@ export async function runProgram(config: Record<string, unknown>, secrets: Recor
   const nodes = await settle(out.nodes);
   const network = await settle(out.network);
   const resources = mocks.resources;
+  const seedOf = (resource: Registered): string | undefined =>
+    (resource.inputs.labels as { label: string; value: string }[] | undefined)?.find((label) => label.label === SEED_LABEL)?.value;
+  const containers = resources.filter((resource) => resource.type === TYPES.container);
+  const seeds = (service: string) => containers.filter((resource) => seedOf(resource) === service);
   return {
     resources,
     events: mocks.events,
@@ -86,6 +107,9 @@ export async function runProgram(config: Record<string, unknown>, secrets: Recor
       if (found.length !== 1) throw new Error(`expected one container resource ${service}, found ${found.length}`);
       return found[0]!;
     },
+    services: () => containers.filter((resource) => seedOf(resource) === undefined),
+    seeds,
+    uploads: (service) => seeds(service).flatMap((seed) => reveal<Upload[]>(seed.inputs.uploads ?? [])),
   };
 }
 

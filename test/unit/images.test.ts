@@ -21,6 +21,16 @@ describe("images' health checks", () => {
     for (const other of rest) assert.equal(other.text, first!.text, `images/${other.name}/healthcheck.sh differs from images/${first!.name}/healthcheck.sh`);
   });
 
+  it("the edge images share one reload-on-change.sh, identical in each, and run their program through it", () => {
+    const users = folders.filter((name) => /COPY [^\n]*reload-on-change\.sh /.test(fs.readFileSync(path.join(IMAGES, name, "Dockerfile"), "utf8")));
+    assert.deepEqual(users.sort(), ["haproxy", "nginx", "stunnel"]);
+    const [first, ...rest] = users.map((name) => ({ name, text: fs.readFileSync(path.join(IMAGES, name, "reload-on-change.sh"), "utf8") }));
+    for (const other of rest) assert.equal(other.text, first!.text, `images/${other.name}/reload-on-change.sh differs from images/${first!.name}/reload-on-change.sh`);
+    for (const name of users) {
+      assert.match(fs.readFileSync(path.join(IMAGES, name, "Dockerfile"), "utf8"), /^CMD \["bash", "\/usr\/local\/lib\/realtime-kit\/reload-on-change\.sh", "--signal"/m, `images/${name}: CMD`);
+    }
+  });
+
   it("start no interpreter per check (each check runs every few seconds on the serving machine)", () => {
     for (const name of folders) {
       const dockerfile = fs.readFileSync(path.join(IMAGES, name, "Dockerfile"), "utf8");
