@@ -68,7 +68,7 @@ function applySet(config: Record<string, unknown>, assignment: string, cwd: stri
     value = rawValue;
   }
   // Paths given on the command line are relative to where the command runs, not to a config file.
-  if (/(^|\.)(certFile|keyFile|staticDir)$/.test(key) && typeof value === "string") value = path.resolve(cwd, value);
+  if (/(^|\.)(certFile|keyFile|staticDir|certPath)$/.test(key) && typeof value === "string") value = path.resolve(cwd, value);
   const parts = key.split(".");
   let target = config;
   for (const part of parts.slice(0, -1)) {
@@ -95,6 +95,16 @@ export function checkReadableFiles(model: Model): void {
     }
     if (!isDir) throw new ConfigError("staticDir", `${model.staticDir} is not a readable folder; point it at the folder of static assets`);
   }
+  model.placement?.hosts.forEach((host, index) => {
+    if (host.certPath === null) return;
+    for (const [file, marker, what] of [
+      ["ca.pem", /-----BEGIN CERTIFICATE-----/, "the engine's CA certificate"],
+      ["cert.pem", /-----BEGIN CERTIFICATE-----/, "the client certificate"],
+      ["key.pem", /-----BEGIN [A-Z ]*PRIVATE KEY-----/, "the client's private key"],
+    ] as const) {
+      checkPem(`hosts.${index}.certPath`, path.join(host.certPath, file), marker, what);
+    }
+  });
 }
 
 function checkPem(field: string, file: string, marker: RegExp, what: string): void {

@@ -59,6 +59,8 @@ export interface HostSpec {
   docker: string;
   /** Private IPv4 address the other hosts reach it at; cross-host ports are published on it only. */
   address: string;
+  /** tcp:// engines: folder of the engine's TLS client files (ca.pem, cert.pem, key.pem); null otherwise. */
+  certPath: string | null;
 }
 
 /** Where a multi-host deployment runs each service. */
@@ -132,7 +134,7 @@ export function resolveModel(input: unknown, source: ModelSource): Model {
     realtime: config.ports.realtime ?? null,
   };
   checkPortClashes(ports);
-  const placement = resolvePlacement(config, realtimeNodes, appNodes);
+  const placement = resolvePlacement(config, realtimeNodes, appNodes, source);
   if (placement) checkCrossHostPorts(ports, placement);
 
   const adapter = multi ? config.realtime.adapter : "memory";
@@ -203,7 +205,7 @@ export function resolveModel(input: unknown, source: ModelSource): Model {
  * multi-node with `hosts`: checks the machines and spreads each pool over its hosts round-robin.
  * Without `hosts` the deployment runs on one Docker engine and the pools may not name hosts.
  */
-function resolvePlacement(config: ParsedConfig, realtimeNodes: number, appNodes: number): Placement | null {
+function resolvePlacement(config: ParsedConfig, realtimeNodes: number, appNodes: number, source: ModelSource): Placement | null {
   const pools = [
     { option: "realtime.hosts", names: config.realtime.hosts, nodes: realtimeNodes },
     { option: "app.hosts", names: config.app.hosts, nodes: appNodes },
@@ -226,6 +228,16 @@ function resolvePlacement(config: ParsedConfig, realtimeNodes: number, appNodes:
     if (/^(0\.|127\.)/.test(host.address)) {
       throw new ConfigError(`hosts.${index}.address`, `${host.address} cannot be reached from the other hosts; give the machine's private address (such as 10.0.0.12)`);
     }
+    const tcp = host.docker.startsWith("tcp://");
+    if (tcp && host.certPath === undefined) {
+      throw new ConfigError(
+        `hosts.${index}.certPath`,
+        `is required for ${host.docker}: a tcp:// engine is reached with TLS; give the folder of its client files (ca.pem, cert.pem, key.pem)`,
+      );
+    }
+    if (!tcp && host.certPath !== undefined) {
+      throw new ConfigError(`hosts.${index}.certPath`, `applies to tcp:// engines only; ${host.docker} needs none, remove it`);
+    }
   });
   const known = hosts.map((host) => host.name);
   const spread = (pool: (typeof pools)[number]): string[] => {
@@ -235,7 +247,11 @@ function resolvePlacement(config: ParsedConfig, realtimeNodes: number, appNodes:
     });
     return Array.from({ length: pool.nodes }, (_, node) => names[node % names.length]!);
   };
-  return { hosts: hosts.map((host) => ({ ...host })), realtime: spread(pools[0]!), app: spread(pools[1]!) };
+  return {
+    hosts: hosts.map((host) => ({ name: host.name, docker: host.docker, address: host.address, certPath: resolvePath(host.certPath, source) })),
+    realtime: spread(pools[0]!),
+    app: spread(pools[1]!),
+  };
 }
 
 /** Redis is published on the edge host for realtime nodes elsewhere: no public port may take its port. */

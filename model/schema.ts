@@ -78,6 +78,11 @@ const host = z.strictObject({
       "expected the machine's private IPv4 address, such as 10.0.0.12 (ports are published on it, and Docker binds published ports to IP addresses, not names)",
     )
     .describe("Private IPv4 address the other hosts reach this machine at; cross-host ports are published on it only."),
+  certPath: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("tcp:// engines only (required there): folder with this engine's TLS client files ca.pem, cert.pem and key.pem, as DOCKER_CERT_PATH holds them."),
 });
 
 export const configSchema = z.strictObject({

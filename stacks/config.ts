@@ -27,8 +27,8 @@ export interface TlsMaterial {
 /** A registry the kit's images are pushed to after building, and pulled from on every host. */
 export interface RegistrySettings {
   server: string;
-  username: string | undefined;
-  password: pulumi.Output<string> | undefined;
+  username: string;
+  password: pulumi.Output<string>;
 }
 
 export interface StackSettings {
@@ -133,7 +133,12 @@ function registrySettings(config: pulumi.Config): RegistrySettings | null {
   if (typeof server !== "string" || !/^[A-Za-z0-9.-]+(:\d{1,5})?(\/[a-z0-9._-]+)*$/.test(server)) {
     throw new ConfigError("registry.server", `expected a registry address such as registry.example.com:5000${server === undefined ? "" : ` (got ${JSON.stringify(server)})`}`);
   }
-  if (username !== undefined && typeof username !== "string") throw new ConfigError("registry.username", "expected a user name");
+  if (typeof username !== "string" || username === "") {
+    throw new ConfigError("registry.username", `is required with registry.server: the user the images are pushed as; set it with pulumi config set --path registry.username <user>`);
+  }
   const password = config.get("registryPassword");
-  return { server, username, password: password === undefined ? undefined : pulumi.secret(password) };
+  if (password === undefined || password === "") {
+    throw new ConfigError("registryPassword", `is required with registry.server: the images are pushed to ${server} before any container starts; set it with pulumi config set --secret registryPassword <password>`);
+  }
+  return { server, username, password: pulumi.secret(password) };
 }

@@ -42,6 +42,8 @@ export class DeploymentHost extends pulumi.ComponentResource {
           this.name,
           {
             host: args.machine.docker,
+            // Each tcp:// engine's own TLS client files; ssh:// and unix:// need none.
+            certPath: args.machine.certPath ?? undefined,
             registryAuth: registry ? [{ address: registry.server, username: registry.username, password: registry.password }] : undefined,
           },
           { parent: this },
@@ -68,7 +70,13 @@ export class DeploymentHost extends pulumi.ComponentResource {
         resourceName,
         {
           imageName: registry ? `${registry.server}/${IMAGE_NAMES[spec.role]}:latest` : spec.image,
-          build: { context: buildContext(spec.role) },
+          build: {
+            context: buildContext(spec.role),
+            // The classic builder, as `npm run setup` builds: the provider's default (BuildKit)
+            // would use another cache and, with a `# syntax` line, pull a frontend image.
+            builderVersion: "BuilderV1",
+            args: buildArgs(),
+          },
           skipPush: registry === null,
           registry: registry ? { server: registry.server, username: registry.username, password: registry.password } : undefined,
         },
@@ -97,6 +105,16 @@ export class DeploymentHost extends pulumi.ComponentResource {
 /** images/<role>, relative to where Pulumi runs the program (the state then does not depend on the checkout's location). */
 function buildContext(role: ImageName): string {
   return path.relative(process.cwd(), path.join(PROJECT_ROOT, "images", role)) || ".";
+}
+
+/**
+ * Build arguments from the machine that runs `pulumi up`: BUILD_CA_CERTS carries extra CA
+ * certificates for build stages behind a TLS-intercepting proxy (images/realtime/Dockerfile), the
+ * same value `npm run setup` passes, so both builds share the layer cache.
+ */
+function buildArgs(): Record<string, string> | undefined {
+  const caCerts = process.env.BUILD_CA_CERTS;
+  return caCerts ? { BUILD_CA_CERTS: caCerts } : undefined;
 }
 
 function dockerfileHasHealthcheck(role: ImageName): boolean {

@@ -127,6 +127,14 @@ describe("Pulumi program: stack config", () => {
       assert.equal(error.field, "registry.server");
     });
 
+    it("needs the user and the password before anything is built, not at push time", async () => {
+      const noPassword = await programError({ topology: "single", registry: { server: "registry.example.com", username: "ci" } });
+      assert.equal(noPassword.field, "registryPassword");
+      assert.match(noPassword.message, /^registryPassword: is required with registry\.server: .*pulumi config set --secret registryPassword <password>$/);
+      const noUser = await programError({ topology: "single", registry: { server: "registry.example.com" } }, { registryPassword: "hunter2" });
+      assert.equal(noUser.field, "registry.username");
+    });
+
     it("pushes the built images under the registry's name, with the password kept secret", async () => {
       const run = await runProgram({ topology: "single", registry: { server: "registry.example.com:5000", username: "ci" } }, { registryPassword: "hunter2" });
       const [image] = run.ofType("docker:index/image:Image");

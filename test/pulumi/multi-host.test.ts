@@ -9,10 +9,16 @@ import { resolveModel } from "../../model/model";
 import { PROJECT_ROOT } from "../../stacks/config";
 import { isSecret, reveal, runProgram, TLS_SECRETS, TYPES, type Registered, type Run } from "./harness";
 
+/** The tcp:// engine's TLS client files (only their PEM markers are checked before deploying). */
+const ENGINE_C_TLS = fs.mkdtempSync(path.join(os.tmpdir(), "rk-engine-c-tls-"));
+for (const [file, block] of [["ca.pem", "CERTIFICATE"], ["cert.pem", "CERTIFICATE"], ["key.pem", "PRIVATE KEY"]]) {
+  fs.writeFileSync(path.join(ENGINE_C_TLS, file!), `-----BEGIN ${block}-----\nTUlJ\n-----END ${block}-----\n`);
+}
+
 const HOSTS = [
   { name: "edge", docker: "unix:///var/run/docker.sock", address: "10.0.0.11" },
   { name: "b", docker: "ssh://deploy@10.0.0.12", address: "10.0.0.12" },
-  { name: "c", docker: "tcp://10.0.0.13:2376", address: "10.0.0.13" },
+  { name: "c", docker: "tcp://10.0.0.13:2376", address: "10.0.0.13", certPath: ENGINE_C_TLS },
 ];
 /** realtime-1 edge, realtime-2 b, realtime-3 edge; app-1 b, app-2 c. */
 const SPREAD = {
@@ -33,8 +39,7 @@ function published(run: Run, service: string): string[] {
 }
 
 function haproxyCfg(run: Run): string {
-  const uploads = reveal<{ file: string; content?: string }[]>(run.container("haproxy").inputs.uploads);
-  return uploads.find((upload) => upload.file === CONTAINER_PATHS.haproxyConfig)!.content!;
+  return run.uploads("haproxy").find((upload) => upload.file === CONTAINER_PATHS.haproxyConfig)!.content!;
 }
 
 function serverLines(cfg: string): string[] {
@@ -42,15 +47,35 @@ function serverLines(cfg: string): string[] {
 }
 
 describe("Pulumi program: multi-node over several hosts", () => {
-  it("connects to every host's Docker engine through its own provider", async () => {
+  after(() => fs.rmSync(ENGINE_C_TLS, { recursive: true, force: true }));
+
+  it("connects to every host's Docker engine through its own provider, a tcp:// engine with its own TLS client files", async () => {
     const run = await runProgram(SPREAD, TLS_SECRETS, "prod");
     const providers = run.ofType(TYPES.provider);
-    assert.deepEqual(providers.map((provider) => [provider.name, provider.inputs.host]), HOSTS.map((host) => [host.name, host.docker]));
+    assert.deepEqual(
+      providers.map((provider) => [provider.name, provider.inputs.host, provider.inputs.certPath]),
+      HOSTS.map((host) => [host.name, host.docker, host.certPath]),
+    );
+  });
+
+  it("a tcp:// engine without TLS client files, or files that are not PEM, fail before anything is deployed", async () => {
+    const withoutCerts = { ...SPREAD, hosts: HOSTS.map(({ certPath: _omitted, ...host }) => host) };
+    await assert.rejects(runProgram(withoutCerts, TLS_SECRETS, "prod"), (error: Error) => {
+      assert.match(error.message, /^hosts\.2\.certPath: is required for tcp:\/\/10\.0\.0\.13:2376: a tcp:\/\/ engine is reached with TLS/);
+      return true;
+    });
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), "rk-engine-no-tls-"));
+    try {
+      const withEmptyFolder = { ...SPREAD, hosts: HOSTS.map((host) => (host.certPath ? { ...host, certPath: empty } : host)) };
+      await assert.rejects(runProgram(withEmptyFolder, TLS_SECRETS, "prod"), /^StackConfigError: hosts\.2\.certPath: cannot read .*ca\.pem/);
+    } finally {
+      fs.rmSync(empty, { recursive: true, force: true });
+    }
   });
 
   it("places each service on its host: the edge and Redis on the first, the pools round-robin", async () => {
     const run = await runProgram(SPREAD, TLS_SECRETS, "prod");
-    const placed = Object.fromEntries(run.ofType(TYPES.container).map((container) => [container.name, hostOf(container)]));
+    const placed = Object.fromEntries(run.services().map((container) => [container.name, hostOf(container)]));
     assert.deepEqual(placed, {
       redis: "edge",
       "app-1": "b",
@@ -129,7 +154,7 @@ describe("Pulumi program: multi-node over several hosts", () => {
     const oneHost = await runProgram({ topology: "multi-node", hosts: [HOSTS[0]] }, TLS_SECRETS, "prod");
     const noHosts = await runProgram({ topology: "multi-node" }, TLS_SECRETS, "prod");
     assert.equal(haproxyCfg(oneHost), haproxyCfg(noHosts));
-    for (const container of oneHost.ofType(TYPES.container)) {
+    for (const container of oneHost.services()) {
       assert.equal(hostOf(container), "edge");
       assert.deepEqual(published(oneHost, container.name), published(noHosts, container.name), container.name);
     }
@@ -215,7 +240,7 @@ describe("Pulumi program: multi-node over several hosts", () => {
 
     it("spreads each pool round-robin, all on the first host by default", () => {
       const model = resolveModel({ topology: "multi-node", hosts: HOSTS, realtime: { nodes: 5, hosts: ["b", "c"] } }, { baseDir: "/srv" });
-      assert.deepEqual(model.placement, { hosts: HOSTS, realtime: ["b", "c", "b", "c", "b"], app: ["edge", "edge"] });
+      assert.deepEqual(model.placement, { hosts: HOSTS.map((host) => ({ certPath: null, ...host })), realtime: ["b", "c", "b", "c", "b"], app: ["edge", "edge"] });
       assert.equal(resolveModel({ topology: "multi-node" }, { baseDir: "/srv" }).placement, null);
     });
   });

@@ -7,10 +7,10 @@ import { planDeployment, type Deployment, type ServiceSpec } from "../../configs
 import { haproxyConfig } from "../../configs/haproxy";
 import { nginxConfig } from "../../configs/nginx";
 import { stunnelConfig } from "../../configs/stunnel";
-import { CONTAINER_PATHS, KIT_LABEL } from "../../model/layout";
+import { CONTAINER_PATHS, KIT_LABEL, SERVICE_LABEL } from "../../model/layout";
 import { DEFAULT_STATIC_DIR, resolveModel } from "../../model/model";
 import { PROJECT_ROOT } from "../../stacks/config";
-import { reveal, runProgram, TLS_SECRETS, TYPES, type Run } from "./harness";
+import { runProgram, TLS_SECRETS, TYPES, type Run, type Upload } from "./harness";
 
 const REPO = path.resolve(__dirname, "..", "..");
 
@@ -25,20 +25,20 @@ function published(run: Run, service: string): string[] {
   return ports.map((port) => `${port.ip ? `${port.ip}:` : ""}${port.external}->${port.internal}`);
 }
 
-function uploads(run: Run, service: string): { file: string; content?: string; source?: string; sourceHash?: string; permissions?: string; owner?: string; group?: string }[] {
-  return reveal(run.container(service).inputs.uploads ?? []);
+function uploads(run: Run, service: string): Upload[] {
+  return run.uploads(service);
 }
 
 /** Checks every plan service is one container, set up exactly as its ServiceSpec says. */
 function assertMatchesPlan(run: Run, plan: Deployment, stack: string): void {
-  const containers = run.ofType(TYPES.container);
+  const containers = run.services();
   assert.deepEqual(containers.map((container) => container.name).sort(), plan.services.map((spec) => spec.name).sort(), "one container per plan service");
   for (const spec of plan.services) {
     const { inputs } = run.container(spec.name);
     assert.equal(inputs.name, `${stack}-${spec.name}`);
     assert.deepEqual(inputs.networksAdvanced, [{ name: `${stack}-net`, aliases: [spec.name] }], `${spec.name}: network alias`);
     assert.deepEqual([...inputs.envs].sort(), Object.entries(spec.env).map(([key, value]) => `${key}=${value}`).sort(), `${spec.name}: environment`);
-    assert.deepEqual(inputs.labels, [{ label: KIT_LABEL, value: stack }]);
+    assert.deepEqual(inputs.labels, [{ label: KIT_LABEL, value: stack }, { label: SERVICE_LABEL, value: spec.name }]);
     assert.equal(inputs.restart, "unless-stopped");
     assert.equal(inputs.user, spec.user ?? undefined, `${spec.name}: user`);
     // Ports come from the plan's publish list and nothing else.
@@ -69,21 +69,37 @@ describe("Pulumi program (mocked engine): one stack per topology", () => {
       const run = await runProgram(config, {}, "single");
       const plan = planFor(config);
       assertMatchesPlan(run, plan, "single");
-      assert.deepEqual(run.ofType(TYPES.container).map((container) => container.name), ["realtime-1"]);
+      assert.deepEqual(run.ofType(TYPES.container).map((container) => container.name), ["realtime-1"], "no files to deliver: no seed");
       assert.deepEqual(published(run, "realtime-1"), ["8080->8080"]);
       assert.equal(run.ofType(TYPES.network).length, 1);
       assert.deepEqual(run.ofType(TYPES.network)[0]!.inputs, { name: "single-net", labels: [{ label: KIT_LABEL, value: "single" }] });
       assert.equal(run.ofType(TYPES.provider).length, 0, "one machine: the default Docker provider");
     });
 
-    it("builds the realtime image from images/realtime, tagged as the kit names it, without pushing", async () => {
-      const run = await runProgram(config, {}, "single");
+    it("builds the realtime image from images/realtime with the classic builder, tagged as the kit names it, without pushing", async () => {
+      const saved = process.env.BUILD_CA_CERTS;
+      delete process.env.BUILD_CA_CERTS;
+      const run = await runProgram(config, {}, "single").finally(() => {
+        if (saved !== undefined) process.env.BUILD_CA_CERTS = saved;
+      });
       const images = run.ofType(TYPES.image);
       assert.equal(images.length, 1);
-      assert.deepEqual(images[0]!.inputs.build, { context: "images/realtime" });
+      assert.deepEqual(images[0]!.inputs.build, { context: "images/realtime", builderVersion: "BuilderV1" }, "the builder npm run setup uses, so both share the layer cache");
       assert.equal(images[0]!.inputs.imageName, "realtime-kit/realtime:latest");
       assert.equal(images[0]!.inputs.skipPush, true);
       assert.equal(run.container("realtime-1").inputs.image, "sha256:built-local-realtime-image", "the container runs the built image by digest");
+    });
+
+    it("passes the machine's extra CA certificates (BUILD_CA_CERTS) to the image builds, as npm run setup does", async () => {
+      const saved = process.env.BUILD_CA_CERTS;
+      process.env.BUILD_CA_CERTS = "-----BEGIN CERTIFICATE-----\nTUlJ\n-----END CERTIFICATE-----\n";
+      try {
+        const run = await runProgram(config, {}, "single");
+        assert.deepEqual(run.ofType(TYPES.image)[0]!.inputs.build.args, { BUILD_CA_CERTS: process.env.BUILD_CA_CERTS });
+      } finally {
+        if (saved === undefined) delete process.env.BUILD_CA_CERTS;
+        else process.env.BUILD_CA_CERTS = saved;
+      }
     });
 
     it("waits for the image's HEALTHCHECK during `pulumi up`", async () => {
@@ -160,10 +176,10 @@ describe("Pulumi program (mocked engine): one stack per topology", () => {
       const stunnel = run.container("stunnel");
       const tls = uploads(run, "stunnel").filter((upload) => upload.file.startsWith(`${CONTAINER_PATHS.tlsCert}`));
       assert.deepEqual(tls, [
-        { file: CONTAINER_PATHS.tlsCert, content: TLS_SECRETS.tlsCert, permissions: "0644" },
+        { file: CONTAINER_PATHS.tlsCert, content: TLS_SECRETS.tlsCert, permissions: "0644", owner: "0", group: "0" },
         { file: CONTAINER_PATHS.tlsKey, content: TLS_SECRETS.tlsKey, permissions: "0600", owner: "0", group: "0" },
       ]);
-      assert.ok(JSON.stringify(stunnel.inputs.uploads).includes("4dabf18193072939515e22adb298388d"), "uploads carrying the key are a secret in state");
+      assert.ok(JSON.stringify(run.container("stunnel-config-seed").inputs.uploads).includes("4dabf18193072939515e22adb298388d"), "uploads carrying the key are a secret in state");
       assert.equal(stunnel.inputs.user, "root", "starts as root to read the key, then drops privileges (setuid in stunnel.conf)");
       for (const service of ["nginx", "haproxy", "realtime-1", "app-1"]) {
         assert.ok(!uploads(run, service).some((upload) => upload.file.startsWith(CONTAINER_PATHS.tlsCert)), `${service} gets no TLS material`);
@@ -175,7 +191,7 @@ describe("Pulumi program (mocked engine): one stack per topology", () => {
       const run = await runProgram(native, TLS_SECRETS, "ssl-split");
       assertMatchesPlan(run, planFor(native), "ssl-split");
       assert.deepEqual(published(run, "haproxy"), ["8443->8443"]);
-      assert.equal(run.ofType(TYPES.container).some((container) => container.name === "stunnel"), false);
+      assert.equal(run.services().some((container) => container.name === "stunnel"), false);
       assert.ok(uploads(run, "haproxy").some((upload) => upload.file === CONTAINER_PATHS.tlsKey && upload.permissions === "0600"));
     });
 
@@ -217,7 +233,7 @@ describe("Pulumi program (mocked engine): one stack per topology", () => {
       const run = await runProgram(config, TLS_SECRETS, "multi-node");
       const plan = planFor(config);
       assertMatchesPlan(run, plan, "multi-node");
-      const names = run.ofType(TYPES.container).map((container) => container.name);
+      const names = run.services().map((container) => container.name);
       assert.deepEqual(names.filter((name) => name.startsWith("realtime-")).sort(), ["realtime-1", "realtime-2", "realtime-3"]);
       assert.deepEqual(names.filter((name) => name.startsWith("app-")).sort(), ["app-1", "app-2", "app-3", "app-4"]);
       assert.deepEqual(published(run, "haproxy"), ["8080->8080"]);
