@@ -7,6 +7,8 @@ export interface TestCertificates {
   cert: string;
   /** PEM private key of the server certificate. */
   key: string;
+  /** PEM private key of the CA, to sign a renewed server certificate with (renewTestCertificate). */
+  caKey: string;
 }
 
 /**
@@ -16,7 +18,7 @@ export interface TestCertificates {
 export async function createTestCertificates(hostnames: string[], validDays = 7): Promise<TestCertificates> {
   const notBeforeDate = new Date(Date.now() - 60_000);
   const notAfterDate = new Date(Date.now() + validDays * 86_400_000);
-  const ca = await generate([{ name: "commonName", value: "realtime-kit throwaway CA" }], {
+  const generated = await generate([{ name: "commonName", value: "realtime-kit throwaway CA" }], {
     keyType: "ec",
     curve: "P-256",
     algorithm: "sha256",
@@ -27,13 +29,25 @@ export async function createTestCertificates(hostnames: string[], validDays = 7)
       { name: "keyUsage", keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
     ],
   });
+  const ca = { cert: generated.cert, key: generated.private };
+  const server = await serverCertificate(hostnames, ca, notBeforeDate, notAfterDate);
+  return { caCert: ca.cert, caKey: ca.key, cert: server.cert, key: server.key };
+}
+
+/** A new server certificate and key from the same CA, as a certificate renewal gives (clients keep trusting the CA). */
+export async function renewTestCertificate(certificates: TestCertificates, hostnames: string[], validDays = 7): Promise<TestCertificates> {
+  const server = await serverCertificate(hostnames, { cert: certificates.caCert, key: certificates.caKey }, new Date(Date.now() - 60_000), new Date(Date.now() + validDays * 86_400_000));
+  return { ...certificates, cert: server.cert, key: server.key };
+}
+
+async function serverCertificate(hostnames: string[], ca: { cert: string; key: string }, notBeforeDate: Date, notAfterDate: Date): Promise<{ cert: string; key: string }> {
   const server = await generate([{ name: "commonName", value: hostnames[0] ?? "localhost" }], {
     keyType: "ec",
     curve: "P-256",
     algorithm: "sha256",
     notBeforeDate,
     notAfterDate,
-    ca: { key: ca.private, cert: ca.cert },
+    ca: { key: ca.key, cert: ca.cert },
     extensions: [
       { name: "basicConstraints", cA: false },
       { name: "keyUsage", digitalSignature: true, keyEncipherment: true },
@@ -44,5 +58,5 @@ export async function createTestCertificates(hostnames: string[], validDays = 7)
       },
     ],
   });
-  return { caCert: ca.cert, cert: server.cert, key: server.private };
+  return { cert: server.cert, key: server.private };
 }

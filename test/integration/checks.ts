@@ -6,7 +6,7 @@ import { httpRequest } from "../../harness/http";
 import { canConnect } from "../../harness/ports";
 import type { RunningTopology } from "../../harness/topology";
 import { waitFor } from "../../harness/wait";
-import { client, connectedClient, everyContainerHealthy, measure, publishedPorts, type TopologyHandle } from "./helpers";
+import { client, connectedClient, everyContainerHealthy, measure, publishedPorts, type TopologyHandle } from "./clients";
 import { runCli } from "../cli-process";
 
 /**
@@ -29,9 +29,13 @@ export async function websocketOnlyRoundTrip(t: RunningTopology, url = t.urls.re
   assert.equal(chat.node, me.node);
 }
 
-/** (2) Polling-only clients round-trip many events each, with no "Session ID unknown" or other error. */
+/**
+ * (2) Polling-only clients round-trip many events each, with no "Session ID unknown" or other
+ * error. Under cookie stickiness they keep the cookie (withCredentials), as that mode requires.
+ */
 export async function pollingManyRoundTrips(t: RunningTopology, url = t.urls.realtime, clients = 3, rounds = 50): Promise<void> {
-  const report = await runRoundtrips({ mode: "roundtrips", url, clients, rounds, transports: ["polling"], ca: t.ca ?? undefined });
+  const withCredentials = t.model.realtime.stickiness === "cookie";
+  const report = await runRoundtrips({ mode: "roundtrips", url, clients, rounds, transports: ["polling"], ca: t.ca ?? undefined, withCredentials });
   for (const one of report.clients) {
     assert.deepEqual(one.errors, [], `client ${one.index}: ${one.errors.join("; ")}`);
     assert.equal(one.acks, rounds, `client ${one.index} got ${one.acks}/${rounds} echoes`);
@@ -60,21 +64,24 @@ export async function upgradesToWebsocket(t: RunningTopology, url = t.urls.realt
   assert.ok(stats.transports.websocket >= 1, `${me.node} counts ${stats.transports.websocket} websocket clients`);
 }
 
-/** (4) The second stack answers through the front door; only the public ports are published. */
-export async function secondStackBehindFrontDoor(t: RunningTopology): Promise<void> {
+/** (4) The second stack answers through the front door; only the public ports are published (on `hostIp`). */
+export async function secondStackBehindFrontDoor(t: RunningTopology, hostIp = "127.0.0.1"): Promise<void> {
   const response = await httpRequest(`${t.urls.http}/ping`);
   assert.equal(response.status, 200);
   assert.equal(response.body, "PONG. EOM.");
   assert.match(String(response.headers["x-app-node"]), /^app-\d+$/);
-  await onlyPublicPortsPublished(t);
+  await onlyPublicPortsPublished(t, hostIp);
 }
 
-/** Published ports from the engine equal the model's public ports; the private ports refuse connections. */
-export async function onlyPublicPortsPublished(t: RunningTopology): Promise<void> {
+/**
+ * Published ports from the engine equal the model's public ports, bound to `hostIp` (`up` binds
+ * 127.0.0.1 unless told otherwise; the Pulumi program every interface); the private ports refuse connections.
+ */
+export async function onlyPublicPortsPublished(t: RunningTopology, hostIp = "127.0.0.1"): Promise<void> {
   const published = await publishedPorts(t.runId);
   const expected = [t.model.ports.http, t.model.ports.https, t.model.ports.realtime].filter((port): port is number => port !== null).sort();
   assert.deepEqual([...new Set(published.map((port) => port.hostPort))].sort(), expected, `published: ${JSON.stringify(published)}`);
-  for (const port of published) assert.equal(port.hostIp, "127.0.0.1", `${port.service} publishes on ${port.hostIp}`);
+  for (const port of published) assert.equal(port.hostIp, hostIp, `${port.service} publishes on ${port.hostIp}`);
   const internal = t.deployment.services.filter((service) => service.role === "app" || service.role === "redis");
   for (const service of internal) {
     assert.ok(!published.some((port) => port.service === service.name), `${service.name} publishes a port`);

@@ -1,17 +1,16 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { Socket } from "socket.io-client";
-import { connect, connected, type ClientOptions } from "../../harness/client/agent";
-import { docker, removeByLabel, waitHealthy } from "../../harness/engine";
+import { docker, removeByLabel } from "../../harness/engine";
 import { freePorts } from "../../harness/ports";
 import { newRunId, startTopology, type RunningTopology } from "../../harness/topology";
 import { KIT_LABEL } from "../../model/layout";
 import { loadModel } from "../../model/load";
 import type { Topology } from "../../model/schema";
 
-export const REPO = path.resolve(__dirname, "..", "..");
-export const ARTIFACTS = path.join(REPO, "test", "artifacts");
+import { ARTIFACTS, closeClients, type TopologyHandle } from "./clients";
+
+export { ARTIFACTS, REPO, client, connectedClient, everyContainerHealthy, measure, publishedPorts, type TopologyHandle } from "./clients";
 
 // ---------------------------------------------------------------- durations
 
@@ -44,13 +43,6 @@ after(function () {
 });
 
 // ---------------------------------------------------------------- topology per describe
-
-export interface TopologyHandle {
-  /** The running deployment (valid inside the describe's tests). */
-  readonly t: RunningTopology;
-  /** PEM file of the deployment's CA, for the CLI's --ca. */
-  readonly caFile: string | null;
-}
 
 /**
  * Brings `topology` up once for the enclosing describe (free high ports chosen here; a set
@@ -116,63 +108,3 @@ export function useTopology(topology: Topology, sets: string[] = []): TopologyHa
   return handle;
 }
 
-// ---------------------------------------------------------------- host-side clients
-
-const openClients = new Set<Socket>();
-
-/** A Socket.IO client from this machine (through the published ports), closed after the test. */
-export function client(options: ClientOptions): Socket {
-  const socket = connect(options);
-  openClients.add(socket);
-  return socket;
-}
-
-/** Connects and waits for the connection (rejects with the connect_error). */
-export async function connectedClient(options: ClientOptions): Promise<Socket> {
-  const socket = client(options);
-  await connected(socket, options.timeoutMs ?? 15_000);
-  return socket;
-}
-
-async function closeClients(): Promise<void> {
-  for (const socket of openClients) socket.disconnect();
-  openClients.clear();
-}
-
-/** Records a measured figure for the report (test/artifacts/measurements.json) and prints it. */
-export function measure(name: string, value: number, unit = "ms", note = ""): void {
-  const file = path.join(ARTIFACTS, "measurements.json");
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  let all: Record<string, unknown> = {};
-  try {
-    all = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
-  } catch {
-    /* first measurement */
-  }
-  all[name] = { value, unit, note, at: new Date().toISOString() };
-  fs.writeFileSync(file, `${JSON.stringify(all, null, 2)}\n`);
-  process.stdout.write(`      measured: ${name} = ${value} ${unit}${note ? ` (${note})` : ""}\n`);
-}
-
-/** Published host ports of every container of a run, from the engine (not from the plan). */
-export async function publishedPorts(runId: string): Promise<{ service: string; hostIp: string; hostPort: number; containerPort: number }[]> {
-  const filters = JSON.stringify({ label: [`${KIT_LABEL}=${runId}`] });
-  const containers = await docker.listContainers({ all: true, filters });
-  const result: { service: string; hostIp: string; hostPort: number; containerPort: number }[] = [];
-  for (const info of containers) {
-    const inspect = await docker.getContainer(info.Id).inspect();
-    for (const [key, bindings] of Object.entries(inspect.NetworkSettings.Ports ?? {})) {
-      for (const binding of bindings ?? []) {
-        result.push({ service: info.Labels["io.realtime-kit.service"] ?? info.Names[0]!, hostIp: binding.HostIp, hostPort: Number(binding.HostPort), containerPort: Number(key.split("/")[0]) });
-      }
-    }
-  }
-  return result;
-}
-
-/** Every container of the plan running, healthy by its own HEALTHCHECK (waits out a check in flight). */
-export async function everyContainerHealthy(t: RunningTopology): Promise<void> {
-  for (const spec of t.deployment.services) {
-    await waitHealthy(await t.engineContainer(spec.name), `${spec.name} healthy`, 30_000, 300);
-  }
-}

@@ -1,0 +1,106 @@
+import fs from "node:fs";
+import path from "node:path";
+import { PassThrough } from "node:stream";
+import type Docker from "dockerode";
+import dockerignore from "@balena/dockerignore";
+import tar from "tar-fs";
+import { findImage } from "./container";
+import type { Applied, Inputs, ResourceHandler } from "./engine";
+
+/**
+ * docker.Image: implemented by pulumi-docker itself, not by the Terraform provider. References are
+ * to pulumi/pulumi-docker provider/image.go at 237b7899 (2026-08-14, after v5.1.0; v5.2.0 is not
+ * in the readable history), dockerBuild / marshalBuildAndApplyDefaults / runImageBuild.
+ */
+export const IMAGE: ResourceHandler = {
+  fields: {
+    imageName: true,
+    skipPush: true,
+    buildOnPreview: true,
+    registry: { server: true, username: true, password: true },
+    build: { context: true, dockerfile: true, builderVersion: true, args: true },
+  },
+  replace: "create-before-delete",
+  create: buildImage,
+  // provider.go Delete: a no-op (the built image stays on the engine).
+  async delete(_engine: Docker, _applied: Applied) {},
+};
+
+async function buildImage(engine: Docker, inputs: Inputs): Promise<{ id: string; outputs: Inputs }> {
+  const build: Inputs = inputs.build ?? {};
+  // marshalBuildAndApplyDefaults: context ".", dockerfile <context>/Dockerfile, builder BuildKit ("2") unless BuilderV1.
+  const context: string = build.context ?? ".";
+  const dockerfile: string = build.dockerfile ?? path.join(context, "Dockerfile");
+  if (build.builderVersion !== "BuilderV1") {
+    throw new Error(`build.builderVersion ${build.builderVersion ?? "(unset: BuildKit, the provider's default)"} is not applied here; the kit builds with BuilderV1, the classic builder npm run setup uses`);
+  }
+  const relDockerfile = path.relative(context, dockerfile);
+  if (relDockerfile.startsWith("..")) throw new Error(`the Dockerfile ${dockerfile} is outside the build context ${context}`);
+  const ignored = ignoreFilter(context, dockerfile, relDockerfile);
+  // archive.TarWithOptions(contextDir, {ExcludePatterns, ChownOpts: {UID: 0, GID: 0}}): the context less what is ignored, root-owned.
+  const contextTar = new PassThrough();
+  tar
+    .pack(context, {
+      ignore: (name) => ignored(path.relative(context, name)),
+      map: (header) => ({ ...header, uid: 0, gid: 0, uname: "", gname: "" }),
+    })
+    .pipe(contextTar);
+  // ImageBuildOptions{Dockerfile, Tags: [imageName], BuildArgs, Version}: Remove false (rm=0), no pull.
+  const stream: NodeJS.ReadableStream = await engine.buildImage(contextTar, {
+    t: inputs.imageName,
+    dockerfile: relDockerfile,
+    buildargs: build.args ?? {},
+    version: "1",
+    rm: false,
+  } as Docker.ImageBuildOptions);
+  // runImageBuild: the image id from the build's result message, then the image found in the store.
+  const builtId = await new Promise<string>((resolve, reject) => {
+    let id = "";
+    engine.modem.followProgress(
+      stream,
+      (error: Error | null) => (error ? reject(error) : id ? resolve(id) : reject(new Error("no image id found in build output"))),
+      (event: { aux?: { ID?: string }; error?: string }) => {
+        if (event.error) reject(new Error(`error building image: ${event.error}`));
+        if (event.aux?.ID) id = event.aux.ID;
+      },
+    );
+  });
+  if (!inputs.skipPush) throw new Error(`skipPush false: pushing ${inputs.imageName} to a registry is not applied here (no registry answers)`);
+  // dockerBuild with skipPush: repoDigest is the ID `docker inspect <imageName>` reports.
+  const inspected = await engine.getImage(inputs.imageName).inspect();
+  if (inspected.Id !== builtId) throw new Error(`built ${builtId}, but ${inputs.imageName} is ${inspected.Id}`);
+  return {
+    id: inputs.imageName,
+    outputs: { ...inputs, repoDigest: inspected.Id, baseImageName: inputs.imageName, dockerfile: relDockerfile, context, registryServer: inputs.registry?.server ?? "" },
+  };
+}
+
+/**
+ * getIgnorePatterns: <dockerfile>.dockerignore, else <context>/.dockerignore, read with Docker's
+ * pattern rules (@balena/dockerignore implements them); TrimBuildFilesFromExcludes keeps the
+ * Dockerfile and .dockerignore in the context whatever the patterns say.
+ */
+function ignoreFilter(context: string, dockerfile: string, relDockerfile: string): (relative: string) => boolean {
+  const file = [`${dockerfile}.dockerignore`, path.join(context, ".dockerignore")].find((candidate) => fs.existsSync(candidate));
+  if (!file) return () => false;
+  const rules = dockerignore().add(fs.readFileSync(file, "utf8").split(/\r?\n/));
+  return (relative) => relative !== "" && relative !== relDockerfile && relative !== ".dockerignore" && rules.ignores(relative);
+}
+
+/**
+ * docker.RemoteImage: kreuzwerker/terraform-provider-docker v4.5.0 (commit 5074970c)
+ * internal/provider/resource_docker_image_funcs.go, resourceDockerImageCreate: findImage (local
+ * image, else a pull); the image id as `imageId`. Deleted only without keep_locally.
+ */
+export const REMOTE_IMAGE: ResourceHandler = {
+  fields: { name: true, keepLocally: true },
+  replace: "create-before-delete",
+  async create(engine: Docker, inputs: Inputs) {
+    const image = await findImage(engine, inputs.name);
+    return { id: `${image.Id}${inputs.name}`, outputs: { ...inputs, imageId: image.Id, repoDigest: image.RepoDigests?.[0] ?? "" } };
+  },
+  async delete(engine: Docker, applied: Applied) {
+    if (applied.inputs.keepLocally) return;
+    await engine.getImage(applied.outputs.imageId).remove().catch(() => undefined);
+  },
+};

@@ -1,0 +1,118 @@
+import * as pulumi from "@pulumi/pulumi";
+import { planDeployment, type Deployment } from "../../configs/deployment";
+import { docker, removeByLabel } from "../../harness/engine";
+import { adoptDeployment, type RunningTopology } from "../../harness/topology";
+import { KIT_LABEL } from "../../model/layout";
+import { resolveModel } from "../../model/model";
+import { hostExtraCaCerts } from "../../scripts/lib/docker-setup";
+import { PROJECT_ROOT } from "../../stacks/config";
+import type { DeploymentOutputs } from "../../stacks/deploy";
+import { ProviderEngine, type Step } from "./provider/engine";
+
+/** What one program run did: the outputs `pulumi up` would print and what happened to each resource. */
+export interface UpResult {
+  outputs: { topology: string; urls: Record<string, string>; nodes: Record<string, { role: string; host: string; container: string }>; network: string };
+  steps: Step[];
+  /** The deployment, taken over by the test harness for checks through its published ports. */
+  topology: RunningTopology;
+  durationMs: number;
+}
+
+/**
+ * One stack of the Pulumi program (stacks/) applied to this machine's Docker engine by a
+ * ProviderEngine: `up` runs the program with the stack's settings and applies what it registers
+ * with the docker provider's own API calls; a second `up` applies only what changed; `destroy`
+ * deletes it all. Not `pulumi up`: see ProviderEngine.
+ */
+export class StackOnEngine {
+  readonly engine = new ProviderEngine();
+
+  constructor(
+    /** The stack name: container names and the KIT_LABEL value of everything it creates. */
+    readonly stack: string,
+    /** PEM of the CA that signed the stack's certificate, for clients (TLS topologies). */
+    private readonly ca: string | null = null,
+  ) {}
+
+  /** Runs the program with these settings (`realtime-kit:<key>` values, secrets among them) and applies it. */
+  async up(config: Record<string, unknown>, secrets: Record<string, string> = {}): Promise<UpResult> {
+    const started = Date.now();
+    // The machine's extra CA certificates for build stages, as `npm run setup` passes them (and as
+    // the README asks a user behind a TLS-intercepting proxy to export before `pulumi up`).
+    const caCerts = hostExtraCaCerts().pem;
+    if (caCerts) process.env.BUILD_CA_CERTS ??= caCerts;
+    await pulumi.runtime.setMocks(this.engine, "realtime-kit", this.stack, false);
+    const all: Record<string, string> = {};
+    for (const [key, value] of Object.entries({ ...config, ...secrets })) all[`realtime-kit:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
+    pulumi.runtime.setAllConfig(all, Object.keys(secrets).map((key) => `realtime-kit:${key}`));
+    this.engine.beginRun();
+    // Loaded after the mocks are in place, as a Pulumi program must be.
+    const { deploy } = require("../../stacks/deploy") as typeof import("../../stacks/deploy");
+    const out: DeploymentOutputs = deploy();
+    const components = [out.deployment.redis, out.deployment.realtime, out.deployment.app, out.deployment.edge];
+    const containerIds = components.flatMap((component) => (component ? Object.values(component.containers).map((container) => container.id) : []));
+    const [nodes, network] = await this.settled(pulumi.all([pulumi.all(containerIds), out.nodes, out.network]).apply(([, n, w]) => [n, w] as const));
+    await this.engine.idle();
+    const steps = await this.engine.endRun();
+    const deployment = planDeployment(resolveModel(this.modelConfig(config), { baseDir: PROJECT_ROOT }));
+    const topology = await adoptDeployment(deployment, { label: this.stack, networkName: network, ca: this.ca });
+    return { outputs: { topology: out.topology, urls: out.urls, nodes, network }, steps, topology, durationMs: Date.now() - started };
+  }
+
+  /**
+   * Removes the client containers tests added on the stack's network, then deletes every resource
+   * the engine applied (what `pulumi destroy` asks the provider to do), and reports what carries
+   * the stack's label after that; then removes that too.
+   */
+  async destroy(): Promise<{ leftByDestroy: string[] }> {
+    await this.engine.idle();
+    const managed = new Set(this.engine.resources().map((resource) => resource.id));
+    const filters = JSON.stringify({ label: [`${KIT_LABEL}=${this.stack}`] });
+    for (const container of await docker.listContainers({ all: true, filters })) {
+      if (!managed.has(container.Id)) await docker.getContainer(container.Id).remove({ force: true, v: true });
+    }
+    await this.engine.destroy();
+    const leftByDestroy = await labelled(this.stack);
+    await removeByLabel(this.stack);
+    return { leftByDestroy };
+  }
+
+  /** The plan the same settings give the CLI. */
+  plan(config: Record<string, unknown>): Deployment {
+    return planDeployment(resolveModel(this.modelConfig(config), { baseDir: PROJECT_ROOT }));
+  }
+
+  private modelConfig(config: Record<string, unknown>): Record<string, unknown> {
+    const { tlsCert: _cert, tlsKey: _key, ...model } = config;
+    return model;
+  }
+
+  /** An output's value once everything it depends on is applied; the first failure of the engine instead, if one comes first. */
+  private settled<T>(output: pulumi.Output<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setInterval(() => {
+        const failure = this.engine.failures[0];
+        if (failure) {
+          clearInterval(timer);
+          reject(failure);
+        }
+      }, 100);
+      output.apply((value) => {
+        clearInterval(timer);
+        resolve(value);
+        return value;
+      });
+    });
+  }
+}
+
+/** Containers, networks and volumes on the engine that carry KIT_LABEL=<stack>, described. */
+export async function labelled(stack: string): Promise<string[]> {
+  const filters = JSON.stringify({ label: [`${KIT_LABEL}=${stack}`] });
+  const [containers, networks, volumes] = await Promise.all([docker.listContainers({ all: true, filters }), docker.listNetworks({ filters }), docker.listVolumes({ filters })]);
+  return [
+    ...containers.map((container) => `container ${container.Names[0]}`),
+    ...networks.map((network) => `network ${network.Name}`),
+    ...(volumes.Volumes ?? []).map((volume) => `volume ${volume.Name}`),
+  ];
+}
