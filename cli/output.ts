@@ -13,8 +13,7 @@ const README_MARK = "# realtime-kit:";
 export async function writeDeployment(deployment: Deployment, outDir: string, check?: (stagedDir: string) => Promise<void>): Promise<string[]> {
   const target = path.resolve(outDir);
   assertWritableTarget(target);
-  fs.mkdirSync(path.dirname(target), { recursive: true });
-  const staging = fs.mkdtempSync(path.join(path.dirname(target), `.${path.basename(target)}.staging-`));
+  const staging = createStaging(target);
   try {
     const written = Object.entries(deployment.files).map(([name, text]) => {
       fs.writeFileSync(path.join(staging, name), text!);
@@ -31,6 +30,33 @@ export async function writeDeployment(deployment: Deployment, outDir: string, ch
     return written;
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The staging folder beside the target, with the target's parent folders created as needed; a
+ * folder that cannot be made is bad input naming --out, and parents made before the failure go.
+ */
+function createStaging(target: string): string {
+  let firstMissing: string | null = null;
+  for (let dir = path.dirname(target); !fs.existsSync(dir); dir = path.dirname(dir)) firstMissing = dir;
+  try {
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    return fs.mkdtempSync(path.join(path.dirname(target), `.${path.basename(target)}.staging-`));
+  } catch (error) {
+    if (firstMissing) removeMadeFolder(firstMissing);
+    const { code, message } = error as NodeJS.ErrnoException;
+    const why = code === "EEXIST" || code === "ENOTDIR" ? "a file stands where a folder is needed" : code === "EROFS" ? "the file system is read-only" : code === "EACCES" || code === "EPERM" ? "permission denied" : code === "ENOENT" ? "no folder can be created there" : (code ?? message);
+    throw new ConfigError("--out", `cannot create ${target} (${why}); choose a folder you can write, e.g. ./deploy`);
+  }
+}
+
+/** Removes a folder this call made; a path through a file (ENOTDIR) never became one. */
+function removeMadeFolder(dir: string): void {
+  try {
+    if (fs.statSync(dir).isDirectory()) fs.rmSync(dir, { recursive: true, force: true });
+  } catch {
+    /* not made: nothing to remove */
   }
 }
 

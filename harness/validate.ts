@@ -19,14 +19,16 @@ const PEER_NAME = /\b((?:realtime|app)-\d+|nginx|haproxy|redis)\b/g;
 
 /**
  * Checks generated configs with the real programs, inside the kit's own images (the exact
- * versions that will run them), with every peer name resolvable and a throwaway certificate
- * mounted where the operator's would be.
+ * versions that will run them), with every peer name resolvable and the operator's certificate
+ * and key mounted where the deployment mounts them (a throwaway pair when none is given).
  */
-export async function validateDirectory(dir: string): Promise<ValidationResult[]> {
+export async function validateDirectory(dir: string, operatorTls: { certFile: string; keyFile: string } | null = null): Promise<ValidationResult[]> {
   const present = ["haproxy.cfg", "nginx.conf", "stunnel.conf"].filter((file) => fs.existsSync(path.join(dir, file)));
   const tlsDir = fs.mkdtempSync(path.join(os.tmpdir(), "realtime-kit-validate-"));
   try {
-    const certificates = await createTestCertificates(["localhost"]);
+    const certificates = operatorTls
+      ? { cert: fs.readFileSync(operatorTls.certFile, "utf8"), key: fs.readFileSync(operatorTls.keyFile, "utf8") }
+      : await createTestCertificates(["localhost"]);
     fs.writeFileSync(path.join(tlsDir, "server.pem"), certificates.cert);
     fs.writeFileSync(path.join(tlsDir, "server.pem.key"), certificates.key, { mode: 0o600 });
     const tlsBinds = [`${path.join(tlsDir, "server.pem")}:${CONTAINER_PATHS.tlsCert}:ro`, `${path.join(tlsDir, "server.pem.key")}:${CONTAINER_PATHS.tlsKey}:ro`];

@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import YAML from "yaml";
 import { ConfigError } from "./errors";
+import { checkCertificatePair } from "./pem";
 import { resolveModel, type Model } from "./model";
 
 export interface LoadOptions {
@@ -29,7 +30,14 @@ export function loadModel(options: LoadOptions): Model {
     }
     config.topology = options.topology;
   }
-  for (const assignment of options.sets ?? []) applySet(config, assignment, cwd);
+  const setKeys = new Map<string, string>();
+  for (const assignment of options.sets ?? []) {
+    const key = assignment.split("=", 1)[0]!;
+    const earlier = setKeys.get(key);
+    if (earlier !== undefined) throw new ConfigError(key, `is set twice with --set (${earlier}, then ${assignment}); give it once`);
+    setKeys.set(key, assignment);
+    applySet(config, assignment, cwd);
+  }
   const baseDir = options.configFile ? path.dirname(path.resolve(cwd, options.configFile)) : cwd;
   const model = resolveModel(config, { baseDir });
   checkReadableFiles(model);
@@ -45,8 +53,9 @@ export function readConfigFile(file: string): Record<string, unknown> {
   }
   let parsed: unknown;
   try {
-    parsed = file.endsWith(".json") ? JSON.parse(text) : YAML.parse(text, { prettyErrors: true });
+    parsed = file.endsWith(".json") ? JSON.parse(text) : parseYamlDecimal(text);
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     const message = (error as Error).message.split("\n")[0];
     throw new ConfigError("--config", `${file} is not valid ${file.endsWith(".json") ? "JSON" : "YAML"}: ${message}`);
   }
@@ -67,6 +76,10 @@ function applySet(config: Record<string, unknown>, assignment: string, cwd: stri
   } catch {
     value = rawValue;
   }
+  if (typeof value === "number") checkDecimal(key, rawValue.trim(), value);
+  if (typeof value === "string" && /(^|\s)#/.test(rawValue) && !/^\s*["']/.test(rawValue)) {
+    throw new ConfigError(key, `"${rawValue}" holds " #", which YAML reads as the start of a comment (the value would be "${value}"); quote the value, e.g. --set '${key}="${rawValue}"'`);
+  }
   // Paths given on the command line are relative to where the command runs, not to a config file.
   if (/(^|\.)(certFile|keyFile|staticDir|certPath)$/.test(key) && typeof value === "string") value = path.resolve(cwd, value);
   const parts = key.split(".");
@@ -82,10 +95,36 @@ function applySet(config: Record<string, unknown>, assignment: string, cwd: stri
   target[parts[parts.length - 1]!] = value;
 }
 
+/**
+ * YAML with every number written in decimal: the YAML 1.2 core schema reads 0x50 as 80 and 0o3 as
+ * 3 (and other YAML readers read 050 as octal), which silently turns a typo into another port.
+ */
+function parseYamlDecimal(text: string): unknown {
+  const document = YAML.parseDocument(text, { prettyErrors: true, keepSourceTokens: true });
+  if (document.errors.length > 0) throw document.errors[0];
+  YAML.visit(document, {
+    Scalar(_key, node, path) {
+      if (typeof node.value !== "number") return;
+      const field = path.filter(YAML.isPair).map((pair) => String((pair.key as YAML.Scalar).value)).join(".");
+      checkDecimal(field || "config", node.srcToken && "source" in node.srcToken ? node.srcToken.source : String(node.value), node.value);
+    },
+  });
+  return document.toJS();
+}
+
+/** A number must be written in plain decimal (an exponent is fine): not 0x50, 0o3, 050, +5 or .inf. */
+function checkDecimal(field: string, source: string, value: number): void {
+  if (/^-?(0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?$/.test(source)) return;
+  throw new ConfigError(field, `${source} is not a decimal number (YAML reads it as ${value}); write the number in decimal${Number.isFinite(value) ? `, e.g. ${value}` : ""}`);
+}
+
 /** Checks the files and folders a model names can be read (certificate, key, static assets). */
 export function checkReadableFiles(model: Model): void {
-  if (model.tls?.certFile) checkPem("tls.certFile", model.tls.certFile, /-----BEGIN CERTIFICATE-----/, "a PEM certificate");
-  if (model.tls?.keyFile) checkPem("tls.keyFile", model.tls.keyFile, /-----BEGIN [A-Z ]*PRIVATE KEY-----/, "a PEM private key");
+  if (model.tls?.certFile && model.tls.keyFile) {
+    const cert = checkPem("tls.certFile", model.tls.certFile, /-----BEGIN CERTIFICATE-----/, "a PEM certificate");
+    const key = checkPem("tls.keyFile", model.tls.keyFile, /-----BEGIN [A-Z ]*PRIVATE KEY-----/, "a PEM private key");
+    checkCertificatePair(cert, key, { cert: "tls.certFile", key: "tls.keyFile" });
+  }
   if (model.staticDir) {
     let isDir = false;
     try {
@@ -107,7 +146,7 @@ export function checkReadableFiles(model: Model): void {
   });
 }
 
-function checkPem(field: string, file: string, marker: RegExp, what: string): void {
+function checkPem(field: string, file: string, marker: RegExp, what: string): string {
   let text: string;
   try {
     text = fs.readFileSync(file, "utf8");
@@ -115,4 +154,5 @@ function checkPem(field: string, file: string, marker: RegExp, what: string): vo
     throw new ConfigError(field, `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)}); give the path of ${what}`);
   }
   if (!marker.test(text)) throw new ConfigError(field, `${file} is not ${what} (no PEM block found)`);
+  return text;
 }

@@ -17,7 +17,7 @@ export interface Model {
     nodes: number;
     image: string;
     /** multi-node only. */
-    stickiness: "source" | "cookie" | null;
+    stickiness: "session" | "source" | "cookie" | null;
     cookieName: string;
     pingIntervalMs: number;
     pingTimeoutMs: number;

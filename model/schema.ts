@@ -21,17 +21,47 @@ export const TOPOLOGY_SUMMARIES: Record<Topology, string> = {
 
 const DURATION_UNITS_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
-/** A duration written as `500ms`, `60s`, `2m`, `1h`, `180d` (or a number of milliseconds); parsed to ms. */
-const duration = z
-  .union([
-    z.number().int().positive(),
-    z.string().regex(/^[1-9]\d*(ms|s|m|h|d)$/, 'expected a duration such as "500ms", "60s", "2m", "1h" or "180d"'),
-  ], { error: 'expected a duration such as "500ms", "60s", "2m", "1h" or "180d" (or a whole number of milliseconds)' })
-  .transform((value) => {
-    if (typeof value === "number") return value;
-    const [, amount, unit] = /^(\d+)(ms|s|m|h|d)$/.exec(value)!;
-    return Number(amount) * DURATION_UNITS_MS[unit as keyof typeof DURATION_UNITS_MS];
-  });
+/**
+ * The longest timer HAProxy takes (2^31 - 1 ms, about 24.8 days; a longer `timeout` is refused or
+ * wraps), and Node's setTimeout as well: the ceiling of every timeout and interval option.
+ */
+export const MAX_TIMER_MS = 24 * 86_400_000;
+/** Below this a timeout or check interval only makes a loaded proxy fail healthy peers. */
+export const MIN_TIMER_MS = 100;
+
+/**
+ * A duration written as `500ms`, `60s`, `2m`, `1h`, `180d` (or a whole number of milliseconds),
+ * parsed to ms and held to the option's range; the error names the range.
+ */
+function duration(minMs = MIN_TIMER_MS, maxMs = MAX_TIMER_MS) {
+  const expected = `expected a duration from ${formatDuration(minMs)} to ${formatDuration(maxMs)}, such as "500ms", "60s", "2m", "1h" or "1d" (or a whole number of milliseconds)`;
+  return z
+    .union([z.number({ error: expected }).int(expected), z.string({ error: expected }).regex(/^\d+(ms|s|m|h|d)$/, expected)], { error: expected })
+    .transform((value) => {
+      if (typeof value === "number") return value;
+      const [, amount, unit] = /^(\d+)(ms|s|m|h|d)$/.exec(value)!;
+      return Number(amount) * DURATION_UNITS_MS[unit as keyof typeof DURATION_UNITS_MS];
+    })
+    .pipe(z.number().min(minMs, expected).max(maxMs, expected));
+}
+
+function formatDuration(ms: number): string {
+  const unit = (["d", "h", "m", "s"] as const).find((candidate) => ms % DURATION_UNITS_MS[candidate] === 0);
+  return unit ? `${ms / DURATION_UNITS_MS[unit]}${unit}` : `${ms}ms`;
+}
+
+/**
+ * A request path as HAProxy's `http-check send ... uri` and the second stack read it: RFC 3986
+ * path and query characters only, percent-escapes well formed, and none of what HAProxy's config
+ * parser treats specially (`#` comment, quotes, `\` escape, `$` variable, spaces).
+ */
+export const HTTP_PATH = /^\/(?:[A-Za-z0-9\-._~!&()*+,;=:@\/]|%[0-9A-Fa-f]{2})*(?:\?(?:[A-Za-z0-9\-._~!&()*+,;=:@\/?]|%[0-9A-Fa-f]{2})*)?$/;
+
+/** A whole number in a range; every error names the range. */
+function wholeNumber(min: number, max: number, unit: string) {
+  const expected = `expected a whole number of ${unit} from ${min} to ${max}`;
+  return z.number({ error: expected }).int(expected).min(min, expected).max(max, expected);
+}
 
 const port = z
   .number({ error: "expected a port number from 1 to 65535" })
@@ -112,14 +142,14 @@ export const configSchema = z.strictObject({
       nodes: nodeCount.optional().describe("Realtime (Socket.IO) nodes. 1 except in multi-node (default 2 there)."),
       image: z.string().regex(IMAGE_REF, "expected a Docker image reference").default("realtime-kit/realtime:latest").describe("Image of the realtime server."),
       stickiness: z
-        .enum(["source", "cookie"])
-        .default("source")
+        .enum(["session", "source", "cookie"])
+        .default("session")
         .describe(
-          "multi-node: how HAProxy pins a client to its node. source: by client address (the chapter's way; needs the real address, which stunnel passes with the PROXY protocol). cookie: by the Socket.IO `io` cookie (HAProxy's and Socket.IO's advice today; clients must keep cookies).",
+          "multi-node: how HAProxy keeps a Socket.IO session on the node that holds it. session: by the Engine.IO session id, which each node begins with its own name (no cookie, no client address, nothing lost when HAProxy restarts; the realtime server must prefix its ids, as the kit's does). source: by client address (the chapter's way; needs the real address, which stunnel passes with the PROXY protocol; clients behind one NAT share a node). cookie: by the Socket.IO `io` cookie (clients must keep cookies).",
         ),
       cookieName: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "expected a cookie name of letters, digits, _ or -").default("io").describe("Cookie the realtime server sets for cookie stickiness."),
-      pingInterval: duration.prefault("25s").describe("Socket.IO pingInterval."),
-      pingTimeout: duration.prefault("20s").describe("Socket.IO pingTimeout. Every proxy idle timeout must exceed pingInterval + pingTimeout."),
+      pingInterval: duration().prefault("25s").describe("Socket.IO pingInterval."),
+      pingTimeout: duration().prefault("20s").describe("Socket.IO pingTimeout. Every proxy idle timeout must exceed pingInterval + pingTimeout."),
       adapter: z
         .enum(["redis", "redis-streams"])
         .default("redis")
@@ -133,7 +163,14 @@ export const configSchema = z.strictObject({
       nodes: nodeCount.optional().describe("Second-stack (app) nodes. 1 except in multi-node (default 2 there)."),
       image: z.string().regex(IMAGE_REF, "expected a Docker image reference").default("realtime-kit/app:latest").describe("Image of the second stack (the chapter's Ruby app)."),
       port: port.default(3000).describe("Port the second stack listens on inside its container. Never published."),
-      healthPath: z.string().regex(/^\/[\x21-\x7e]*$/, "expected a path starting with /").default("/ping").describe("Route the load balancer checks on the second stack."),
+      healthPath: z
+        .string()
+        .regex(
+          HTTP_PATH,
+          "expected a path starting with / made of letters, digits and - . _ ~ ! & ( ) * + , ; = : @ / (an optional ?query too), other characters %-escaped; # quotes \\ $ and spaces are not allowed",
+        )
+        .default("/ping")
+        .describe("Route the load balancer checks on the second stack."),
       hosts: poolHosts("app"),
     })
     .prefault({}),
@@ -146,7 +183,7 @@ export const configSchema = z.strictObject({
       certFile: z.string().min(1).optional().describe("PEM certificate chain for the https port. `up` makes a throwaway one when absent."),
       keyFile: z.string().min(1).optional().describe("PEM private key matching certFile."),
       minVersion: z.enum(["TLSv1.2", "TLSv1.3"]).default("TLSv1.2").describe("Lowest TLS version accepted."),
-      hstsMaxAge: duration.prefault("180d").describe("Strict-Transport-Security max-age sent on https responses (180 days)."),
+      hstsMaxAge: duration(1000, 3650 * 86_400_000).prefault("180d").describe("Strict-Transport-Security max-age sent on https responses (180 days)."),
     })
     .prefault({}),
   plainHttpRealtime: z
@@ -156,12 +193,12 @@ export const configSchema = z.strictObject({
   staticDir: z.string().min(1).optional().describe("ssl-split: folder of static assets nginx serves under /static/ (default: the kit's examples/static)."),
   timeouts: z
     .strictObject({
-      connect: duration.prefault("5s").describe("Proxy -> backend connect timeout."),
-      client: duration.prefault("60s").describe("Proxy idle timeout on the client side."),
-      server: duration.prefault("60s").describe("Proxy idle timeout on the server side."),
-      tunnel: duration.prefault("1h").describe("Idle timeout of an upgraded WebSocket through HAProxy."),
-      proxyRead: duration.prefault("60s").describe("nginx proxy_read_timeout / proxy_send_timeout."),
-      healthCheckInterval: duration.prefault("1s").describe("How often HAProxy checks each pool member; after a failure it checks 4x as often, and 2 failures take it out."),
+      connect: duration().prefault("5s").describe("Proxy -> backend connect timeout."),
+      client: duration().prefault("60s").describe("Proxy idle timeout on the client side."),
+      server: duration().prefault("60s").describe("Proxy idle timeout on the server side."),
+      tunnel: duration().prefault("1h").describe("Idle timeout of an upgraded WebSocket through HAProxy."),
+      proxyRead: duration().prefault("60s").describe("nginx proxy_read_timeout / proxy_send_timeout."),
+      healthCheckInterval: duration().prefault("1s").describe("How often HAProxy checks each pool member; after a failure it checks 4x as often, and 2 failures take it out."),
     })
     .prefault({}),
   cors: z
@@ -174,9 +211,9 @@ export const configSchema = z.strictObject({
     .prefault({}),
   limits: z
     .strictObject({
-      maxMessageBytes: z.number().int().min(1024).max(100 * 1024 * 1024).default(1_000_000).describe("Largest Socket.IO message / HTTP body accepted (Socket.IO maxHttpBufferSize, proxies' body limit)."),
-      maxConnections: z.number().int().min(100).max(1_000_000).default(9_000).describe("HAProxy maxconn: concurrent connections the front door accepts. HAProxy needs about 2 open files per connection: 9000 fits the 20000 open files some Docker engines allow a container; raise it with the engine's limit (dockerd LimitNOFILE)."),
-      connectionRatePerClient: z.number().int().min(1).max(100_000).default(500).describe("New connections one client address may open per 10 s at HAProxy before being refused."),
+      maxMessageBytes: wholeNumber(1024, 100 * 1024 * 1024, "bytes").default(1_000_000).describe("Largest Socket.IO message / HTTP body accepted (Socket.IO maxHttpBufferSize, proxies' body limit)."),
+      maxConnections: wholeNumber(100, 1_000_000, "connections").default(9_000).describe("HAProxy maxconn: concurrent connections the front door accepts. HAProxy needs about 2 open files per connection: 9000 fits the 20000 open files some Docker engines allow a container; raise it with the engine's limit (dockerd LimitNOFILE)."),
+      connectionRatePerClient: wholeNumber(1, 100_000, "connections per 10 s").default(500).describe("New connections one client address may open per 10 s at HAProxy before being refused."),
     })
     .prefault({}),
   hosts: z

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { ConfigError } from "../model/errors";
 import { checkReadableFiles } from "../model/load";
+import { checkCertificatePair } from "../model/pem";
 import { resolveModel, type Model } from "../model/model";
 import { configSchema } from "../model/schema";
 
@@ -110,10 +111,12 @@ function tlsMaterial(config: pulumi.Config, model: Model): TlsMaterial | null {
     // Secret in state and outputs even if it was set without --secret.
     return pulumi.secret(value);
   };
-  return {
+  const material = {
     cert: pem("tlsCert", cert, /-----BEGIN CERTIFICATE-----/, "a certificate chain", SET_CERT),
     key: pem("tlsKey", key, /-----BEGIN [A-Z ]*PRIVATE KEY-----/, "a private key", SET_KEY),
   };
+  checkCertificatePair(cert!, key!, { cert: "tlsCert", key: "tlsKey" });
+  return material;
 }
 
 function registrySettings(config: pulumi.Config): RegistrySettings | null {

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { planDeployment } from "../../configs/deployment";
 import { validateDirectory } from "../../harness/validate";
+import { ConfigError } from "../../model/errors";
 import { loadModel } from "../../model/load";
 import { writeDeployment } from "../output";
 import { printValidation } from "./validate";
@@ -19,10 +20,15 @@ export function register(program: Command): void {
       action(async (topology: string, options: { out: string; config?: string; set: string[]; validate?: boolean }) => {
         const model = loadModel({ topology, configFile: options.config, sets: options.set });
         const deployment = planDeployment(model);
+        const checked = (["haproxy.cfg", "nginx.conf", "stunnel.conf"] as const).filter((file) => deployment.files[file] !== undefined);
+        if (options.validate && checked.length === 0) {
+          throw new ConfigError("--validate", `${model.topology} generates no haproxy.cfg, nginx.conf or stunnel.conf (only ${Object.keys(deployment.files).join(" and ")}): there is nothing for the proxies to check; drop --validate`);
+        }
+        const operatorTls = model.tls?.certFile && model.tls.keyFile ? { certFile: model.tls.certFile, keyFile: model.tls.keyFile } : null;
         let failed = false;
         const written = await writeDeployment(deployment, options.out, options.validate
           ? async (staged) => {
-              const results = await validateDirectory(staged);
+              const results = await validateDirectory(staged, operatorTls);
               printValidation(results);
               failed = results.some((result) => !result.ok);
               if (failed) throw new Error("generated configuration failed validation; nothing was written");

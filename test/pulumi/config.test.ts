@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
+import { createTestCertificates } from "../../harness/certs";
 import { resolveModel } from "../../model/model";
 import { PROJECT_ROOT } from "../../stacks/config";
 import { StackConfigError } from "../../stacks/deploy";
@@ -76,6 +77,13 @@ describe("Pulumi program: stack config", () => {
       const error = await programError({ topology: "ssl-split" }, { ...TLS_SECRETS, tlsCert: "/home/me/cert.pem" });
       assert.equal(error.field, "tlsCert");
       assert.match(error.message, /is not a certificate chain \(no PEM block found\)/);
+    });
+
+    it("a key that does not belong to the certificate is refused before anything is deployed", async () => {
+      const other = await createTestCertificates(["localhost"]);
+      const error = await programError({ topology: "ssl-split" }, { tlsCert: TLS_SECRETS.tlsCert, tlsKey: other.key });
+      assert.equal(error.field, "tlsKey");
+      assert.match(error.message, /^tlsKey: does not belong to the certificate in tlsCert/);
     });
 
     it("tls.certFile / tls.keyFile (the CLI's way) point to the secrets instead", async () => {

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { createTestCertificates } from "../../harness/certs";
 import { SEED_LABEL } from "../../model/layout";
 import type { DeploymentOutputs } from "../../stacks/deploy";
 
@@ -132,8 +133,13 @@ export function reveal<T = any>(value: unknown): T {
   return value as T;
 }
 
-/** A throwaway PEM pair: the program only checks the PEM markers, the tests never start TLS. */
-export const TLS_SECRETS = {
-  tlsCert: "-----BEGIN CERTIFICATE-----\nTUlJQ2Zha2VjZXJ0\n-----END CERTIFICATE-----\n",
-  tlsKey: "-----BEGIN PRIVATE KEY-----\nTUlJQ2Zha2VrZXk=\n-----END PRIVATE KEY-----\n",
-};
+/**
+ * A throwaway certificate and its key (the program checks that they belong together and are valid
+ * now; the tests never start TLS). Filled by the root hook below, before any test reads it.
+ */
+export const TLS_SECRETS = { tlsCert: "", tlsKey: "" };
+
+before(async () => {
+  const certificates = await createTestCertificates(["localhost"]);
+  Object.assign(TLS_SECRETS, { tlsCert: certificates.cert, tlsKey: certificates.key });
+});

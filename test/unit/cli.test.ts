@@ -68,6 +68,19 @@ describe("realtime-kit command", function () {
     ["zero nodes", ["generate", "multi-node", "--set", "realtime.nodes=0"], /realtime\.nodes: at least 1 node/],
     ["missing certificate", ["generate", "ssl-split", "--set", "tls.certFile=/nonexistent/c.pem", "--set", "tls.keyFile=/nonexistent/k.pem"], /tls\.certFile: cannot read \/nonexistent\/c\.pem/],
     ["malformed value", ["generate", "single", "--set", "timeouts.client=soon"], /timeouts\.client: expected a duration/],
+    ["a health path HAProxy would read as a comment", ["generate", "multi-node", "--set", "app.healthPath=/a#b"], /app\.healthPath: expected a path starting with \/ .*# quotes \\ \$ and spaces are not allowed \(got "\/a#b"\)/],
+    ["a health path with a quote", ["generate", "multi-node", "--set", `app.healthPath=/a"b`], /app\.healthPath: expected a path/],
+    ["a health path with a broken %-escape", ["generate", "multi-node", "--set", "app.healthPath=/a%zz"], /app\.healthPath: expected a path/],
+    ["a timeout beyond HAProxy's timer maximum", ["generate", "multi-node", "--set", "timeouts.tunnel=30d"], /timeouts\.tunnel: expected a duration from 100ms to 24d/],
+    ["a timeout in milliseconds beyond it", ["generate", "multi-node", "--set", "timeouts.client=9999999999999"], /timeouts\.client: expected a duration from 100ms to 24d, .* \(got 9999999999999\)/],
+    ["a check interval of 1 ms", ["generate", "multi-node", "--set", "timeouts.healthCheckInterval=1ms"], /timeouts\.healthCheckInterval: expected a duration from 100ms to 24d, .* \(got "1ms"\)/],
+    ["a ping interval beyond any timer", ["generate", "multi-node", "--set", "realtime.pingInterval=1e21"], /realtime\.pingInterval: expected a duration from 100ms to 24d/],
+    ["a port in hexadecimal", ["generate", "single", "--set", "ports.http=0x50"], /ports\.http: 0x50 is not a decimal number \(YAML reads it as 80\); write the number in decimal, e\.g\. 80/],
+    ["a port with a leading zero", ["generate", "single", "--set", "ports.http=080"], /ports\.http: 080 is not a decimal number/],
+    ["the same --set key twice", ["generate", "single", "--set", "ports.http=81", "--set", "ports.http=82"], /ports\.http: is set twice with --set \(ports\.http=81, then ports\.http=82\); give it once/],
+    ["a --set value cut by a YAML comment", ["generate", "multi-node", "--set", "app.healthPath=/up #now"], /app\.healthPath: .* which YAML reads as the start of a comment/],
+    ["a limit out of range", ["generate", "multi-node", "--set", "limits.maxConnections=5"], /limits\.maxConnections: expected a whole number of connections from 100 to 1000000 \(got 5\)/],
+    ["--validate where nothing is validated", ["generate", "single", "--validate"], /--validate: single generates no haproxy\.cfg, nginx\.conf or stunnel\.conf/],
   ];
   for (const [name, args, message] of badInputs) {
     it(`bad input (${name}): one clear error, exit 2, nothing written`, () => {
@@ -81,6 +94,29 @@ describe("realtime-kit command", function () {
       assert.deepEqual(fs.readdirSync(dir), [], "no staging folder left behind");
     });
   }
+
+  it("an output folder that cannot be created (under a file, in /proc, in /sys): one line naming --out, exit 2, nothing left", () => {
+    const file = path.join(dir, "a-file");
+    fs.writeFileSync(file, "");
+    for (const out of [path.join(file, "out"), path.join(file, "deeper", "out"), "/proc/realtime-kit-out", "/sys/realtime-kit-out"]) {
+      const { status, stderr, stdout } = kit("generate", "single", "--out", out);
+      assert.equal(status, 2, `${out}: ${stderr}`);
+      assert.match(stderr, new RegExp(`^realtime-kit: invalid input: --out: cannot create ${out.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} \\(.+\\); choose a folder you can write`));
+      assert.equal(stderr.trim().split("\n").length, 1, stderr);
+      assert.equal(stdout, "");
+    }
+    assert.deepEqual(fs.readdirSync(dir), ["a-file"], "nothing written beside it");
+  });
+
+  it("a config file with a number in hexadecimal names the field", () => {
+    const config = path.join(dir, "deploy.yaml");
+    fs.writeFileSync(config, "topology: single\nports:\n  http: 0x50\n");
+    const out = path.join(dir, "out");
+    const { status, stderr } = kit("generate", "single", "--out", out, "--config", config);
+    assert.equal(status, 2);
+    assert.match(stderr, /ports\.http: 0x50 is not a decimal number \(YAML reads it as 80\)/);
+    assert.equal(fs.existsSync(out), false);
+  });
 
   it("bad input: malformed config file", () => {
     const config = path.join(dir, "deploy.yaml");
@@ -117,7 +153,7 @@ describe("realtime-kit command", function () {
   it("prints the options reference from the schema", () => {
     const { status, stdout } = kit("options");
     assert.equal(status, 0);
-    assert.match(stdout, /\| `realtime\.stickiness` \| `"source"` \|/);
+    assert.match(stdout, /\| `realtime\.stickiness` \| `"session"` \|/);
     assert.match(stdout, /\| `timeouts\.tunnel` \| `"1h"` \|/);
   });
 });

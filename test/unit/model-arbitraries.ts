@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { TOPOLOGIES, type Topology } from "../../model/schema";
+import { HTTP_PATH, TOPOLOGIES, type Topology } from "../../model/schema";
 
 /**
  * fast-check arbitraries over the user-facing configuration (model/schema.ts), drawn from the
@@ -57,7 +57,7 @@ export function validConfig(topologies: readonly Topology[] = TOPOLOGIES): fc.Ar
         pingInterval: duration(1000, 60_000),
         pingTimeout: duration(1000, 60_000),
         appPort: port,
-        healthPath: fc.constantFrom("/ping", "/healthz", "/up", "/status/ok"),
+        healthPath: fc.oneof(fc.constantFrom("/ping", "/healthz", "/up", "/status/ok"), fc.stringMatching(HTTP_PATH, { size: "small" })),
         terminator: fc.constantFrom("stunnel", "haproxy"),
         minVersion: fc.constantFrom("TLSv1.2", "TLSv1.3"),
         hsts: duration(1000, 400 * 86_400_000),

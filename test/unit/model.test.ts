@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createTestCertificates } from "../../harness/certs";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -46,11 +47,11 @@ describe("topology model", () => {
       assert.equal(model.plainHttpRealtime, "redirect");
     });
 
-    it("multi-node: 2 realtime + 2 app nodes, source stickiness, Redis adapter", () => {
+    it("multi-node: 2 realtime + 2 app nodes, session stickiness, Redis adapter", () => {
       const model = resolve({ topology: "multi-node" });
       assert.equal(model.realtime.nodes, 2);
       assert.equal(model.app?.nodes, 2);
-      assert.equal(model.realtime.stickiness, "source");
+      assert.equal(model.realtime.stickiness, "session");
       assert.equal(model.realtime.adapter, "redis");
     });
 
@@ -85,8 +86,8 @@ describe("topology model", () => {
     it("option that does not fit: split port with TLS", () => assertBadInput(() => resolve({ topology: "multi-node", ports: { realtime: 9000 } }), "ports.realtime", /single and node-proxy/));
     it("option that does not fit: app in single", () => assertBadInput(() => resolve({ topology: "single", app: { port: 4000 } }), "app", /single has no second stack/));
     it("unknown option", () => assertBadInput(() => resolve({ topology: "single", realtime: { nodez: 1 } }), "realtime.nodez", /unknown option nodez/));
-    it("bad enum value", () => assertBadInput(() => resolve({ topology: "multi-node", realtime: { stickiness: "ip" } }), "realtime.stickiness", /expected one of "source", "cookie" \(got "ip"\)/));
-    it("malformed duration", () => assertBadInput(() => resolve({ topology: "single", timeouts: { client: "60 seconds" } }), "timeouts.client", /duration such as "500ms"/));
+    it("bad enum value", () => assertBadInput(() => resolve({ topology: "multi-node", realtime: { stickiness: "ip" } }), "realtime.stickiness", /expected one of "session", "source", "cookie" \(got "ip"\)/));
+    it("malformed duration", () => assertBadInput(() => resolve({ topology: "single", timeouts: { client: "60 seconds" } }), "timeouts.client", /expected a duration from 100ms to 24d, such as "500ms"/));
     it("proxy timeout shorter than the Socket.IO heartbeat", () =>
       assertBadInput(() => resolve({ topology: "ssl-split", timeouts: { proxyRead: "30s" } }), "timeouts.proxyRead", /30s would cut idle Socket.IO connections: it must exceed .* = 45s/));
     it("heartbeat raised above the default proxy timeouts", () =>
@@ -105,9 +106,10 @@ describe("topology model", () => {
     });
     afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-    it("reads YAML, applies --set on top, resolves paths against the config file", () => {
-      fs.writeFileSync(path.join(dir, "cert.pem"), "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n");
-      fs.writeFileSync(path.join(dir, "key.pem"), "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n");
+    it("reads YAML, applies --set on top, resolves paths against the config file", async () => {
+      const pair = await createTestCertificates(["localhost"]);
+      fs.writeFileSync(path.join(dir, "cert.pem"), pair.cert);
+      fs.writeFileSync(path.join(dir, "key.pem"), pair.key);
       const file = path.join(dir, "deploy.yaml");
       fs.writeFileSync(file, "topology: multi-node\nrealtime:\n  nodes: 3\ntls:\n  certFile: cert.pem\n  keyFile: key.pem\n");
       const model = loadModel({ configFile: file, sets: ["app.nodes=4", "realtime.stickiness=cookie"], cwd: "/" });

@@ -6,6 +6,7 @@ import { Command } from "commander";
 import fc from "fast-check";
 import * as generate from "../../cli/commands/generate";
 import { kitImage, planDeployment } from "../../configs/deployment";
+import { HAPROXY_BACKENDS } from "../../configs/haproxy";
 import { proxiesOf } from "../../configs/names";
 import { ConfigError, EXIT_BAD_INPUT } from "../../model/errors";
 import { resolveModel } from "../../model/model";
@@ -151,5 +152,38 @@ describe("model properties (fast-check)", function () {
     const sample = fc.sample(brokenConfig(), { numRuns: 200, seed: 7 });
     assert.ok(new Set(sample.map((b) => b.field)).size >= 15, `breakers cover ${new Set(sample.map((b) => b.field)).size} fields`);
     for (const broken of sample.slice(0, 20)) assert.throws(() => resolve(broken.config), ConfigError);
+  });
+});
+
+describe("free text that reaches a config file is held to the grammar of the program reading it", () => {
+  /** Characters people type into paths, and those HAProxy's config parser treats specially. */
+  const alphabet = fc.constantFrom(..."abcXYZ019-._~!&()*+,;=:@/?%#\"'\\$ {}é中\t".split(""), "${X}", "%2F", "%zz", "%4");
+  const text = fc.array(alphabet, { minLength: 0, maxLength: 12 }).map((parts) => `/${parts.join("")}`);
+
+  it("app.healthPath: refused with one error naming it, or written into haproxy.cfg as one plain token", () => {
+    fc.assert(
+      fc.property(text, (healthPath) => {
+        let model: ReturnType<typeof resolve>;
+        try {
+          model = resolve({ topology: "multi-node", app: { healthPath } });
+        } catch (error) {
+          assert.ok(error instanceof ConfigError, String(error));
+          assert.equal(error.field, "app.healthPath");
+          return;
+        }
+        // Accepted: nothing HAProxy reads specially (comment, quote, escape, variable, whitespace), %-escapes well formed.
+        assert.doesNotMatch(healthPath, /[#"'\\$\s{}]|[^\x21-\x7e]|%(?![0-9A-Fa-f]{2})/, `accepted ${JSON.stringify(healthPath)}`);
+        const appBackend = planDeployment(model).files["haproxy.cfg"]!.split(/\nbackend /).find((section) => section.startsWith(`${HAPROXY_BACKENDS.app}\n`))!;
+        const line = appBackend.split("\n").find((candidate) => candidate.trim().startsWith("http-check send"))!;
+        assert.equal(line.trim(), `http-check send meth GET uri ${healthPath}`);
+      }),
+      { numRuns: 500, seed: 15 },
+    );
+  });
+
+  it("accepts the paths health routes really have", () => {
+    for (const healthPath of ["/ping", "/up", "/health/live", "/status?verbose=1", "/api/v1/health-check", "/%7Euser/ok", "/a(b)*c;d=e:f@g"]) {
+      assert.equal(resolve({ topology: "multi-node", app: { healthPath } }).app!.healthPath, healthPath);
+    }
   });
 });
