@@ -108,7 +108,7 @@ export function planDeployment(model: Model): Deployment {
   }
   for (const member of appMembers(model)) {
     const { name } = member;
-    service({ name, role: "app", image: model.app!.image, port: model.app!.port, env: { PORT: String(model.app!.port), NODE_ID: name }, publish: crossHost(member), host: member.host });
+    service({ name, role: "app", image: model.app!.image, port: model.app!.port, env: { PORT: String(model.app!.port), NODE_ID: name, MAX_BODY_BYTES: String(model.limits.maxMessageBytes) }, publish: crossHost(member), host: member.host });
   }
   const realtimeInFront = model.topology === "single" || model.front === "node";
   for (const member of realtimeNodes) {

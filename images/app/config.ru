@@ -6,10 +6,17 @@
 #   GET /ping      -> "PONG. EOM." (text/plain)
 #   GET /          -> a small HTML page
 #   GET /api/info  -> {"node": NODE_ID, "path": request path, "time": ISO-8601 UTC}
+#   POST /api/upload -> {"node": NODE_ID, "bytes": body size, "sha256": body digest}
+#
+# Request bodies over MAX_BODY_BYTES (the deployment's limits.maxMessageBytes) get 413, counted as
+# they are read: behind HAProxy alone a chunked body reaches this app unmeasured (HAProxy cannot
+# count a streamed body), so the app that reads the body holds the limit.
 #
 # Every response carries X-App-Node: NODE_ID; every request is logged to stdout (CommonLogger).
 
+require "digest"
 require "json"
+require "stringio"
 require "socket"
 require "time"
 require "rack"
@@ -35,6 +42,32 @@ class AppNodeHeader
   end
 end
 
+MAX_BODY_BYTES = Integer(ENV.fetch("MAX_BODY_BYTES", "1000000"))
+
+# 413 for a body over the limit, whether it came with a Content-Length or chunked.
+class BodyLimit
+  TOO_LARGE = [413, { "Content-Type" => "text/plain; charset=utf-8", "Connection" => "close" }, ["413 Payload Too Large\n"]].freeze
+
+  def initialize(app, limit)
+    @app = app
+    @limit = limit
+  end
+
+  def call(env)
+    return TOO_LARGE.map(&:dup) if env["CONTENT_LENGTH"].to_i > @limit
+
+    input = env["rack.input"]
+    if input && env["CONTENT_LENGTH"].nil?
+      body = input.read(@limit + 1) || +""
+      return TOO_LARGE.map(&:dup) if body.bytesize > @limit
+
+      env["rack.input"] = StringIO.new(body)
+      env["CONTENT_LENGTH"] = body.bytesize.to_s
+    end
+    @app.call(env)
+  end
+end
+
 class App
   HTML = <<~HTML
     <!doctype html>
@@ -56,6 +89,7 @@ class App
 
   def call(env)
     req = Rack::Request.new(env)
+    return upload(req) if req.post? && req.path_info == "/api/upload"
     return text(405, "405 Method Not Allowed\n", "Allow" => "GET, HEAD") unless req.get? || req.head?
 
     case req.path_info
@@ -74,6 +108,12 @@ class App
 
   private
 
+  def upload(req)
+    body = req.body.read
+    json = JSON.generate(node: NODE_ID, bytes: body.bytesize, sha256: Digest::SHA256.hexdigest(body))
+    [200, { "Content-Type" => "application/json", "Cache-Control" => "no-store" }, [json]]
+  end
+
   def text(status, body, extra = {})
     [status, { "Content-Type" => "text/plain; charset=utf-8" }.merge(extra), [body]]
   end
@@ -81,6 +121,7 @@ end
 
 use Rack::CommonLogger, $stdout
 use AppNodeHeader, NODE_ID
+use BodyLimit, MAX_BODY_BYTES
 use Rack::Head
 use Rack::ContentLength
 run App.new

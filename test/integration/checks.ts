@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
+import crypto from "node:crypto";
 import tls from "node:tls";
 import type { Socket } from "socket.io-client";
 import { request, runRoundtrips, whoami } from "../../harness/client/agent";
-import { httpRequest } from "../../harness/http";
+import { httpRequest, sendBody } from "../../harness/http";
 import { canConnect } from "../../harness/ports";
 import type { RunningTopology } from "../../harness/topology";
 import { waitFor } from "../../harness/wait";
@@ -101,6 +102,47 @@ export async function checkCommandPasses(handle: TopologyHandle, extra: string[]
   assert.match(result.stdout, /ok {3}Socket\.IO over websocket only/);
   if (t.model.app) assert.match(result.stdout, /ok {3}second stack: GET \/ping .*PONG\. EOM\./);
   else assert.match(result.stdout, /skip second stack/);
+}
+
+/** Opens an Engine.IO polling session and connects the main namespace: its sid, and the headers (a sticky cookie) its later requests need, as a browser's would carry. */
+export async function pollingSession(url: string, ca: string | undefined): Promise<{ sid: string; headers: Record<string, string> }> {
+  const open = await httpRequest(`${url}/socket.io/?EIO=4&transport=polling`, { ca });
+  assert.equal(open.status, 200, open.body);
+  const sid = /"sid":"([^"]+)"/.exec(open.body)?.[1];
+  assert.ok(sid, `no sid in ${open.body}`);
+  const cookie = ([] as string[]).concat(open.headers["set-cookie"] ?? []).map((line) => line.split(";")[0]).join("; ");
+  const headers: Record<string, string> = cookie ? { Cookie: cookie } : {};
+  const connect = await sendBody(`${url}/socket.io/?EIO=4&transport=polling&sid=${sid}`, Buffer.from("40"), { ca, headers });
+  assert.equal(connect.status, 200, `CONNECT packet: ${connect.status} ${connect.body}`);
+  return { sid, headers };
+}
+
+/**
+ * (9) Bodies sent chunked (legal HTTP/1.1, what streaming clients send) are held to
+ * limits.maxMessageBytes by their real size where they are read: an Engine.IO POST under it gets
+ * 200 and one over it 413; an upload to the second stack under it arrives byte for byte.
+ */
+export async function chunkedBodies(t: RunningTopology): Promise<{ under: number; over: number; upload: number | null }> {
+  const limit = t.model.limits.maxMessageBytes;
+  const ca = t.ca ?? undefined;
+  const url = t.urls.realtime;
+  const session = await pollingSession(url, ca);
+  const post = (body: Buffer) => sendBody(`${url}/socket.io/?EIO=4&transport=polling&sid=${session.sid}`, body, { ca, chunked: true, headers: session.headers });
+  const under = await post(Buffer.from(`42["echo",{"text":"${"c".repeat(Math.floor(limit / 2))}"}]`));
+  assert.equal(under.status, 200, `a chunked Engine.IO POST under the limit: ${under.status} ${under.body.slice(0, 200)}`);
+  assert.equal(under.body, "ok");
+  const over = await post(Buffer.from(`42["echo",{"text":"${"C".repeat(limit + 1024)}"}]`));
+  assert.equal(over.status, 413, `a chunked Engine.IO POST over the limit: ${over.status} ${over.body.slice(0, 200)}`);
+  let upload: number | null = null;
+  if (t.model.app) {
+    const body = crypto.randomBytes(Math.floor(limit / 2));
+    const answer = await sendBody(`${t.urls.http}/api/upload`, body, { chunked: true });
+    assert.equal(answer.status, 200, `a chunked upload to the second stack: ${answer.status} ${answer.body.slice(0, 200)}`);
+    const received = JSON.parse(answer.body) as { bytes: number; sha256: string };
+    assert.deepEqual(received, { ...received, bytes: body.length, sha256: crypto.createHash("sha256").update(body).digest("hex") }, "the second stack received the body intact");
+    upload = body.length;
+  }
+  return { under: under.status, over: over.status, upload };
 }
 
 /** (6) A broadcasts, B receives; a late joiner C gets the message in its history. */

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { waitSocketState, type ClientContainer, type HoldEvent } from "../../harness/topology";
 import { waitFor } from "../../harness/wait";
 import {
+  chunkedBodies,
   broadcastAndHistory,
   checkCommandPasses,
   pollingManyRoundTrips,
@@ -33,6 +34,10 @@ describe("node-proxy: the Socket.IO server in front of the second stack (ping 5 
 
   it("(4) the second stack answers through the front door (PONG); its port and nothing else private is reachable from the host", async function () {
     await secondStackBehindFrontDoor(topology.t);
+  });
+
+  it("(9) chunked bodies: an Engine.IO POST under the limit gets 200, over it 413; a chunked upload reaches the second stack intact", async function () {
+    await chunkedBodies(topology.t);
   });
 
   it("(5) `realtime-kit check` passes against the published URL", async function () {
@@ -110,6 +115,10 @@ describe("node-proxy with HAProxy in front and the split-port option", function 
 
   it("(4) the second stack answers through HAProxy (PONG); private ports are not reachable", async function () {
     await secondStackBehindFrontDoor(topology.t);
+  });
+
+  it("(9) chunked bodies: an Engine.IO POST under the limit gets 200, over it 413; a chunked upload reaches the second stack intact", async function () {
+    await chunkedBodies(topology.t);
   });
 
   it("(5) `realtime-kit check --realtime-url` passes", async function () {

@@ -3,6 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { gotoResilient, launchBrowser } from "../../harness/browser";
 import {
+  chunkedBodies,
   broadcastAndHistory,
   checkCommandPasses,
   onlyPublicPortsPublished,
@@ -33,6 +34,10 @@ describe("single: one Socket.IO server on the http port", function () {
     await onlyPublicPortsPublished(topology.t);
   });
 
+  it("(9) chunked bodies: an Engine.IO POST under the limit gets 200, over it 413; a chunked upload reaches the second stack intact", async function () {
+    await chunkedBodies(topology.t);
+  });
+
   it("(5) `realtime-kit check --no-app` passes against the published URL", async function () {
     await checkCommandPasses(topology);
   });
@@ -51,6 +56,10 @@ describe("single with the split-port option (ports.realtime)", function () {
 
   it("(1) a websocket-only client round-trips on the realtime port", async function () {
     await websocketOnlyRoundTrip(topology.t, topology.t.urls.realtimePort!);
+  });
+
+  it("(9) chunked bodies: an Engine.IO POST under the limit gets 200, over it 413; a chunked upload reaches the second stack intact", async function () {
+    await chunkedBodies(topology.t);
   });
 
   it("(5) `realtime-kit check --realtime-url` passes", async function () {

@@ -3,6 +3,7 @@ import WebSocket from "ws";
 import { request, whoami } from "../../harness/client/agent";
 import { waitFor } from "../../harness/wait";
 import {
+  chunkedBodies,
   broadcastAndHistory,
   checkCommandPasses,
   pollingManyRoundTrips,
@@ -44,6 +45,10 @@ describe("ssl-split: stunnel -> HAProxy -> realtime | nginx (proxy idle timeouts
 
   it("(4) the second stack answers through nginx on http (PONG); private ports are not reachable", async function () {
     await secondStackBehindFrontDoor(topology.t);
+  });
+
+  it("(9) chunked bodies: an Engine.IO POST under the limit gets 200, over it 413; a chunked upload reaches the second stack intact", async function () {
+    await chunkedBodies(topology.t);
   });
 
   it("(5) `realtime-kit check` passes against the https URL with the CA", async function () {
