@@ -177,7 +177,22 @@ function clientRatesTable(text: ConfigText): void {
 
 function realtimeBackend(text: ConfigText, model: Model): void {
   text.line(`backend ${HAPROXY_BACKENDS.realtime}`);
-  if (model.realtime.stickiness === "cookie") {
+  const stickiness = model.realtime.stickiness;
+  if (stickiness === "session") {
+    text.line("balance leastconn", "A handshake (no session id yet) goes to the least loaded node.", I);
+    realtimeMembers(model).forEach((node, index) => {
+      text.line(
+        `use-server ${node.name} if { urlp(sid) -m beg ${node.name}. }`,
+        index === 0
+          ? "Every later request of a session carries its Engine.IO id (`sid`), which the node that issued it begins with\n" +
+            "its own name: polls and the WebSocket upgrade go back to it. No cookie, no client address, no stick table,\n" +
+            "so NAT, CDNs, cookie-less clients and an HAProxy reload or restart change nothing. An id naming a node that is\n" +
+            "down (or no node) is balanced like a handshake: the node answers \"Session ID unknown\" and the client reconnects."
+          : undefined,
+        I,
+      );
+    });
+  } else if (stickiness === "cookie") {
     text.line("balance leastconn", "New sessions go to the least loaded node; the cookie keeps them there.", I);
     text.line(
       `cookie ${model.realtime.cookieName} prefix nocache`,
@@ -201,7 +216,7 @@ function realtimeBackend(text: ConfigText, model: Model): void {
   text.line("option httpchk", undefined, I);
   text.line(`http-check send meth GET uri ${HEALTH_PATHS.realtime}`, "The realtime server's health route turns 503 as soon as it starts shutting down.", I);
   text.line("http-check expect status 200", undefined, I);
-  const cookieMode = model.realtime.stickiness === "cookie";
+  const cookieMode = stickiness === "cookie";
   realtimeMembers(model).forEach((node, index) => {
     const why = whyLines(
       index === 0
@@ -320,12 +335,9 @@ function limitClients(text: ConfigText, model: Model, behindProxyProtocol = fals
   text.line(`tcp-request ${stage} reject if { sc0_conn_rate gt ${model.limits.connectionRatePerClient} }`, undefined, I);
   text.line(
     `http-request deny deny_status 413 if { req.hdr_val(content-length) gt ${model.limits.maxMessageBytes} }`,
-    "Bodies larger than the largest Socket.IO message are refused before they reach a node.",
-    I,
-  );
-  text.line(
-    "http-request deny deny_status 413 if { req.hdr(transfer-encoding) -m found }",
-    "A chunked body has no length to check and HAProxy does not count a streamed body: refuse it (Socket.IO\nclients and browsers send Content-Length).",
+    "Bodies declared larger than the largest Socket.IO message are refused before they reach a node. A chunked body\n" +
+      "(legal HTTP/1.1, sent by streaming clients) passes: HAProxy cannot count a streamed body, so the server that\n" +
+      "reads it holds the limit (Engine.IO's maxHttpBufferSize answers 413, as do nginx and the second stack).",
     I,
   );
 }

@@ -37,6 +37,8 @@ export function realtimeEnvironment(model: Model): Record<string, string> {
  */
 export function realtimeNodeEnvironment(model: Model, node: PoolMember, shared = realtimeEnvironment(model)): Record<string, string> {
   const env: Record<string, string> = { ...shared, NODE_ID: node.name };
+  // Session stickiness: the node's Engine.IO ids begin with its name, which HAProxy routes on.
+  if (model.realtime.stickiness === "session") env.SESSION_ID_PREFIX = node.name;
   if (env.REDIS_URL !== undefined) env.REDIS_URL = redisUrlFor(model, node);
   return env;
 }

@@ -44,8 +44,21 @@ describe("config generators", () => {
       assert.match(cfg, /nameserver dns 127\.0\.0\.11:53/);
     });
 
+    it("session stickiness (the default): handshakes by least connections, every request with a sid to the node its id names", () => {
+      const deployment = plan({ topology: "multi-node", realtime: { nodes: 3 } });
+      const pool = lines(section(deployment.files["haproxy.cfg"]!, "backend realtime_pool"));
+      assert.ok(pool.includes("balance leastconn"));
+      assert.deepEqual(
+        pool.filter((line) => line.startsWith("use-server")),
+        ["use-server realtime-1 if { urlp(sid) -m beg realtime-1. }", "use-server realtime-2 if { urlp(sid) -m beg realtime-2. }", "use-server realtime-3 if { urlp(sid) -m beg realtime-3. }"],
+      );
+      assert.ok(!pool.some((line) => /^(cookie|stick|hash-type)/.test(line)), "no cookie, no stick table, no hash");
+      const prefixes = deployment.services.filter((service) => service.role === "realtime").map((service) => [service.name, service.env.SESSION_ID_PREFIX]);
+      assert.deepEqual(prefixes, [["realtime-1", "realtime-1"], ["realtime-2", "realtime-2"], ["realtime-3", "realtime-3"]], "each node prefixes its ids with its name");
+    });
+
     it("with stunnel, takes the real client address from the PROXY protocol so source stickiness spreads clients", () => {
-      const cfg = haproxyConfig(model({ topology: "multi-node" }));
+      const cfg = haproxyConfig(model({ topology: "multi-node", realtime: { stickiness: "source" } }));
       const https = lines(section(cfg, "frontend https_in"));
       assert.ok(https.includes(`bind :${INTERNAL_PORTS.haproxyFromTls} accept-proxy`));
       const pool = lines(section(cfg, "backend realtime_pool"));
@@ -137,12 +150,24 @@ describe("config generators", () => {
     });
 
     it("explains non-obvious directives with comments", () => {
-      const cfg = haproxyConfig(model({ topology: "multi-node" }));
-      for (const directive of ["accept-proxy", "balance source", "timeout tunnel", "init-addr", "on-marked-down"]) {
-        const index = cfg.split("\n").findIndex((line) => line.includes(directive));
-        const before = cfg.split("\n").slice(Math.max(0, index - 3), index);
-        assert.ok(before.some((line) => line.trim().startsWith("#")), `no comment above ${directive}`);
+      for (const [stickiness, directives] of [
+        ["source", ["bind :4000 accept-proxy", "balance source", "timeout tunnel", "default-server init-addr", "retry-on conn-failure"]],
+        ["session", ["balance leastconn", "use-server realtime-1 if", "timeout check"]],
+      ] as const) {
+        const cfgLines = haproxyConfig(model({ topology: "multi-node", realtime: { stickiness } })).split("\n");
+        for (const directive of directives) {
+          // The directive itself (a line that is not a comment), then the comment lines right above it.
+          const index = cfgLines.findIndex((line) => !line.trim().startsWith("#") && line.trim().startsWith(directive));
+          assert.ok(index > 0, `${stickiness}: no ${directive} directive`);
+          assert.ok(cfgLines[index - 1]!.trim().startsWith("#"), `${stickiness}: no comment right above ${directive}`);
+        }
       }
+    });
+
+    it("a directive left out on purpose is explained where it would be (no on-marked-down shutdown-sessions)", () => {
+      const cfg = haproxyConfig(model({ topology: "multi-node" }));
+      assert.ok(!cfg.split("\n").some((line) => !line.trim().startsWith("#") && line.includes("on-marked-down")), "on-marked-down is not set");
+      assert.match(cfg, /# No on-marked-down shutdown-sessions: /);
     });
   });
 

@@ -15,6 +15,12 @@ export interface Config {
   pingTimeoutMs: number;
   maxHttpBufferSize: number;
   stickyCookie: string | null;
+  /**
+   * SESSION_ID_PREFIX: session stickiness without cookies or client addresses. Every Engine.IO
+   * session id this node issues starts with `<prefix>.`, and the load balancer sends each request
+   * carrying a `sid` to the node its prefix names.
+   */
+  sessionIdPrefix: string | null;
   redisUrl: string | null;
   adapter: AdapterKind;
   historySize: number;
@@ -120,6 +126,11 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(`STICKY_COOKIE must be a cookie name token, got ${JSON.stringify(stickyCookie)}`);
   }
 
+  const sessionIdPrefix = str(env, "SESSION_ID_PREFIX") ?? null;
+  if (sessionIdPrefix !== null && !/^[A-Za-z0-9_-]{1,64}$/.test(sessionIdPrefix)) {
+    throw new ConfigError(`SESSION_ID_PREFIX must be 1-64 letters, digits, _ or - (it goes into URLs), got ${JSON.stringify(sessionIdPrefix)}`);
+  }
+
   return {
     port,
     realtimePort,
@@ -130,6 +141,7 @@ export function loadConfig(env: Env = process.env): Config {
     pingTimeoutMs: num(env, "PING_TIMEOUT_MS", 20000, { min: 1 }),
     maxHttpBufferSize: num(env, "MAX_HTTP_BUFFER_SIZE", 1e6, { min: 1 }),
     stickyCookie,
+    sessionIdPrefix,
     redisUrl,
     adapter: adapterRaw,
     historySize: num(env, "HISTORY_SIZE", 50, { min: 0, max: 10000 }),

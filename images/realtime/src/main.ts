@@ -4,6 +4,7 @@ import type { Duplex } from "node:stream";
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { Server, type ServerOptions, type Socket } from "socket.io";
+import { answerExpectContinue, refuseOversizedBody } from "./body-limit";
 import { ConfigError, loadConfig, type Config } from "./config";
 import { EchoServer } from "./echo";
 import { errMessage, log, setLogNode } from "./log";
@@ -119,6 +120,13 @@ function run(config: Config): void {
   const splitServer = config.realtimePort !== null ? http.createServer() : null;
   const realtimeServer = splitServer ?? mainServer;
   io.attach(realtimeServer);
+  if (config.sessionIdPrefix) {
+    // Session stickiness: the id names this node, so the load balancer can route the session's
+    // polls and its WebSocket upgrade here without a cookie or a table (images/realtime/README.md).
+    const prefix = `${config.sessionIdPrefix}.`;
+    const generateId = io.engine.generateId.bind(io.engine);
+    io.engine.generateId = async (req) => `${prefix}${await generateId(req)}`;
+  }
   if (config.connectionRatePerClient !== null) {
     let lastRefusalLog = 0;
     limitConnectionRate([mainServer, ...(splitServer ? [splitServer] : [])], config.connectionRatePerClient, (address) => {
@@ -284,7 +292,7 @@ function run(config: Config): void {
       res.setHeader("X-Node-Id", nodeId);
       if (splitServer) sendText(res, 404, "404 Not Found (realtime endpoints are on the realtime port)\n");
       else if (isEchoPath(p)) sendText(res, 426, "426 Upgrade Required: /echo is a WebSocket\n", { Upgrade: "websocket" });
-      else for (const l of sioRequest) l.call(realtimeServer, req, res);
+      else if (!refuseOversizedBody(req, res, config.maxHttpBufferSize, { "X-Node-Id": nodeId })) for (const l of sioRequest) l.call(realtimeServer, req, res);
     } else if (isOwnPath(p)) {
       res.setHeader("X-Node-Id", nodeId);
       ownRoute(req, res, p);
@@ -305,8 +313,9 @@ function run(config: Config): void {
     const p = pathnameOf(req.url);
     if (refuseWhileShuttingDown(req, res, p)) return;
     res.setHeader("X-Node-Id", nodeId);
-    if (isSocketIoPath(req.url)) for (const l of sioRequest) l.call(realtimeServer, req, res);
-    else if (isEchoPath(p)) sendText(res, 426, "426 Upgrade Required: /echo is a WebSocket\n", { Upgrade: "websocket" });
+    if (isSocketIoPath(req.url)) {
+      if (!refuseOversizedBody(req, res, config.maxHttpBufferSize, { "X-Node-Id": nodeId })) for (const l of sioRequest) l.call(realtimeServer, req, res);
+    } else if (isEchoPath(p)) sendText(res, 426, "426 Upgrade Required: /echo is a WebSocket\n", { Upgrade: "websocket" });
     else sendText(res, 404, "404 Not Found (this port serves only /socket.io/ and /echo)\n");
   }
 
@@ -350,6 +359,9 @@ function run(config: Config): void {
   const servers = splitServer ? [mainServer, splitServer] : [mainServer];
   let activeRequests = 0;
   for (const s of servers) {
+    // An Engine.IO POST announced over the limit is refused before its body is sent; the upstream
+    // proxy's bodies (node-proxy) keep Node's default: 100 Continue, then its own limit.
+    answerExpectContinue(s, config.maxHttpBufferSize, (req) => isSocketIoPath(req.url), { "X-Node-Id": nodeId });
     // Longer than the idle timeouts of the proxies in front, so that they, not we, close idle
     // keep-alive connections (otherwise a request can race our close and fail).
     s.keepAliveTimeout = 65_000;
