@@ -6,8 +6,10 @@ import fc from "fast-check";
 /**
  * Bad input on the wire: random bytes, malformed HTTP, malformed WebSocket frames, malformed
  * Engine.IO packets and (on TLS ports) TLS garbage, each on a fresh connection from this machine
- * to a public port. Nothing here asserts anything about the answers: the test checks afterwards
- * that every component is still up and serving.
+ * to a public port. Every payload must be delivered (a connection that cannot be opened is a
+ * failure of the test, not a pass); payloads that would read files outside the served folders
+ * must be answered without them. The test checks afterwards that every component is still up
+ * and serving.
  */
 
 export interface Target {
@@ -27,7 +29,13 @@ export interface GarbageReport {
   failedToOpen: number;
 }
 
-type Payload = { kind: string; layer: "raw" | "app"; run: (socket: net.Socket) => Promise<void> | void };
+type Payload = {
+  kind: string;
+  layer: "raw" | "app";
+  run: (socket: net.Socket) => Promise<void> | void;
+  /** Checks what the server answered (its first bytes, latin1); throws when the answer is wrong. */
+  answer?: (reply: string) => void;
+};
 
 const HOST = "127.0.0.1";
 const WAIT_MS = 1500;
@@ -41,23 +49,27 @@ export async function sendGarbage(target: Target, seed: number): Promise<Garbage
     while (next < payloads.length) {
       const payload = payloads[next++]!;
       report.sent[payload.kind] = (report.sent[payload.kind] ?? 0) + 1;
-      const outcome = await deliver(target, payload);
+      const { outcome, reply } = await deliver(target, payload);
       if (outcome === "closed") report.closedByServer++;
       else if (outcome === "timeout") report.timedOut++;
       else report.failedToOpen++;
+      if (outcome !== "open-failed") payload.answer?.(reply);
     }
   };
   await Promise.all(Array.from({ length: 6 }, worker));
+  const total = Object.values(report.sent).reduce((sum, count) => sum + count, 0);
+  if (report.failedToOpen > 0) throw new Error(`${report.failedToOpen} of ${total} garbage connections to port ${target.port} could not be opened: those payloads were never delivered`);
   return report;
 }
 
-async function deliver(target: Target, payload: Payload): Promise<"closed" | "timeout" | "open-failed"> {
+async function deliver(target: Target, payload: Payload): Promise<{ outcome: "closed" | "timeout" | "open-failed"; reply: string }> {
   let socket: net.Socket;
   try {
     socket = await open(target, payload.layer === "raw" ? false : target.tls);
   } catch {
-    return "open-failed";
+    return { outcome: "open-failed", reply: "" };
   }
+  let reply = "";
   return new Promise((resolve) => {
     let done = false;
     const finish = (outcome: "closed" | "timeout") => {
@@ -65,10 +77,12 @@ async function deliver(target: Target, payload: Payload): Promise<"closed" | "ti
       done = true;
       clearTimeout(timer);
       socket.destroy();
-      resolve(outcome);
+      resolve({ outcome, reply });
     };
     const timer = setTimeout(() => finish("timeout"), WAIT_MS);
-    socket.on("data", () => undefined);
+    socket.on("data", (chunk: Buffer) => {
+      if (reply.length < 8192) reply += chunk.toString("latin1");
+    });
     socket.on("error", () => finish("closed"));
     socket.on("close", () => finish("closed"));
     Promise.resolve(payload.run(socket)).catch(() => finish("closed"));
@@ -130,10 +144,22 @@ function httpPayloads(): Payload[] {
     "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\u0000\u0000\u0012\u0004\u0000\u0000\u0000\u0000\u0000",
     "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: localhost\r\nOrigin: \u00ff\u00fe\r\n\r\n",
     "CONNECT localhost:6379 HTTP/1.1\r\nHost: localhost:6379\r\n\r\n",
-    "GET /../../../../etc/passwd HTTP/1.1\r\nHost: localhost\r\n\r\n",
-    "GET /static/../../../../etc/passwd HTTP/1.1\r\nHost: localhost\r\n\r\n",
   ];
   const payloads: Payload[] = requests.map((request) => ({ kind: "malformed HTTP", layer: "app", run: write(Buffer.from(request, "latin1")) }));
+  // Paths that climb out of the served folders: answered, and never with a file from outside them.
+  for (const target of ["/../../../../etc/passwd", "/static/../../../../etc/passwd", "/static/..%2f..%2f..%2f..%2fetc%2fpasswd", "/chat/..%2f..%2fpackage.json"]) {
+    payloads.push({
+      kind: "path traversal",
+      layer: "app",
+      run: write(Buffer.from(`GET ${target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`, "latin1")),
+      answer(reply) {
+        const status = /^HTTP\/1\.[01] (\d{3})/.exec(reply)?.[1];
+        if (!status) throw new Error(`GET ${target}: no HTTP answer (${JSON.stringify(reply.slice(0, 80))})`);
+        if (/root:x?:0:0:|"name": ?"realtime-kit/.test(reply)) throw new Error(`GET ${target} answered ${status} with a file from outside the served folders`);
+        if (!["301", "302", "308", "400", "403", "404"].includes(status)) throw new Error(`GET ${target} answered ${status}; expected a refusal or not found`);
+      },
+    });
+  }
   // Headers trickled in and abandoned half way.
   payloads.push({
     kind: "malformed HTTP",
