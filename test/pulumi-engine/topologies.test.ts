@@ -23,7 +23,7 @@ import { labelled, StackOnEngine, type UpResult } from "./stack";
  * The Pulumi program's resources applied to this machine's Docker engine with the docker
  * provider's own API calls (ProviderEngine: not `pulumi up`, which cannot run here), then driven
  * through the published ports like any deployment: `realtime-kit check` and the topology's live
- * checks. Every topology, both TLS terminators, both stickiness modes.
+ * checks. Every topology, both TLS terminators, every stickiness mode.
  */
 
 /** Entry ports the program publishes on every interface (the provider's `ip` default), as a deployment on a server does. */
@@ -42,6 +42,7 @@ const CASES: Case[] = [
   { what: "ssl-split, HAProxy TLS", config: { topology: "ssl-split", tls: { terminator: "haproxy" } } },
   { what: "multi-node, stunnel, source stickiness", config: { topology: "multi-node", tls: { terminator: "stunnel" }, realtime: { stickiness: "source" } } },
   { what: "multi-node, HAProxy TLS, cookie stickiness", config: { topology: "multi-node", tls: { terminator: "haproxy" }, realtime: { stickiness: "cookie" } } },
+  { what: "multi-node, HAProxy TLS, session stickiness (the default)", config: { topology: "multi-node", tls: { terminator: "haproxy" } } },
 ];
 
 describe("Pulumi program applied to the Docker engine (the provider's Docker calls, not `pulumi up`)", function () {
