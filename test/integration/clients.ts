@@ -42,18 +42,21 @@ export async function closeClients(): Promise<void> {
   openClients.clear();
 }
 
-/** Records a measured figure for the report (test/artifacts/measurements.json) and prints it. */
+/**
+ * This suite's figures file: test/artifacts/measurements.<suite>.json, the suite named by the npm
+ * script that runs it (test:integration -> integration), so one suite's run never erases another's.
+ */
+const MEASUREMENTS = path.join(ARTIFACTS, `measurements.${(process.env.npm_lifecycle_event ?? "adhoc").replace(/^test:/, "")}.json`);
+let measuredThisRun = false;
+
+/** Records a measured figure for the report (this run's figures only) and prints it. */
 export function measure(name: string, value: number, unit = "ms", note = ""): void {
-  const file = path.join(ARTIFACTS, "measurements.json");
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   let all: Record<string, unknown> = {};
-  try {
-    all = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
-  } catch {
-    /* first measurement */
-  }
+  if (measuredThisRun) all = JSON.parse(fs.readFileSync(MEASUREMENTS, "utf8")) as Record<string, unknown>;
+  measuredThisRun = true;
   all[name] = { value, unit, note, at: new Date().toISOString() };
-  fs.writeFileSync(file, `${JSON.stringify(all, null, 2)}\n`);
+  fs.writeFileSync(MEASUREMENTS, `${JSON.stringify(all, null, 2)}\n`);
   process.stdout.write(`      measured: ${name} = ${value} ${unit}${note ? ` (${note})` : ""}\n`);
 }
 

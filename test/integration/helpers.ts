@@ -29,11 +29,6 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   });
 }
 
-before(function () {
-  // Figures of this run only.
-  fs.rmSync(path.join(ARTIFACTS, "measurements.json"), { force: true });
-});
-
 after(function () {
   if (durations.length === 0) return;
   fs.mkdirSync(ARTIFACTS, { recursive: true });
