@@ -11,14 +11,10 @@
  *          --skip-browser       no browser install (enough for `up`, `generate`, `check`)
  *          --no-cache           build without the layer cache
  */
-import {
-  BASE_IMAGE,
-  buildImages,
-  consoleReporter,
-  ensureBaseImage,
-  ensureEngine,
-  listImageFolders,
-} from "./lib/docker-setup";
+import { BASE_IMAGE, ensureBaseImage } from "./lib/base-image";
+import { ensureEngine } from "./lib/engine";
+import { buildImages, listImageFolders } from "./lib/images";
+import { consoleReporter } from "./lib/setup-shared";
 import { formatDuration } from "./lib/proc";
 import { installBrowserPackages } from "../harness/browser";
 

@@ -1,4 +1,4 @@
-import { buildOrder, hostExtraCaCerts, listImageFolders } from "../../scripts/lib/docker-setup";
+import { buildOrder, hostExtraCaCerts, listImageFolders } from "../../scripts/lib/images";
 import { envWithSbin, run } from "../../scripts/lib/proc";
 
 export interface BuildTime {

@@ -4,7 +4,7 @@ import { docker, removeByLabel } from "../../harness/engine";
 import { adoptDeployment, type RunningTopology } from "../../harness/topology";
 import { KIT_LABEL } from "../../model/layout";
 import { resolveModel } from "../../model/model";
-import { hostExtraCaCerts } from "../../scripts/lib/docker-setup";
+import { hostExtraCaCerts } from "../../scripts/lib/images";
 import { PROJECT_ROOT } from "../../stacks/config";
 import type { DeploymentOutputs } from "../../stacks/deploy";
 import { ProviderEngine, type Step } from "./provider/engine";

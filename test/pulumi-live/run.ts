@@ -24,7 +24,7 @@ import { HaproxyRuntime } from "../../harness/haproxy-runtime";
 import { freePorts } from "../../harness/ports";
 import { sleep, waitFor } from "../../harness/wait";
 import { KIT_LABEL, SEED_LABEL, SERVICE_LABEL } from "../../model/layout";
-import { hostExtraCaCerts } from "../../scripts/lib/docker-setup";
+import { hostExtraCaCerts } from "../../scripts/lib/images";
 import { findPulumi, parsePreviewDigest, printable, runProcess, urnParts, type PreviewDigest, type RunResult } from "./pulumi-cli";
 
 const REPO = path.resolve(__dirname, "..", "..");
