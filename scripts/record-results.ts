@@ -1,5 +1,5 @@
 /**
- * `npm run results:record -- --suites faults,integration --outcome passed [--note "..."] [--commit <sha> [--dirty]]`
+ * `npm run results:record -- --suites faults,integration --outcome passed [--note "..."] [--commit <sha> [--dirty]] [--at <ISO time>]`
  *
  * Copies the figures the live suites just wrote (test/artifacts/{faults,measurements,hardening}.json,
  * which git ignores) into a committed run record, test/results/runs/<time>-<commit>.json, with the
@@ -7,7 +7,8 @@
  * every figure across every recorded run, so a range in the README can be traced to its runs.
  * A failed run is recorded too (--outcome failed): it is part of the history.
  * The run's time is the latest time the suites stamped on their figures; `--commit` names the commit
- * the suites ran at when the record is written later (with `--dirty` if its tree had changes).
+ * the suites ran at when the record is written later (with `--dirty` if its tree had changes), and
+ * `--at` the time of a run whose figures were not kept (a failed run is recorded from what it printed).
  */
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
@@ -18,8 +19,13 @@ const REPO = path.resolve(__dirname, "..");
 const ARTIFACTS = path.join(REPO, "test", "artifacts");
 const RESULTS = path.join(REPO, "test", "results");
 const RUNS = path.join(RESULTS, "runs");
-/** The figures files the live suites write: faults.json, hardening.json and measurements.<suite>.json. */
-const FIGURE_FILE = /^(faults|hardening|measurements\.[a-z-]+)\.json$/;
+/** The figures files each live suite writes (a suite's measure() calls go to measurements.<suite>.json). */
+const FIGURE_FILES: Record<string, string[]> = {
+  faults: ["faults"],
+  hardening: ["hardening", "measurements.hardening"],
+  integration: ["measurements.integration"],
+  "pulumi-engine": ["measurements.pulumi-engine"],
+};
 
 interface RunRecord {
   at: string;
@@ -29,7 +35,8 @@ interface RunRecord {
   suites: string[];
   outcome: "passed" | "failed";
   note: string;
-  machine: { cores: number; loadAverage: number[] };
+  /** The load average is taken when the record is written: known only for a record written right after its run. */
+  machine: { cores: number; loadAverage: number[] | null };
   figures: Record<string, Record<string, unknown>>;
 }
 
@@ -49,20 +56,21 @@ function record(): string {
     throw new Error('usage: npm run results:record -- --suites faults[,integration,...] --outcome passed|failed [--note "..."]');
   }
   const figures: RunRecord["figures"] = {};
-  for (const file of fs.existsSync(ARTIFACTS) ? fs.readdirSync(ARTIFACTS).sort() : []) {
-    const kind = FIGURE_FILE.exec(file)?.[1];
-    if (kind) figures[kind] = JSON.parse(fs.readFileSync(path.join(ARTIFACTS, file), "utf8")) as Record<string, unknown>;
+  // Only the named suites' files: another suite's file may be left from an older run.
+  for (const kind of suites.flatMap((suite) => FIGURE_FILES[suite] ?? [])) {
+    const source = path.join(ARTIFACTS, `${kind}.json`);
+    if (fs.existsSync(source)) figures[kind] = JSON.parse(fs.readFileSync(source, "utf8")) as Record<string, unknown>;
+    else if (outcome === "passed") throw new Error(`${path.relative(REPO, source)} is missing: run the suite before recording it as passed`);
   }
-  if (Object.keys(figures).length === 0) throw new Error(`no figures in ${path.relative(REPO, ARTIFACTS)}: run the suites first`);
   const commit = argument("commit");
   const run: RunRecord = {
-    at: latestStamp(figures) ?? new Date().toISOString(),
+    at: argument("at") ?? latestStamp(figures) ?? new Date().toISOString(),
     commit: commit ?? git("rev-parse", "--short", "HEAD"),
     dirty: commit ? process.argv.includes("--dirty") : git("status", "--porcelain", "--untracked-files=no") !== "",
     suites,
     outcome,
     note: argument("note") ?? "",
-    machine: { cores: os.cpus().length, loadAverage: os.loadavg().map((load) => Math.round(load * 100) / 100) },
+    machine: { cores: os.cpus().length, loadAverage: commit || argument("at") ? null : os.loadavg().map((load) => Math.round(load * 100) / 100) },
     figures,
   };
   fs.mkdirSync(RUNS, { recursive: true });
@@ -105,9 +113,9 @@ function summary(): void {
     "",
     "## Runs",
     "",
-    "| run | commit | suites | outcome | load when recorded (1/5/15 min) | note |",
+    "| run | commit | suites | outcome | load average after the run (1/5/15 min) | note |",
     "|---|---|---|---|---|---|",
-    ...runs.map(({ file, run }) => `| [${run.at.slice(0, 16).replace("T", " ")}](runs/${file}) | ${run.commit}${run.dirty ? " (+ changes)" : ""} | ${run.suites.join(", ")} | ${run.outcome} | ${run.machine.loadAverage.join(" / ")} | ${run.note} |`),
+    ...runs.map(({ file, run }) => `| [${run.at.slice(0, 16).replace("T", " ")}](runs/${file}) | ${run.commit}${run.dirty ? " (+ changes)" : ""} | ${run.suites.join(", ")} | ${run.outcome} | ${run.machine.loadAverage?.join(" / ") ?? "-"} | ${run.note} |`),
     "",
     "## Figures over the runs",
     "",
