@@ -19,11 +19,11 @@ const REPO = path.resolve(__dirname, "..");
 const ARTIFACTS = path.join(REPO, "test", "artifacts");
 const RESULTS = path.join(REPO, "test", "results");
 const RUNS = path.join(RESULTS, "runs");
-/** The figures files each live suite writes (a suite's measure() calls go to measurements.<suite>.json). */
+/** The figures files each live suite writes (measurements.<suite>.json and durations.<suite>.json: bring-up and whole describe). */
 const FIGURE_FILES: Record<string, string[]> = {
   faults: ["faults"],
-  hardening: ["hardening", "measurements.hardening"],
-  integration: ["measurements.integration"],
+  hardening: ["hardening", "measurements.hardening", "durations.hardening"],
+  integration: ["measurements.integration", "durations.integration"],
   "pulumi-engine": ["measurements.pulumi-engine"],
 };
 

@@ -43,10 +43,11 @@ export async function closeClients(): Promise<void> {
 }
 
 /**
- * This suite's figures file: test/artifacts/measurements.<suite>.json, the suite named by the npm
- * script that runs it (test:integration -> integration), so one suite's run never erases another's.
+ * The suite this process runs, named by the npm script that runs it (test:integration ->
+ * integration): its figures files carry the name, so one suite's run never erases another's.
  */
-const MEASUREMENTS = path.join(ARTIFACTS, `measurements.${(process.env.npm_lifecycle_event ?? "adhoc").replace(/^test:/, "")}.json`);
+export const SUITE = (process.env.npm_lifecycle_event ?? "adhoc").replace(/^test:/, "");
+const MEASUREMENTS = path.join(ARTIFACTS, `measurements.${SUITE}.json`);
 let measuredThisRun = false;
 
 /** Records a measured figure for the report (this run's figures only) and prints it. */

@@ -8,7 +8,7 @@ import { KIT_LABEL } from "../../model/layout";
 import { loadModel } from "../../model/load";
 import type { Topology } from "../../model/schema";
 
-import { ARTIFACTS, closeClients, type TopologyHandle } from "./clients";
+import { ARTIFACTS, closeClients, SUITE, type TopologyHandle } from "./clients";
 
 export { ARTIFACTS, REPO, client, connectedClient, everyContainerHealthy, measure, publishedPorts, type TopologyHandle } from "./clients";
 
@@ -32,7 +32,8 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 after(function () {
   if (durations.length === 0) return;
   fs.mkdirSync(ARTIFACTS, { recursive: true });
-  fs.writeFileSync(path.join(ARTIFACTS, "durations.json"), `${JSON.stringify(durations, null, 2)}\n`);
+  const byDescribe = Object.fromEntries(durations.map(({ describe, ...figures }) => [describe, figures]));
+  fs.writeFileSync(path.join(ARTIFACTS, `durations.${SUITE}.json`), `${JSON.stringify(byDescribe, null, 2)}\n`);
   process.stdout.write("\n  per-describe durations (bring-up / whole describe incl. teardown):\n");
   for (const entry of durations) process.stdout.write(`    ${entry.describe.padEnd(58)} ${(entry.upMs / 1000).toFixed(1).padStart(5)} s / ${(entry.totalMs / 1000).toFixed(1).padStart(6)} s\n`);
 });
