@@ -56,8 +56,10 @@ function record(): string {
     throw new Error('usage: npm run results:record -- --suites faults[,integration,...] --outcome passed|failed [--note "..."]');
   }
   const figures: RunRecord["figures"] = {};
-  // Only the named suites' files: another suite's file may be left from an older run.
-  for (const kind of suites.flatMap((suite) => FIGURE_FILES[suite] ?? [])) {
+  // Only the named suites' files: another suite's file may be left from an older run. A record
+  // back-dated with --at is of a run whose figures were not kept: whatever is in the folder is not its.
+  const kinds = argument("at") ? [] : suites.flatMap((suite) => FIGURE_FILES[suite] ?? []);
+  for (const kind of kinds) {
     const source = path.join(ARTIFACTS, `${kind}.json`);
     if (fs.existsSync(source)) figures[kind] = JSON.parse(fs.readFileSync(source, "utf8")) as Record<string, unknown>;
     else if (outcome === "passed") throw new Error(`${path.relative(REPO, source)} is missing: run the suite before recording it as passed`);
