@@ -2,9 +2,9 @@
 process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
 
 import crypto from "node:crypto";
-import { docker, removeByLabel, waitHealthy } from "../harness/engine";
-import { freePorts } from "../harness/ports";
-import { startTopology, type ClientContainer, type RunningTopology } from "../harness/topology";
+import { docker, removeByLabel, waitHealthy } from "../driver/engine";
+import { freePorts } from "../driver/ports";
+import { startTopology, type ClientContainer, type RunningTopology } from "../driver/start";
 import { KIT_LABEL } from "../model/layout";
 import { loadModel } from "../model/load";
 import type { Topology } from "../model/schema";

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
-import { harnessRunIds, removeByLabel } from "../../harness/engine";
-import { forgetRun, processAlive, readRuns } from "../../harness/runs";
-import { waitFor } from "../../harness/wait";
+import { harnessRunIds, removeByLabel } from "../../driver/engine";
+import { forgetRun, processAlive, readRuns } from "../../driver/runs";
+import { waitFor } from "../../driver/wait";
 import { action } from "../run";
 
 export function register(program: Command): void {

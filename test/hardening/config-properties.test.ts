@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import fc from "fast-check";
 import { planDeployment } from "../../configs/deployment";
-import { validateDirectory } from "../../harness/validate";
+import { validateDirectory } from "../../driver/validate";
 import { resolveModel } from "../../model/model";
 import { validConfig } from "../unit/model-arbitraries";
 

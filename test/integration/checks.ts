@@ -3,10 +3,10 @@ import crypto from "node:crypto";
 import tls from "node:tls";
 import type { Socket } from "socket.io-client";
 import { request, runRoundtrips, whoami } from "../../harness/client/agent";
-import { httpRequest, sendBody } from "../../harness/http";
-import { canConnect } from "../../harness/ports";
-import type { RunningTopology } from "../../harness/topology";
-import { waitFor } from "../../harness/wait";
+import { httpRequest, sendBody } from "../../driver/http";
+import { canConnect } from "../../driver/ports";
+import type { RunningTopology } from "../../driver/start";
+import { waitFor } from "../../driver/wait";
 import { client, connectedClient, everyContainerHealthy, measure, publishedPorts, type TopologyHandle } from "./clients";
 import { runCli } from "../cli-process";
 
@@ -304,7 +304,7 @@ export interface BurstResult {
   ms: number;
 }
 
-export async function burst(container: import("../../harness/topology").ClientContainer, url: string, total: number, concurrency = 16): Promise<BurstResult> {
+export async function burst(container: import("../../driver/start").ClientContainer, url: string, total: number, concurrency = 16): Promise<BurstResult> {
   return JSON.parse(await container.node(BURST_SCRIPT, [url, String(total), String(concurrency)])) as BurstResult;
 }
 

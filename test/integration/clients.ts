@@ -2,8 +2,8 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Socket } from "socket.io-client";
 import { connect, connected, type ClientOptions } from "../../harness/client/agent";
-import { docker, waitHealthy } from "../../harness/engine";
-import type { RunningTopology } from "../../harness/topology";
+import { docker, waitHealthy } from "../../driver/engine";
+import type { RunningTopology } from "../../driver/start";
 import { KIT_LABEL } from "../../model/layout";
 
 /**

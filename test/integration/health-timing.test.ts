@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { docker, removeByLabel } from "../../harness/engine";
-import { freePorts } from "../../harness/ports";
-import { newRunId, startTopology, type RunningTopology } from "../../harness/topology";
+import { docker, removeByLabel } from "../../driver/engine";
+import { freePorts } from "../../driver/ports";
+import { newRunId, startTopology, type RunningTopology } from "../../driver/start";
 import { loadModel } from "../../model/load";
 
 /**

@@ -1,9 +1,9 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { docker, removeByLabel } from "../../harness/engine";
-import { freePorts } from "../../harness/ports";
-import { newRunId, startTopology, type RunningTopology } from "../../harness/topology";
+import { docker, removeByLabel } from "../../driver/engine";
+import { freePorts } from "../../driver/ports";
+import { newRunId, startTopology, type RunningTopology } from "../../driver/start";
 import { KIT_LABEL } from "../../model/layout";
 import { loadModel } from "../../model/load";
 import type { Topology } from "../../model/schema";

@@ -5,12 +5,12 @@ import type { Page } from "playwright-core";
 import type { Socket } from "socket.io-client";
 import { gotoResilient, launchBrowser } from "../../harness/browser";
 import { request, runRoundtrips, whoami, type ClientReport } from "../../harness/client/agent";
-import { docker } from "../../harness/engine";
+import { docker } from "../../driver/engine";
 import { INTERNAL_PORTS } from "../../model/layout";
-import { httpRequest, sendBody } from "../../harness/http";
-import type { ClientContainer, HoldEvent, RunningTopology } from "../../harness/topology";
-import { rollingRestart } from "../../harness/rolling-restart";
-import { sleep, waitFor } from "../../harness/wait";
+import { httpRequest, sendBody } from "../../driver/http";
+import type { ClientContainer, HoldEvent, RunningTopology } from "../../driver/start";
+import { rollingRestart } from "../../driver/rolling-restart";
+import { sleep, waitFor } from "../../driver/wait";
 import {
   chunkedBodies,
   checkCommandPasses,

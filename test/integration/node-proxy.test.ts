@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { waitSocketState, type ClientContainer, type HoldEvent } from "../../harness/topology";
-import { waitFor } from "../../harness/wait";
+import { waitSocketState, type ClientContainer, type HoldEvent } from "../../driver/start";
+import { waitFor } from "../../driver/wait";
 import {
   chunkedBodies,
   broadcastAndHistory,

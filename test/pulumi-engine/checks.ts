@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { request, whoami } from "../../harness/client/agent";
-import type { ClientContainer, HoldEvent, RunningTopology } from "../../harness/topology";
-import { waitFor } from "../../harness/wait";
+import type { ClientContainer, HoldEvent, RunningTopology } from "../../driver/start";
+import { waitFor } from "../../driver/wait";
 import { connectedClient } from "../integration/clients";
 
 /**

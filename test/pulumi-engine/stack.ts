@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { planDeployment, type Deployment } from "../../configs/deployment";
-import { docker, removeByLabel } from "../../harness/engine";
-import { adoptDeployment, type RunningTopology } from "../../harness/topology";
+import { docker, removeByLabel } from "../../driver/engine";
+import { adoptDeployment, type RunningTopology } from "../../driver/start";
 import { KIT_LABEL } from "../../model/layout";
 import { resolveModel } from "../../model/model";
 import { hostExtraCaCerts } from "../../scripts/lib/images";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
-import { docker, removeByLabel } from "../../harness/engine";
+import { docker, removeByLabel } from "../../driver/engine";
 import { IMAGE_NAMES, KIT_LABEL } from "../../model/layout";
 import { CONTAINER } from "./provider/container";
 import type { Applied } from "./provider/engine";

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { createTestCertificates } from "../../harness/certs";
+import { createTestCertificates } from "../../driver/certs";
 import { SEED_LABEL } from "../../model/layout";
 import type { DeploymentOutputs } from "../../stacks/deploy";
 

@@ -4,7 +4,7 @@ import { KIT_LABEL } from "../model/layout";
 import { docker } from "./engine";
 import { HaproxyRuntime } from "./haproxy-runtime";
 import { REPLACEMENT_SUFFIX, startReplacement } from "./replacement";
-import { SERVICE_LABEL } from "./topology";
+import { SERVICE_LABEL } from "./start";
 import { waitFor } from "./wait";
 
 export interface RollingRestartOptions {
