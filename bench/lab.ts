@@ -5,7 +5,7 @@ import crypto from "node:crypto";
 import { docker, removeByLabel, waitHealthy } from "../driver/engine";
 import { freePorts } from "../driver/ports";
 import { startTopology, type ClientContainer, type RunningTopology } from "../driver/start";
-import { KIT_LABEL } from "../model/layout";
+import { KIT_LABEL } from "../model/labels";
 import { loadModel } from "../model/load";
 import type { Topology } from "../model/schema";
 import { benchAgentBundle } from "./agent-bundle";

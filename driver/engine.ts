@@ -1,5 +1,5 @@
 import Docker from "dockerode";
-import { KIT_LABEL } from "../model/layout";
+import { DRIVER_LABEL, KIT_LABEL, LOCAL_DRIVER } from "../model/labels";
 import { waitFor } from "./wait";
 
 /** The local Docker engine, reached through DOCKER_HOST or the default socket. */
@@ -64,16 +64,9 @@ export async function removeByLabel(owner: string, engine: Docker = docker): Pro
   return { containers: containers.length, networks: networks.length, volumes: (volumes ?? []).length };
 }
 
-/**
- * Marks what the harness (`up`, the integration tests) created, beside KIT_LABEL=<run id>, so
- * `down --all` removes every harness run and nothing else that carries the kit's label.
- */
-export const DRIVER_LABEL = "io.realtime-kit.driver";
-export const HARNESS_DRIVER = "harness";
-
-/** Run ids of every harness run with a container, network or volume on this engine. */
-export async function harnessRunIds(): Promise<string[]> {
-  const filters = JSON.stringify({ label: [`${DRIVER_LABEL}=${HARNESS_DRIVER}`] });
+/** Run ids of every local run (DRIVER_LABEL=LOCAL_DRIVER) with a container, network or volume on this engine. */
+export async function localRunIds(): Promise<string[]> {
+  const filters = JSON.stringify({ label: [`${DRIVER_LABEL}=${LOCAL_DRIVER}`] });
   const [containers, networks, volumes] = await Promise.all([docker.listContainers({ all: true, filters }), docker.listNetworks({ filters }), docker.listVolumes({ filters })]);
   const ids = new Set<string>();
   for (const item of [...containers, ...networks, ...(volumes.Volumes ?? [])]) {

@@ -1,10 +1,9 @@
 import type Docker from "dockerode";
 import { HAPROXY_BACKENDS } from "../configs/haproxy";
-import { KIT_LABEL } from "../model/layout";
 import { docker } from "./engine";
 import { HaproxyRuntime } from "./haproxy-runtime";
 import { REPLACEMENT_SUFFIX, startReplacement } from "./replacement";
-import { SERVICE_LABEL } from "./start";
+import { KIT_LABEL, SERVICE_LABEL } from "../model/labels";
 import { waitFor } from "./wait";
 
 export interface RollingRestartOptions {

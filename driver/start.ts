@@ -7,22 +7,20 @@ import fs from "node:fs";
 import type Docker from "dockerode";
 import { GenericContainer, Wait, type StartedTestContainer } from "testcontainers";
 import { planDeployment, type Deployment, type ServiceSpec } from "../configs/deployment";
-import { INTERNAL_PORTS, KIT_LABEL, SERVICE_LABEL } from "../model/layout";
+import { INTERNAL_PORTS } from "../model/layout";
 import { execIn, parseStatCsv } from "./haproxy-runtime";
 import { ConfigError } from "../model/errors";
 import type { Model } from "../model/model";
 import { createTestCertificates } from "./certs";
 import { clientAgentBundle } from "../harness/client-bundle";
 import type { HoldSpec, RoundtripReport, RoundtripSpec } from "../harness/client/agent";
-import { DRIVER_LABEL, HARNESS_DRIVER, docker, logsOf, removeByLabel } from "./engine";
+import { docker, logsOf, removeByLabel } from "./engine";
+import { DRIVER_LABEL, KIT_LABEL, LOCAL_DRIVER, SERVICE_LABEL, TOPOLOGY_LABEL } from "../model/labels";
 import { assertPortsFree } from "./ports";
 import { fileVolumesOf } from "../configs/volumes";
 import { fillServiceVolumes, type ReadOnlyMount, type TlsFiles } from "./volumes";
 import { waitFor } from "./wait";
 
-/** Label beside KIT_LABEL, for people reading `docker ps`. */
-export const TOPOLOGY_LABEL = "io.realtime-kit.topology";
-export { SERVICE_LABEL };
 /** Where client containers find the agent bundle and the CA. */
 const KIT_DIR = "/kit";
 
@@ -301,7 +299,7 @@ export class RunningTopology {
     const container = await new KitContainer(this.model.realtime.image)
       .onNetwork(this.networkName, name)
       .withName(`rk-${this.runId}-${name}`)
-      .withLabels({ [KIT_LABEL]: this.runId, [DRIVER_LABEL]: HARNESS_DRIVER, [SERVICE_LABEL]: name, [TOPOLOGY_LABEL]: "client" })
+      .withLabels({ [KIT_LABEL]: this.runId, [DRIVER_LABEL]: LOCAL_DRIVER, [SERVICE_LABEL]: name, [TOPOLOGY_LABEL]: "client" })
       .withoutHealthCheck()
       .withCommand(command)
       .withCopyContentToContainer(files)
@@ -327,7 +325,7 @@ export class RunningTopology {
       if (!running) throw new Error(`${service.name} is not part of this deployment; start a new one for a new plan`);
       const [before, after] = [fileVolumesOf(this.deployment, running), fileVolumesOf(next, service)].map((volumes) => volumes.map((volume) => volume.name).join(","));
       if (before !== after) throw new Error(`${service.name}: its volumes change (${before} -> ${after}), which needs a new container`);
-      const labels = { [KIT_LABEL]: this.runId, [DRIVER_LABEL]: HARNESS_DRIVER, [TOPOLOGY_LABEL]: next.model.topology };
+      const labels = { [KIT_LABEL]: this.runId, [DRIVER_LABEL]: LOCAL_DRIVER, [TOPOLOGY_LABEL]: next.model.topology };
       await fillServiceVolumes(docker, next, service, { prefix: `rk-${this.runId}`, labels }, this.tls);
     }
   }
@@ -414,7 +412,7 @@ export async function startTopology(model: Model, options: StartOptions = {}): P
   const networkName = `rk-${runId}`;
   const containers = new Map<string, ServiceContainer>();
   try {
-    await docker.createNetwork({ Name: networkName, Driver: "bridge", CheckDuplicate: true, Labels: { [KIT_LABEL]: runId, [DRIVER_LABEL]: HARNESS_DRIVER, [TOPOLOGY_LABEL]: model.topology } });
+    await docker.createNetwork({ Name: networkName, Driver: "bridge", CheckDuplicate: true, Labels: { [KIT_LABEL]: runId, [DRIVER_LABEL]: LOCAL_DRIVER, [TOPOLOGY_LABEL]: model.topology } });
     for (const group of startGroups(deployment.services)) {
       const started = Date.now();
       // allSettled: when one member fails, the others finish starting before the cleanup below,
@@ -496,7 +494,7 @@ interface StartContext {
 
 async function startService(service: ServiceSpec, deployment: Deployment, context: StartContext): Promise<StartedTestContainer> {
   const { runId, networkName } = context;
-  const labels = { [KIT_LABEL]: runId, [DRIVER_LABEL]: HARNESS_DRIVER, [TOPOLOGY_LABEL]: deployment.model.topology };
+  const labels = { [KIT_LABEL]: runId, [DRIVER_LABEL]: LOCAL_DRIVER, [TOPOLOGY_LABEL]: deployment.model.topology };
   const mounts = await fillServiceVolumes(docker, deployment, service, { prefix: `rk-${runId}`, labels }, context.tls);
   const container = new KitContainer(service.image)
     .onNetwork(networkName, service.name)

@@ -7,7 +7,7 @@ import { HaproxyRuntime } from "../../driver/haproxy-runtime";
 import { freePorts } from "../../driver/ports";
 import { newRunId, startTopology, type RunningTopology } from "../../driver/start";
 import { waitFor } from "../../driver/wait";
-import { KIT_LABEL } from "../../model/layout";
+import { KIT_LABEL } from "../../model/labels";
 import { loadModel } from "../../model/load";
 import type { Model } from "../../model/model";
 

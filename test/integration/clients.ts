@@ -4,7 +4,7 @@ import type { Socket } from "socket.io-client";
 import { connect, connected, type ClientOptions } from "../../harness/client/agent";
 import { docker, waitHealthy } from "../../driver/engine";
 import type { RunningTopology } from "../../driver/start";
-import { KIT_LABEL } from "../../model/layout";
+import { KIT_LABEL } from "../../model/labels";
 
 /**
  * What the live suites use against any running deployment (whatever driver made it): host-side

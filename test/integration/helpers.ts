@@ -4,7 +4,7 @@ import path from "node:path";
 import { docker, removeByLabel } from "../../driver/engine";
 import { freePorts } from "../../driver/ports";
 import { newRunId, startTopology, type RunningTopology } from "../../driver/start";
-import { KIT_LABEL } from "../../model/layout";
+import { KIT_LABEL } from "../../model/labels";
 import { loadModel } from "../../model/load";
 import type { Topology } from "../../model/schema";
 

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { planDeployment, type Deployment } from "../../configs/deployment";
 import { docker, removeByLabel } from "../../driver/engine";
 import { adoptDeployment, type RunningTopology } from "../../driver/start";
-import { KIT_LABEL } from "../../model/layout";
+import { KIT_LABEL } from "../../model/labels";
 import { resolveModel } from "../../model/model";
 import { hostExtraCaCerts } from "../../scripts/lib/images";
 import { PROJECT_ROOT } from "../../stacks/config";

@@ -23,7 +23,7 @@ import { docker, removeByLabel } from "../../driver/engine";
 import { HaproxyRuntime } from "../../driver/haproxy-runtime";
 import { freePorts } from "../../driver/ports";
 import { sleep, waitFor } from "../../driver/wait";
-import { KIT_LABEL, SEED_LABEL, SERVICE_LABEL } from "../../model/layout";
+import { KIT_LABEL, SEED_LABEL, SERVICE_LABEL } from "../../model/labels";
 import { hostExtraCaCerts } from "../../scripts/lib/images";
 import { findPulumi, parsePreviewDigest, printable, runProcess, urnParts, type PreviewDigest, type RunResult } from "./pulumi-cli";
 
