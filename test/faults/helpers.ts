@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Socket } from "socket.io-client";
-import { connect, describeError, request, SOCKET_IO_DEFAULT_BACKOFF, whoami } from "../../harness/client/agent";
+import { connect, describeError, request, SOCKET_IO_DEFAULT_BACKOFF, whoami } from "../../driver/socket-client";
 import { docker, removeByLabel } from "../../driver/engine";
 import { HaproxyRuntime } from "../../driver/haproxy-runtime";
 import { freePorts } from "../../driver/ports";

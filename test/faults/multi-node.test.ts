@@ -6,7 +6,7 @@ import { startReplacement } from "../../driver/replacement";
 import { rollingRestart } from "../../driver/rolling-restart";
 import { docker } from "../../driver/engine";
 import type { RunningTopology } from "../../driver/start";
-import { request } from "../../harness/client/agent";
+import { request } from "../../driver/socket-client";
 import { sleep, waitFor } from "../../driver/wait";
 import { runCli } from "../cli-process";
 import { chatter, fleet, haproxyLogged, record, spread, useFaultTopology, waitServerStatus, type FaultTopology, type Tracked } from "./helpers";

@@ -2,11 +2,12 @@ import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import tls from "node:tls";
 import type { Socket } from "socket.io-client";
-import { request, runRoundtrips, whoami } from "../../harness/client/agent";
 import { httpRequest, sendBody } from "../../driver/http";
 import { canConnect } from "../../driver/ports";
+import { request, whoami } from "../../driver/socket-client";
 import type { RunningTopology } from "../../driver/start";
 import { waitFor } from "../../driver/wait";
+import { runRoundtrips } from "../../harness/client/agent";
 import { client, connectedClient, everyContainerHealthy, measure, publishedPorts, type TopologyHandle } from "./clients";
 import { runCli } from "../cli-process";
 

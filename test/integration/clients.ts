@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Socket } from "socket.io-client";
-import { connect, connected, type ClientOptions } from "../../harness/client/agent";
+import { connect, connected, type ClientOptions } from "../../driver/socket-client";
 import { docker, waitHealthy } from "../../driver/engine";
 import type { RunningTopology } from "../../driver/start";
 import { KIT_LABEL } from "../../model/labels";

@@ -3,14 +3,15 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Page } from "playwright-core";
 import type { Socket } from "socket.io-client";
-import { gotoResilient, launchBrowser } from "../../harness/browser";
-import { request, runRoundtrips, whoami, type ClientReport } from "../../harness/client/agent";
 import { docker } from "../../driver/engine";
-import { INTERNAL_PORTS } from "../../model/layout";
 import { httpRequest, sendBody } from "../../driver/http";
-import type { ClientContainer, HoldEvent, RunningTopology } from "../../driver/start";
 import { rollingRestart } from "../../driver/rolling-restart";
+import { request, whoami } from "../../driver/socket-client";
+import type { ClientContainer, HoldEvent, RunningTopology } from "../../driver/start";
 import { sleep, waitFor } from "../../driver/wait";
+import { gotoResilient, launchBrowser } from "../../harness/browser";
+import { runRoundtrips, type ClientReport } from "../../harness/client/agent";
+import { INTERNAL_PORTS } from "../../model/layout";
 import {
   chunkedBodies,
   checkCommandPasses,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import WebSocket from "ws";
-import { request, whoami } from "../../harness/client/agent";
+import { request, whoami } from "../../driver/socket-client";
 import { waitFor } from "../../driver/wait";
 import {
   chunkedBodies,

@@ -6,7 +6,7 @@ import path from "node:path";
 import tls from "node:tls";
 import type { Socket } from "socket.io-client";
 import { createTestCertificates, renewTestCertificate, type TestCertificates } from "../../driver/certs";
-import { request, whoami } from "../../harness/client/agent";
+import { request, whoami } from "../../driver/socket-client";
 import { HaproxyRuntime } from "../../driver/haproxy-runtime";
 import { httpRequest } from "../../driver/http";
 import { freePorts } from "../../driver/ports";

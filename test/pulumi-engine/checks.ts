@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { request, whoami } from "../../harness/client/agent";
+import { request, whoami } from "../../driver/socket-client";
 import type { ClientContainer, HoldEvent, RunningTopology } from "../../driver/start";
 import { waitFor } from "../../driver/wait";
 import { connectedClient } from "../integration/clients";

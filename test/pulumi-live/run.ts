@@ -18,7 +18,7 @@ import os from "node:os";
 import path from "node:path";
 import type { Socket } from "socket.io-client";
 import { createTestCertificates, type TestCertificates } from "../../driver/certs";
-import { connect, connected, describeError, request } from "../../harness/client/agent";
+import { connect, connected, describeError, request } from "../../driver/socket-client";
 import { docker, removeByLabel } from "../../driver/engine";
 import { HaproxyRuntime } from "../../driver/haproxy-runtime";
 import { freePorts } from "../../driver/ports";
