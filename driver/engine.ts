@@ -1,6 +1,5 @@
 import Docker from "dockerode";
 import { DRIVER_LABEL, KIT_LABEL, LOCAL_DRIVER } from "../model/labels";
-import { waitFor } from "./wait";
 
 /** The local Docker engine, reached through DOCKER_HOST or the default socket. */
 export const docker = new Docker();
@@ -74,16 +73,4 @@ export async function localRunIds(): Promise<string[]> {
     if (id) ids.add(id);
   }
   return [...ids];
-}
-
-/** Waits until a container passes its own HEALTHCHECK; one that is not running is named as such on timeout. */
-export async function waitHealthy(container: Docker.Container, what: string, timeoutMs: number, intervalMs = 250): Promise<void> {
-  await waitFor(
-    async () => {
-      const state = (await container.inspect()).State;
-      if (!state.Running) throw new Error(`not running (exit ${state.ExitCode}, ${state.Error || state.Status})`);
-      return state.Health?.Status === "healthy";
-    },
-    { timeoutMs, intervalMs, what },
-  );
 }

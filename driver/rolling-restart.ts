@@ -57,7 +57,7 @@ export interface NodeRestart {
  *
  * A rolling restart that restarted each node in place would move the first node's clients onto
  * the second, which restarts next: two reconnects for them. `runId` is the run's KIT_LABEL value
- * (a harness run or `realtime-kit up`).
+ * (a run of the local driver: the tests' or `realtime-kit up`'s).
  */
 export async function rollingRestart(runId: string, options: RollingRestartOptions = {}): Promise<NodeRestart[]> {
   const log = options.log ?? (() => undefined);

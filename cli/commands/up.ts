@@ -3,7 +3,8 @@ import path from "node:path";
 import type { Command } from "commander";
 import { docker, removeByLabel } from "../../driver/engine";
 import { forgetRun, runFilesDir, writeRun } from "../../driver/runs";
-import { newRunId, startTopology, type RunningTopology } from "../../driver/start";
+import { newRunId, startTopology } from "../../driver/start";
+import { type RunningTopology } from "../../driver/running";
 import { loadModel } from "../../model/load";
 import { action, collect } from "../run";
 

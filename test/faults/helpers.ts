@@ -5,7 +5,8 @@ import { connect, describeError, request, SOCKET_IO_DEFAULT_BACKOFF, whoami } fr
 import { docker, removeByLabel } from "../../driver/engine";
 import { HaproxyRuntime } from "../../driver/haproxy-runtime";
 import { freePorts } from "../../driver/ports";
-import { newRunId, startTopology, type RunningTopology } from "../../driver/start";
+import { newRunId, startTopology } from "../../driver/start";
+import { type RunningTopology } from "../../driver/running";
 import { waitFor } from "../../driver/wait";
 import { KIT_LABEL } from "../../model/labels";
 import { loadModel } from "../../model/load";

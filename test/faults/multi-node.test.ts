@@ -5,7 +5,7 @@ import { httpRequest } from "../../driver/http";
 import { startReplacement } from "../../driver/replacement";
 import { rollingRestart } from "../../driver/rolling-restart";
 import { docker } from "../../driver/engine";
-import type { RunningTopology } from "../../driver/start";
+import type { RunningTopology } from "../../driver/running";
 import { request } from "../../driver/socket-client";
 import { sleep, waitFor } from "../../driver/wait";
 import { runCli } from "../cli-process";

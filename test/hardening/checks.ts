@@ -11,9 +11,10 @@ import { docker } from "../../driver/engine";
 import { httpRequest, sendBody } from "../../driver/http";
 import { canConnect } from "../../driver/ports";
 import { request, whoami } from "../../driver/socket-client";
-import type { RunningTopology } from "../../driver/start";
+import type { RunningTopology } from "../../driver/running";
 import { waitFor } from "../../driver/wait";
 import { runRoundtrips } from "../../harness/client/agent";
+import { startClientContainer } from "../../harness/client-containers";
 import { KIT_LABEL } from "../../model/labels";
 import { INTERNAL_PORTS } from "../../model/layout";
 import { burst, pollingManyRoundTrips, pollingSession, websocketOnlyRoundTrip } from "../integration/checks";
@@ -394,7 +395,7 @@ export interface FloodReport {
 export async function handshakeFlood(t: RunningTopology): Promise<FloodReport> {
   const limit = t.model.limits.connectionRatePerClient;
   const url = `${t.internalUrls.realtime}/socket.io/?EIO=4&transport=polling`;
-  const [flooder, bystander] = await Promise.all([t.startClientContainer({ name: "flooder" }), t.startClientContainer({ name: "bystander" })]);
+  const [flooder, bystander] = await Promise.all([startClientContainer(t, { name: "flooder" }), startClientContainer(t, { name: "bystander" })]);
   const total = limit + 300;
   // Concurrency 24: the flood outruns the rate limit even on a slow machine.
   const flood = await burst(flooder, url, total, 24);

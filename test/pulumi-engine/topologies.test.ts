@@ -6,7 +6,7 @@ import path from "node:path";
 import { createTestCertificates } from "../../driver/certs";
 import { docker } from "../../driver/engine";
 import { freePorts } from "../../driver/ports";
-import type { RunningTopology } from "../../driver/start";
+import type { RunningTopology } from "../../driver/running";
 import { closeClients, everyContainerHealthy } from "../integration/clients";
 import {
   checkCommandPasses,
