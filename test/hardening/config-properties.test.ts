@@ -13,7 +13,7 @@ import { validConfig } from "../unit/model-arbitraries";
  * from the schema's ranges (topology, node counts, stickiness, terminator, TLS version, ports,
  * timeouts, limits, hostnames, CORS origins, ...); each one's generated haproxy.cfg, nginx.conf
  * and stunnel.conf go through `haproxy -c`, `nginx -t` and a real stunnel start in the kit's
- * images (harness/validate.ts: warnings count as failures). A failure prints the shrunk config.
+ * images (driver/validate.ts: warnings count as failures). A failure prints the shrunk config.
  */
 
 const RUNS = Number(process.env.RK_PROPERTY_RUNS ?? 20);
