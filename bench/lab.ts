@@ -1,13 +1,10 @@
-// The reaper image cannot be pulled here; the bench removes what it starts by label instead.
-process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
-
 import crypto from "node:crypto";
 import { docker, removeByLabel } from "../driver/engine";
 import { waitHealthy } from "../driver/health";
 import { freePorts } from "../driver/ports";
+import type { RunningTopology } from "../driver/running";
 import { startTopology } from "../driver/start";
 import { startClientContainer, type ClientContainer } from "../harness/client-containers";
-import { type RunningTopology } from "../driver/running";
 import { KIT_LABEL } from "../model/labels";
 import { loadModel } from "../model/load";
 import type { Topology } from "../model/schema";

@@ -2,9 +2,9 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
 import { docker, removeByLabel } from "../../driver/engine";
+import type { RunningTopology } from "../../driver/running";
 import { forgetRun, runFilesDir, writeRun } from "../../driver/runs";
 import { newRunId, startTopology } from "../../driver/start";
-import { type RunningTopology } from "../../driver/running";
 import { loadModel } from "../../model/load";
 import { action, collect } from "../run";
 

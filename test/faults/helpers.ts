@@ -1,12 +1,12 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Socket } from "socket.io-client";
-import { connect, describeError, request, SOCKET_IO_DEFAULT_BACKOFF, whoami } from "../../driver/socket-client";
 import { docker, removeByLabel } from "../../driver/engine";
 import { HaproxyRuntime } from "../../driver/haproxy-runtime";
 import { freePorts } from "../../driver/ports";
+import type { RunningTopology } from "../../driver/running";
+import { connect, describeError, request, SOCKET_IO_DEFAULT_BACKOFF, whoami } from "../../driver/socket-client";
 import { newRunId, startTopology } from "../../driver/start";
-import { type RunningTopology } from "../../driver/running";
 import { waitFor } from "../../driver/wait";
 import { KIT_LABEL } from "../../model/labels";
 import { loadModel } from "../../model/load";

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { planDeployment } from "../../configs/deployment";
 import { HAPROXY_BACKENDS, haproxyConfig } from "../../configs/haproxy";
+import { docker } from "../../driver/engine";
 import { httpRequest } from "../../driver/http";
 import { startReplacement } from "../../driver/replacement";
 import { rollingRestart } from "../../driver/rolling-restart";
-import { docker } from "../../driver/engine";
 import type { RunningTopology } from "../../driver/running";
 import { request } from "../../driver/socket-client";
 import { sleep, waitFor } from "../../driver/wait";

@@ -1,10 +1,10 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Socket } from "socket.io-client";
-import { connect, connected, type ClientOptions } from "../../driver/socket-client";
 import { docker } from "../../driver/engine";
 import { waitHealthy } from "../../driver/health";
 import type { RunningTopology } from "../../driver/running";
+import { connect, connected, type ClientOptions } from "../../driver/socket-client";
 import { KIT_LABEL } from "../../model/labels";
 
 /**

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { docker, removeByLabel } from "../../driver/engine";
 import { freePorts } from "../../driver/ports";
+import type { RunningTopology } from "../../driver/running";
 import { newRunId, startTopology } from "../../driver/start";
-import { type RunningTopology } from "../../driver/running";
 import { loadModel } from "../../model/load";
 
 /**

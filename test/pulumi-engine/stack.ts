@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { planDeployment, type Deployment } from "../../configs/deployment";
-import { docker, removeByLabel } from "../../driver/engine";
 import { adoptDeployment } from "../../driver/adopt";
-import { type RunningTopology } from "../../driver/running";
+import { docker, removeByLabel } from "../../driver/engine";
+import type { RunningTopology } from "../../driver/running";
 import { KIT_LABEL } from "../../model/labels";
 import { resolveModel } from "../../model/model";
 import { hostExtraCaCerts } from "../../scripts/lib/images";
