@@ -1,11 +1,11 @@
-// The reaper image cannot be pulled here; the bench removes what it starts by label instead.
-process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
-
 import crypto from "node:crypto";
-import { docker, removeByLabel, waitHealthy } from "../harness/engine";
-import { freePorts } from "../harness/ports";
-import { startTopology, type ClientContainer, type RunningTopology } from "../harness/topology";
-import { KIT_LABEL } from "../model/layout";
+import { docker, removeByLabel } from "../driver/engine";
+import { waitHealthy } from "../driver/health";
+import { freePorts } from "../driver/ports";
+import type { RunningTopology } from "../driver/running";
+import { startTopology } from "../driver/start";
+import { startClientContainer, type ClientContainer } from "../harness/client-containers";
+import { KIT_LABEL } from "../model/labels";
 import { loadModel } from "../model/load";
 import type { Topology } from "../model/schema";
 import { benchAgentBundle } from "./agent-bundle";
@@ -110,7 +110,7 @@ export class BenchClient {
   private constructor(readonly client: ClientContainer) {}
 
   static async start(t: RunningTopology, name: string): Promise<BenchClient> {
-    const client = await t.startClientContainer({ name });
+    const client = await startClientContainer(t, { name });
     await client.container.copyContentToContainer([{ content: benchAgentBundle(), target: AGENT, mode: 0o644 }]);
     return new BenchClient(client);
   }

@@ -1,5 +1,5 @@
 import os from "node:os";
-import { docker } from "../harness/engine";
+import { docker } from "../driver/engine";
 import type { Deployed } from "./lab";
 
 export interface MachineInfo {

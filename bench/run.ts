@@ -3,7 +3,6 @@
  * measures them with bounded loads on their own networks, and writes bench/results/<mode>.md,
  * <mode>.json and <mode>-latency-vs-connections.svg (a copy of the JSON per run in raw/).
  */
-process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
 
 import fs from "node:fs";
 import path from "node:path";

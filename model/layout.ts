@@ -85,10 +85,3 @@ export const IMAGE_NAMES = {
   redis: "realtime-kit/redis",
 } as const;
 export type ImageName = keyof typeof IMAGE_NAMES;
-
-/** Label put on every container, network and volume the kit creates, for teardown by label. */
-export const KIT_LABEL = "io.realtime-kit.deployment";
-/** On every service's container: its name in the plan (`realtime-2`), for finding it by label whatever driver made it. */
-export const SERVICE_LABEL = "io.realtime-kit.service";
-/** On a seed container (created to fill a service's volume, never started): the service it fills. */
-export const SEED_LABEL = "io.realtime-kit.seed-for";

@@ -1,7 +1,7 @@
 import * as hdr from "hdr-histogram-js";
 import { performance } from "node:perf_hooks";
 import type { Socket } from "socket.io-client";
-import type { ClientOptions } from "../../harness/client/agent";
+import type { ClientOptions } from "../../driver/socket-client";
 import { newHistogram, openSockets } from "./latency";
 
 /**

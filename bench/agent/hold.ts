@@ -1,6 +1,6 @@
 import http from "node:http";
 import type { Socket } from "socket.io-client";
-import type { ClientOptions } from "../../harness/client/agent";
+import type { ClientOptions } from "../../driver/socket-client";
 import { openSockets } from "./latency";
 
 /**

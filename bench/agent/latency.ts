@@ -1,6 +1,6 @@
 import * as hdr from "hdr-histogram-js";
 import type { Socket } from "socket.io-client";
-import { connect, connected, describeError, type ClientOptions } from "../../harness/client/agent";
+import { connect, connected, describeError, type ClientOptions } from "../../driver/socket-client";
 
 /**
  * Socket.IO event round trips measured with the real client library: `clients` websocket

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import type { Command } from "commander";
-import { probeDeployment } from "../../harness/probe";
+import { probeDeployment } from "../../driver/probe";
 import { ConfigError } from "../../model/errors";
 import { action } from "../run";
 

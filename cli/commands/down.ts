@@ -1,7 +1,7 @@
 import type { Command } from "commander";
-import { harnessRunIds, removeByLabel } from "../../harness/engine";
-import { forgetRun, processAlive, readRuns } from "../../harness/runs";
-import { waitFor } from "../../harness/wait";
+import { localRunIds, removeByLabel } from "../../driver/engine";
+import { forgetRun, processAlive, readRuns } from "../../driver/runs";
+import { waitFor } from "../../driver/wait";
 import { action } from "../run";
 
 export function register(program: Command): void {
@@ -29,7 +29,7 @@ export function register(program: Command): void {
           process.stdout.write(`${run.runId} (${run.topology}): stopped\n`);
         }
         if (options.all) {
-          for (const runId of await harnessRunIds()) {
+          for (const runId of await localRunIds()) {
             const removed = await removeByLabel(runId);
             removedContainers += removed.containers;
             removedNetworks += removed.networks;

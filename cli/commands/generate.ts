@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { planDeployment } from "../../configs/deployment";
-import { validateDirectory } from "../../harness/validate";
+import { validateDirectory } from "../../driver/validate";
 import { ConfigError } from "../../model/errors";
 import { loadModel } from "../../model/load";
 import { writeDeployment } from "../output";

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
-import { rollingRestart } from "../../harness/rolling-restart";
-import { readRuns } from "../../harness/runs";
+import { rollingRestart } from "../../driver/rolling-restart";
+import { readRuns } from "../../driver/runs";
 import { ConfigError } from "../../model/errors";
 import { action, collect } from "../run";
 

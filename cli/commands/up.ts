@@ -1,9 +1,10 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
-import { docker, removeByLabel } from "../../harness/engine";
-import { forgetRun, runFilesDir, writeRun } from "../../harness/runs";
-import { newRunId, startTopology, type RunningTopology } from "../../harness/topology";
+import { docker, removeByLabel } from "../../driver/engine";
+import type { RunningTopology } from "../../driver/running";
+import { forgetRun, runFilesDir, writeRun } from "../../driver/runs";
+import { newRunId, startTopology } from "../../driver/start";
 import { loadModel } from "../../model/load";
 import { action, collect } from "../run";
 

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import type { Command } from "commander";
-import { validateDirectory, type ValidationResult } from "../../harness/validate";
+import { validateDirectory, type ValidationResult } from "../../driver/validate";
 import { ConfigError } from "../../model/errors";
 import { action } from "../run";
 

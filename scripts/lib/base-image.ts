@@ -6,7 +6,7 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { KIT_LABEL } from "../../model/layout";
+import { KIT_LABEL } from "../../model/labels";
 import { findDebianMirror, readAptSources, sourcesForSuite } from "./apt-sources";
 import {
   CommandError,

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { kitImage, planDeployment, type Deployment, type ServiceSpec } from "../../configs/deployment";
 import type { ImageName } from "../../model/layout";
 import type { Model } from "../../model/model";
+import { deploymentParts } from "../../plan/roles";
 import type { RegistrySettings, TlsMaterial } from "../config";
 import { EdgeProxies } from "./edge";
 import { DEFAULT_HOST, DeploymentHost } from "./host";
@@ -66,16 +67,13 @@ export class RealtimeDeployment extends pulumi.ComponentResource {
       return host;
     };
     const context: ServiceContext = { stack: args.stack, plan, tls: args.tls, hostOf };
-    const group = (...roles: ImageName[]) => plan.services.filter((spec) => roles.includes(spec.role));
+    const { redis, realtime, app, edge } = deploymentParts(plan.services);
 
     // Redis before the realtime nodes (they connect at start); the front door last, so that when
     // `pulumi up` returns every backend is up and the entry points answer.
-    const redis = group("redis");
     this.redis = redis.length > 0 ? new SharedRedis("redis", { context, services: redis }, { parent: this }) : undefined;
-    this.realtime = new RealtimePool("realtime", { context, services: group("realtime") }, { parent: this, dependsOn: this.redis ? [this.redis] : [] });
-    const app = group("app");
+    this.realtime = new RealtimePool("realtime", { context, services: realtime }, { parent: this, dependsOn: this.redis ? [this.redis] : [] });
     this.app = app.length > 0 ? new AppPool("app", { context, services: app }, { parent: this }) : undefined;
-    const edge = group("haproxy", "nginx", "stunnel");
     const backends = [this.realtime, ...(this.app ? [this.app] : [])];
     this.edge = edge.length > 0 ? new EdgeProxies("edge", { context, services: edge }, { parent: this, dependsOn: backends }) : undefined;
 

@@ -3,7 +3,8 @@ import path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { kitImage, type ServiceSpec } from "../../configs/deployment";
-import { IMAGE_NAMES, KIT_LABEL, type ImageName } from "../../model/layout";
+import { IMAGE_NAMES, type ImageName } from "../../model/layout";
+import { KIT_LABEL } from "../../model/labels";
 import type { HostSpec } from "../../model/model";
 import { PROJECT_ROOT, type RegistrySettings } from "../config";
 

@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { Deployment, ServiceSpec } from "../../configs/deployment";
 import { fileVolumesOf, volumeNames, type Upload } from "../../configs/volumes";
-import { KIT_LABEL, SEED_LABEL, SERVICE_LABEL } from "../../model/layout";
+import { KIT_LABEL, SEED_LABEL, SERVICE_LABEL } from "../../model/labels";
 import type { TlsMaterial } from "../config";
 import type { DeploymentHost } from "./host";
 

@@ -1,13 +1,14 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Socket } from "socket.io-client";
-import { connect, describeError, request, SOCKET_IO_DEFAULT_BACKOFF, whoami } from "../../harness/client/agent";
-import { docker, removeByLabel } from "../../harness/engine";
-import { HaproxyRuntime } from "../../harness/haproxy-runtime";
-import { freePorts } from "../../harness/ports";
-import { newRunId, startTopology, type RunningTopology } from "../../harness/topology";
-import { waitFor } from "../../harness/wait";
-import { KIT_LABEL } from "../../model/layout";
+import { docker, removeByLabel } from "../../driver/engine";
+import { HaproxyRuntime } from "../../driver/haproxy-runtime";
+import { freePorts } from "../../driver/ports";
+import type { RunningTopology } from "../../driver/running";
+import { connect, describeError, request, SOCKET_IO_DEFAULT_BACKOFF, whoami } from "../../driver/socket-client";
+import { newRunId, startTopology } from "../../driver/start";
+import { waitFor } from "../../driver/wait";
+import { KIT_LABEL } from "../../model/labels";
 import { loadModel } from "../../model/load";
 import type { Model } from "../../model/model";
 

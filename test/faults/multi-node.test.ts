@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { planDeployment } from "../../configs/deployment";
 import { HAPROXY_BACKENDS, haproxyConfig } from "../../configs/haproxy";
-import { httpRequest } from "../../harness/http";
-import { startReplacement } from "../../harness/replacement";
-import { rollingRestart } from "../../harness/rolling-restart";
-import { docker } from "../../harness/engine";
-import type { RunningTopology } from "../../harness/topology";
-import { request } from "../../harness/client/agent";
-import { sleep, waitFor } from "../../harness/wait";
+import { docker } from "../../driver/engine";
+import { httpRequest } from "../../driver/http";
+import { startReplacement } from "../../driver/replacement";
+import { rollingRestart } from "../../driver/rolling-restart";
+import type { RunningTopology } from "../../driver/running";
+import { request } from "../../driver/socket-client";
+import { sleep, waitFor } from "../../driver/wait";
 import { runCli } from "../cli-process";
 import { chatter, fleet, haproxyLogged, record, spread, useFaultTopology, waitServerStatus, type FaultTopology, type Tracked } from "./helpers";
 

@@ -4,16 +4,19 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
+import { IMAGE_USERS } from "../../configs/hardening";
 import { TLS12_CIPHERS, TLS13_CIPHERSUITES } from "../../configs/tls";
 import { fileVolumesOf } from "../../configs/volumes";
-import { IMAGE_USERS } from "../../configs/hardening";
-import { request, runRoundtrips, whoami } from "../../harness/client/agent";
-import { docker } from "../../harness/engine";
-import { httpRequest, sendBody } from "../../harness/http";
-import { canConnect } from "../../harness/ports";
-import type { RunningTopology } from "../../harness/topology";
-import { waitFor } from "../../harness/wait";
-import { INTERNAL_PORTS, KIT_LABEL } from "../../model/layout";
+import { docker } from "../../driver/engine";
+import { httpRequest, sendBody } from "../../driver/http";
+import { canConnect } from "../../driver/ports";
+import type { RunningTopology } from "../../driver/running";
+import { request, whoami } from "../../driver/socket-client";
+import { waitFor } from "../../driver/wait";
+import { runRoundtrips } from "../../harness/client/agent";
+import { startClientContainer } from "../../harness/client-containers";
+import { KIT_LABEL } from "../../model/labels";
+import { INTERNAL_PORTS } from "../../model/layout";
 import { burst, pollingManyRoundTrips, pollingSession, websocketOnlyRoundTrip } from "../integration/checks";
 import { connectedClient, everyContainerHealthy, measure, publishedPorts } from "../integration/clients";
 import { sendGarbage, type GarbageReport } from "./garbage";
@@ -392,7 +395,7 @@ export interface FloodReport {
 export async function handshakeFlood(t: RunningTopology): Promise<FloodReport> {
   const limit = t.model.limits.connectionRatePerClient;
   const url = `${t.internalUrls.realtime}/socket.io/?EIO=4&transport=polling`;
-  const [flooder, bystander] = await Promise.all([t.startClientContainer({ name: "flooder" }), t.startClientContainer({ name: "bystander" })]);
+  const [flooder, bystander] = await Promise.all([startClientContainer(t, { name: "flooder" }), startClientContainer(t, { name: "bystander" })]);
   const total = limit + 300;
   // Concurrency 24: the flood outruns the rate limit even on a slow machine.
   const flood = await burst(flooder, url, total, 24);

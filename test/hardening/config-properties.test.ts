@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import fc from "fast-check";
 import { planDeployment } from "../../configs/deployment";
-import { validateDirectory } from "../../harness/validate";
+import { validateDirectory } from "../../driver/validate";
 import { resolveModel } from "../../model/model";
 import { validConfig } from "../unit/model-arbitraries";
 
@@ -13,7 +13,7 @@ import { validConfig } from "../unit/model-arbitraries";
  * from the schema's ranges (topology, node counts, stickiness, terminator, TLS version, ports,
  * timeouts, limits, hostnames, CORS origins, ...); each one's generated haproxy.cfg, nginx.conf
  * and stunnel.conf go through `haproxy -c`, `nginx -t` and a real stunnel start in the kit's
- * images (harness/validate.ts: warnings count as failures). A failure prints the shrunk config.
+ * images (driver/validate.ts: warnings count as failures). A failure prints the shrunk config.
  */
 
 const RUNS = Number(process.env.RK_PROPERTY_RUNS ?? 20);

@@ -2,11 +2,13 @@ import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import tls from "node:tls";
 import type { Socket } from "socket.io-client";
-import { request, runRoundtrips, whoami } from "../../harness/client/agent";
-import { httpRequest, sendBody } from "../../harness/http";
-import { canConnect } from "../../harness/ports";
-import type { RunningTopology } from "../../harness/topology";
-import { waitFor } from "../../harness/wait";
+import { httpRequest, sendBody } from "../../driver/http";
+import { canConnect } from "../../driver/ports";
+import type { RunningTopology } from "../../driver/running";
+import { request, whoami } from "../../driver/socket-client";
+import { waitFor } from "../../driver/wait";
+import { runRoundtrips } from "../../harness/client/agent";
+import { startClientContainer } from "../../harness/client-containers";
 import { client, connectedClient, everyContainerHealthy, measure, publishedPorts, type TopologyHandle } from "./clients";
 import { runCli } from "../cli-process";
 
@@ -304,7 +306,7 @@ export interface BurstResult {
   ms: number;
 }
 
-export async function burst(container: import("../../harness/topology").ClientContainer, url: string, total: number, concurrency = 16): Promise<BurstResult> {
+export async function burst(container: import("../../harness/client-containers").ClientContainer, url: string, total: number, concurrency = 16): Promise<BurstResult> {
   return JSON.parse(await container.node(BURST_SCRIPT, [url, String(total), String(concurrency)])) as BurstResult;
 }
 
@@ -316,7 +318,7 @@ export async function burst(container: import("../../harness/topology").ClientCo
 export async function rateLimitPerClientAddress(t: RunningTopology): Promise<void> {
   const limit = t.model.limits.connectionRatePerClient;
   const url = `${t.internalUrls.realtime}/ping`;
-  const [flooder, bystander] = await Promise.all([t.startClientContainer({ name: "flooder" }), t.startClientContainer({ name: "bystander" })]);
+  const [flooder, bystander] = await Promise.all([startClientContainer(t, { name: "flooder" }), startClientContainer(t, { name: "bystander" })]);
   const before = await burst(bystander, url, 1, 1);
   assert.equal(before.ok, 1, `the bystander is not served before the flood: ${JSON.stringify(before)}`);
   // Three times the limit, as fast as 32 parallel connections go: even on a loaded machine the

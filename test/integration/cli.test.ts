@@ -4,16 +4,16 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { docker, DRIVER_LABEL, HARNESS_DRIVER } from "../../harness/engine";
-import { freePorts } from "../../harness/ports";
-import { readRuns } from "../../harness/runs";
-import { waitFor } from "../../harness/wait";
-import { KIT_LABEL } from "../../model/layout";
+import { docker } from "../../driver/engine";
+import { freePorts } from "../../driver/ports";
+import { readRuns } from "../../driver/runs";
+import { waitFor } from "../../driver/wait";
+import { DRIVER_LABEL, KIT_LABEL, LOCAL_DRIVER } from "../../model/labels";
 import { runCli } from "../cli-process";
 import { REPO } from "./helpers";
 
 async function harnessContainers(runId: string): Promise<number> {
-  const filters = JSON.stringify({ label: [`${KIT_LABEL}=${runId}`, `${DRIVER_LABEL}=${HARNESS_DRIVER}`] });
+  const filters = JSON.stringify({ label: [`${KIT_LABEL}=${runId}`, `${DRIVER_LABEL}=${LOCAL_DRIVER}`] });
   return (await docker.listContainers({ all: true, filters })).length;
 }
 

@@ -1,10 +1,11 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Socket } from "socket.io-client";
-import { connect, connected, type ClientOptions } from "../../harness/client/agent";
-import { docker, waitHealthy } from "../../harness/engine";
-import type { RunningTopology } from "../../harness/topology";
-import { KIT_LABEL } from "../../model/layout";
+import { docker } from "../../driver/engine";
+import { waitHealthy } from "../../driver/health";
+import type { RunningTopology } from "../../driver/running";
+import { connect, connected, type ClientOptions } from "../../driver/socket-client";
+import { KIT_LABEL } from "../../model/labels";
 
 /**
  * What the live suites use against any running deployment (whatever driver made it): host-side

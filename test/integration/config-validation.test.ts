@@ -3,7 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { planDeployment } from "../../configs/deployment";
-import { validateDirectory } from "../../harness/validate";
+import { validateDirectory } from "../../driver/validate";
 import { resolveModel } from "../../model/model";
 import type { ConfigInput } from "../../model/schema";
 

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { docker, removeByLabel } from "../../harness/engine";
-import { freePorts } from "../../harness/ports";
-import { newRunId, startTopology, type RunningTopology } from "../../harness/topology";
+import { docker, removeByLabel } from "../../driver/engine";
+import { freePorts } from "../../driver/ports";
+import type { RunningTopology } from "../../driver/running";
+import { newRunId, startTopology } from "../../driver/start";
 import { loadModel } from "../../model/load";
 
 /**

@@ -1,10 +1,11 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { docker, removeByLabel } from "../../harness/engine";
-import { freePorts } from "../../harness/ports";
-import { newRunId, startTopology, type RunningTopology } from "../../harness/topology";
-import { KIT_LABEL } from "../../model/layout";
+import { docker, removeByLabel } from "../../driver/engine";
+import { freePorts } from "../../driver/ports";
+import type { RunningTopology } from "../../driver/running";
+import { newRunId, startTopology } from "../../driver/start";
+import { KIT_LABEL } from "../../model/labels";
 import { loadModel } from "../../model/load";
 import type { Topology } from "../../model/schema";
 

@@ -3,14 +3,16 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Page } from "playwright-core";
 import type { Socket } from "socket.io-client";
+import { docker } from "../../driver/engine";
+import { httpRequest, sendBody } from "../../driver/http";
+import { rollingRestart } from "../../driver/rolling-restart";
+import { request, whoami } from "../../driver/socket-client";
+import { startClientContainer, type ClientContainer, type HoldEvent } from "../../harness/client-containers";
+import type { RunningTopology } from "../../driver/running";
+import { sleep, waitFor } from "../../driver/wait";
 import { gotoResilient, launchBrowser } from "../../harness/browser";
-import { request, runRoundtrips, whoami, type ClientReport } from "../../harness/client/agent";
-import { docker } from "../../harness/engine";
+import { runRoundtrips, type ClientReport } from "../../harness/client/agent";
 import { INTERNAL_PORTS } from "../../model/layout";
-import { httpRequest, sendBody } from "../../harness/http";
-import type { ClientContainer, HoldEvent, RunningTopology } from "../../harness/topology";
-import { rollingRestart } from "../../harness/rolling-restart";
-import { sleep, waitFor } from "../../harness/wait";
 import {
   chunkedBodies,
   checkCommandPasses,
@@ -35,7 +37,7 @@ const RATE_LIMIT_UNDER_TEST = "limits.connectionRatePerClient=150";
 async function spreadClientContainers(t: RunningTopology, count: number, nodes: number, max = 10): Promise<{ container: ClientContainer; node: string }[]> {
   const found: { container: ClientContainer; node: string }[] = [];
   while (found.length < max) {
-    const container = await t.startClientContainer();
+    const container = await startClientContainer(t);
     const report = await container.roundtrips({ url: t.internalUrls.realtime, clients: 1, rounds: 1, transports: ["polling"] });
     const probe = report.clients[0]!;
     assert.deepEqual(probe.errors, [], `${container.name}: ${probe.errors.join("; ")}`);
@@ -50,7 +52,7 @@ async function holdOnOtherNode(t: RunningTopology, avoid: string, max = 8): Prom
   // Containers that landed on `avoid` stay until the run ends: removing one would free its
   // address for the next container, which would then hash to the same node again.
   for (let attempt = 0; attempt < max; attempt++) {
-    const container = await t.startClientContainer({ hold: { url: t.internalUrls.realtime, transports: ["websocket"] } });
+    const container = await startClientContainer(t, { hold: { url: t.internalUrls.realtime, transports: ["websocket"] } });
     const hello = await waitFor(async () => (await container.events()).find((event) => event.event === "connected"), { timeoutMs: 20_000, what: `${container.name} to connect` });
     if (hello.node !== avoid) return { container, hello };
   }
@@ -69,7 +71,7 @@ async function holdersOnEveryNode(t: RunningTopology, max = 14): Promise<{ conta
   const missingOn = (transport: string) => t.realtimeNodes.filter((node) => !started.some((one) => one.hello.node === node && one.transport === transport)).length;
   for (let index = 0; index < max && !covered(); index++) {
     const transport = missingOn("websocket") >= missingOn("polling") ? "websocket" : "polling";
-    const container = await t.startClientContainer({ hold: { url: t.internalUrls.realtime, transports: [transport], reconnection: true } });
+    const container = await startClientContainer(t, { hold: { url: t.internalUrls.realtime, transports: [transport], reconnection: true } });
     const hello = await waitFor(async () => (await container.events()).find((event) => event.event === "connected"), { timeoutMs: 20_000, what: `${container.name} to connect` });
     started.push({ container, transport, hello });
   }
@@ -270,7 +272,7 @@ describe("multi-node: cookie stickiness, native TLS in HAProxy, plain-http realt
 
   it("(8) >= 12 polling-only clients keeping cookies (withCredentials) from 3 addresses spread over both nodes and stay healthy", async function () {
     const t = topology.t;
-    const containers = await Promise.all([1, 2, 3].map(() => t.startClientContainer()));
+    const containers = await Promise.all([1, 2, 3].map(() => startClientContainer(t)));
     const rounds = 30;
     const reports = await Promise.all(
       containers.map(async (container) => ({ container, report: await container.roundtrips({ url: t.internalUrls.realtime, clients: 4, rounds, transports: ["polling"], withCredentials: true }) })),
@@ -361,7 +363,7 @@ describe("multi-node: session stickiness (the default), native TLS in HAProxy, R
     const rounds = 30;
     const host = await runRoundtrips({ mode: "roundtrips", url: t.urls.realtime, clients: 4, rounds, transports: ["polling"], ca: t.ca!, withCredentials: false });
     assertHealthy(host.clients, rounds, "host");
-    const containers = await Promise.all([1, 2, 3].map(() => t.startClientContainer()));
+    const containers = await Promise.all([1, 2, 3].map(() => startClientContainer(t)));
     const reports = await Promise.all(containers.map(async (container) => ({ container, report: await container.roundtrips({ url: t.internalUrls.realtime, clients: 4, rounds, transports: ["polling"], withCredentials: false }) })));
     for (const { container, report } of reports) assertHealthy(report.clients, rounds, container.name);
     const all = [...host.clients, ...reports.flatMap((entry) => entry.report.clients)];

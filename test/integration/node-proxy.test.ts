@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { waitSocketState, type ClientContainer, type HoldEvent } from "../../harness/topology";
-import { waitFor } from "../../harness/wait";
+import { startClientContainer, waitSocketState, type ClientContainer, type HoldEvent } from "../../harness/client-containers";
+import { waitFor } from "../../driver/wait";
 import {
   chunkedBodies,
   broadcastAndHistory,
@@ -58,7 +58,7 @@ describe("node-proxy: the Socket.IO server in front of the second stack (ping 5 
     // through the node first: two get cut off the network (no FIN, no RST: only heartbeats can
     // tell), one is SIGKILLed (its kernel still closes the connection).
     const start = (transport: "websocket" | "polling") =>
-      t.startClientContainer({ hold: { url: t.internalUrls.realtime, transports: [transport], backendPath: "/api/info" } });
+      startClientContainer(t, { hold: { url: t.internalUrls.realtime, transports: [transport], backendPath: "/api/info" } });
     const [cutWs, cutPolling, killed] = await Promise.all([start("websocket"), start("polling"), start("websocket")]);
     const hello = async (client: ClientContainer) =>
       waitFor(async () => (await client.events()).find((event) => event.event === "connected"), { timeoutMs: 20_000, what: `${client.name} to connect` });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import path from "node:path";
-import { runOneShot } from "../../harness/engine";
+import { runOneShot } from "../../driver/engine";
 import { IMAGE_NAMES } from "../../model/layout";
 
 const PROBE = path.join(__dirname, "probes", "handshake-requests.cjs");

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import WebSocket from "ws";
-import { request, whoami } from "../../harness/client/agent";
-import { waitFor } from "../../harness/wait";
+import { request, whoami } from "../../driver/socket-client";
+import { waitFor } from "../../driver/wait";
 import {
   chunkedBodies,
   broadcastAndHistory,

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { request, whoami } from "../../harness/client/agent";
-import type { ClientContainer, HoldEvent, RunningTopology } from "../../harness/topology";
-import { waitFor } from "../../harness/wait";
+import { request, whoami } from "../../driver/socket-client";
+import { startClientContainer, type ClientContainer, type HoldEvent } from "../../harness/client-containers";
+import type { RunningTopology } from "../../driver/running";
+import { waitFor } from "../../driver/wait";
 import { connectedClient } from "../integration/clients";
 
 /**
@@ -13,7 +14,7 @@ export async function crossNodeBroadcast(t: RunningTopology, attempts = 8): Prom
   const senderNode = (await whoami(sender)).node;
   let receiver: ClientContainer | null = null;
   for (let attempt = 0; attempt < attempts && !receiver; attempt++) {
-    const container = await t.startClientContainer({ hold: { url: t.internalUrls.realtime, transports: ["websocket"] } });
+    const container = await startClientContainer(t, { hold: { url: t.internalUrls.realtime, transports: ["websocket"] } });
     const hello = await waitFor(async () => (await container.events()).find((event) => event.event === "connected"), { timeoutMs: 20_000, what: `${container.name} to connect` });
     if (hello.node !== senderNode) receiver = container;
   }

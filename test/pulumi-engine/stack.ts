@@ -1,8 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { planDeployment, type Deployment } from "../../configs/deployment";
-import { docker, removeByLabel } from "../../harness/engine";
-import { adoptDeployment, type RunningTopology } from "../../harness/topology";
-import { KIT_LABEL } from "../../model/layout";
+import { adoptDeployment } from "../../driver/adopt";
+import { docker, removeByLabel } from "../../driver/engine";
+import type { RunningTopology } from "../../driver/running";
+import { KIT_LABEL } from "../../model/labels";
 import { resolveModel } from "../../model/model";
 import { hostExtraCaCerts } from "../../scripts/lib/images";
 import { PROJECT_ROOT } from "../../stacks/config";

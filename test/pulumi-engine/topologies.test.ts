@@ -3,10 +3,10 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { createTestCertificates } from "../../harness/certs";
-import { docker } from "../../harness/engine";
-import { freePorts } from "../../harness/ports";
-import type { RunningTopology } from "../../harness/topology";
+import { createTestCertificates } from "../../driver/certs";
+import { docker } from "../../driver/engine";
+import { freePorts } from "../../driver/ports";
+import type { RunningTopology } from "../../driver/running";
 import { closeClients, everyContainerHealthy } from "../integration/clients";
 import {
   checkCommandPasses,

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
-import { docker, removeByLabel } from "../../harness/engine";
-import { IMAGE_NAMES, KIT_LABEL } from "../../model/layout";
+import { docker, removeByLabel } from "../../driver/engine";
+import { IMAGE_NAMES } from "../../model/layout";
+import { KIT_LABEL } from "../../model/labels";
 import { CONTAINER } from "./provider/container";
 import type { Applied } from "./provider/engine";
 import { VOLUME } from "./provider/volume";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { createTestCertificates } from "../../harness/certs";
+import { createTestCertificates } from "../../driver/certs";
 import { resolveModel } from "../../model/model";
 import { PROJECT_ROOT } from "../../stacks/config";
 import { StackConfigError } from "../../stacks/deploy";

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { createTestCertificates } from "../../harness/certs";
-import { SEED_LABEL } from "../../model/layout";
+import { createTestCertificates } from "../../driver/certs";
+import { SEED_LABEL } from "../../model/labels";
 import type { DeploymentOutputs } from "../../stacks/deploy";
 
 /** A resource the program registered, as the engine would have received it. */

@@ -7,7 +7,8 @@ import { planDeployment, type Deployment, type ServiceSpec } from "../../configs
 import { haproxyConfig } from "../../configs/haproxy";
 import { nginxConfig } from "../../configs/nginx";
 import { stunnelConfig } from "../../configs/stunnel";
-import { CONTAINER_PATHS, KIT_LABEL, SERVICE_LABEL } from "../../model/layout";
+import { CONTAINER_PATHS } from "../../model/layout";
+import { KIT_LABEL, SERVICE_LABEL } from "../../model/labels";
 import { DEFAULT_STATIC_DIR, resolveModel } from "../../model/model";
 import { PROJECT_ROOT } from "../../stacks/config";
 import { runProgram, TLS_SECRETS, TYPES, type Run, type Upload } from "./harness";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { shellCommand } from "../../harness/topology";
+import { shellCommand } from "../../driver/health";
 
 const IMAGES = path.resolve(__dirname, "../../images");
 

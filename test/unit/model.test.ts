@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createTestCertificates } from "../../harness/certs";
+import { createTestCertificates } from "../../driver/certs";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { generate } from "selfsigned";
-import { createTestCertificates } from "../../harness/certs";
+import { createTestCertificates } from "../../driver/certs";
 import { ConfigError } from "../../model/errors";
 import { loadModel } from "../../model/load";
 import { checkCertificatePair } from "../../model/pem";

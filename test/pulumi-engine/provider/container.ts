@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import type Docker from "dockerode";
-import { tarArchive } from "../../../harness/tar";
-import { waitFor } from "../../../harness/wait";
+import { tarArchive } from "../../../driver/tar";
+import { waitFor } from "../../../driver/wait";
 import type { Applied, Inputs, ResourceHandler } from "./engine";
 
 /**

@@ -1,5 +1,5 @@
 import type Docker from "dockerode";
-import { waitFor } from "../../../harness/wait";
+import { waitFor } from "../../../driver/wait";
 import type { Applied, Inputs, ResourceHandler } from "./engine";
 
 /**

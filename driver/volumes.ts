@@ -2,7 +2,7 @@ import fs from "node:fs";
 import type Docker from "dockerode";
 import type { Deployment, ServiceSpec } from "../configs/deployment";
 import { fileVolumesOf, volumeNames, type Upload } from "../configs/volumes";
-import { SEED_LABEL } from "../model/layout";
+import { SEED_LABEL } from "../model/labels";
 import { tarArchive } from "./tar";
 
 /** The TLS material a driver holds (PEM text), for the uploads that name it. */

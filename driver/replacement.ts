@@ -1,5 +1,6 @@
 import type Docker from "dockerode";
-import { docker, logsOf, waitHealthy } from "./engine";
+import { docker, logsOf } from "./engine";
+import { waitHealthy } from "./health";
 
 /** A started, healthy twin of a running container, under a temporary name until it takes over. */
 export interface Replacement {

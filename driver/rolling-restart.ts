@@ -1,10 +1,9 @@
 import type Docker from "dockerode";
 import { HAPROXY_BACKENDS } from "../configs/haproxy";
-import { KIT_LABEL } from "../model/layout";
 import { docker } from "./engine";
 import { HaproxyRuntime } from "./haproxy-runtime";
 import { REPLACEMENT_SUFFIX, startReplacement } from "./replacement";
-import { SERVICE_LABEL } from "./topology";
+import { KIT_LABEL, SERVICE_LABEL } from "../model/labels";
 import { waitFor } from "./wait";
 
 export interface RollingRestartOptions {
@@ -58,7 +57,7 @@ export interface NodeRestart {
  *
  * A rolling restart that restarted each node in place would move the first node's clients onto
  * the second, which restarts next: two reconnects for them. `runId` is the run's KIT_LABEL value
- * (a harness run or `realtime-kit up`).
+ * (a run of the local driver: the tests' or `realtime-kit up`'s).
  */
 export async function rollingRestart(runId: string, options: RollingRestartOptions = {}): Promise<NodeRestart[]> {
   const log = options.log ?? (() => undefined);

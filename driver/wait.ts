@@ -1,4 +1,4 @@
-/** Polling helpers: every wait in the harness and the tests checks a real condition. */
+/** Polling helpers: every wait in the driver and the tests checks a real condition. */
 
 export interface WaitOptions {
   /** Give up after this long (ms). */

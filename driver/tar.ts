@@ -10,7 +10,7 @@ export interface TarEntry {
 
 /**
  * A ustar archive of regular files, what Docker's "copy into container" API takes, built the way
- * the docker provider builds its uploads (harness/volumes.ts): one header per file, its path as
+ * the docker provider builds its uploads (driver/volumes.ts): one header per file, its path as
  * given, its mode and owner.
  */
 export function tarArchive(entries: TarEntry[]): Buffer {

@@ -1,7 +1,6 @@
 import type Docker from "dockerode";
-import { PassThrough } from "node:stream";
 import { CONTAINER_PATHS } from "../model/layout";
-import { docker } from "./engine";
+import { execIn } from "./exec";
 
 /** A server's state as HAProxy's runtime API reports it (`show stat`). */
 export interface ServerState {
@@ -93,22 +92,4 @@ export function parseStatCsv(csv: string): Record<string, string>[] {
   const lines = csv.split("\n").filter((line) => line.trim() !== "");
   const header = lines[0]!.replace(/^#\s*/, "").split(",");
   return lines.slice(1).map((line) => Object.fromEntries(line.split(",").map((value, index) => [header[index] ?? String(index), value])));
-}
-
-/** Runs a command in a running container; resolves with its exit code and demultiplexed output. */
-export async function execIn(container: Docker.Container, cmd: string[], user?: string): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  const exec = await container.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, ...(user ? { User: user } : {}) });
-  const stream = await exec.start({ hijack: true, stdin: false });
-  const stdout: Buffer[] = [];
-  const stderr: Buffer[] = [];
-  const out = new PassThrough().on("data", (chunk: Buffer) => stdout.push(chunk));
-  const err = new PassThrough().on("data", (chunk: Buffer) => stderr.push(chunk));
-  docker.modem.demuxStream(stream, out, err);
-  await new Promise<void>((resolve, reject) => {
-    stream.on("end", resolve);
-    stream.on("close", resolve);
-    stream.on("error", reject);
-  });
-  const { ExitCode } = await exec.inspect();
-  return { exitCode: ExitCode ?? -1, stdout: Buffer.concat(stdout).toString("utf8"), stderr: Buffer.concat(stderr).toString("utf8") };
 }

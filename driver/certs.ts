@@ -1,4 +1,7 @@
+import fs from "node:fs";
 import { generate } from "selfsigned";
+import type { Deployment } from "../configs/deployment";
+import type { TlsFiles } from "./volumes";
 
 export interface TestCertificates {
   /** PEM of the throwaway certificate authority clients must trust. */
@@ -59,4 +62,26 @@ async function serverCertificate(hostnames: string[], ca: { cert: string; key: s
     ],
   });
   return { cert: server.cert, key: server.private };
+}
+
+/** The certificate and key a deployment's TLS services get, and the CA clients trust (null with the operator's own certificate). */
+export interface TlsMaterial extends TlsFiles {
+  ca: string | null;
+}
+
+/**
+ * The operator's certificate and key when the model names them, otherwise a throwaway CA and a
+ * certificate it signed; null when no service of the deployment mounts TLS material.
+ */
+export async function tlsMaterial(deployment: Deployment): Promise<TlsMaterial | null> {
+  const tls = deployment.model.tls;
+  if (!tls || !deployment.services.some((service) => service.mountsTls)) return null;
+  if (tls.certFile && tls.keyFile) {
+    return { cert: fs.readFileSync(tls.certFile, "utf8"), key: fs.readFileSync(tls.keyFile, "utf8"), ca: null };
+  }
+  // Valid for the public hostname and for the TLS services' names on the network, so clients
+  // in client containers verify it too.
+  const names = new Set([deployment.model.hostname, "localhost", "127.0.0.1", ...deployment.services.filter((s) => s.mountsTls).map((s) => s.name)]);
+  const certificates = await createTestCertificates([...names]);
+  return { cert: certificates.cert, key: certificates.key, ca: certificates.caCert };
 }

@@ -1,7 +1,8 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { CONTAINER_PATHS, IMAGE_NAMES, KIT_LABEL } from "../model/layout";
+import { CONTAINER_PATHS, IMAGE_NAMES } from "../model/layout";
+import { KIT_LABEL } from "../model/labels";
 import { createTestCertificates } from "./certs";
 import { docker, logsOf, runOneShot } from "./engine";
 

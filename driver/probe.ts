@@ -1,6 +1,6 @@
 import WebSocket from "ws";
 import { REALTIME_ROUTES } from "../model/layout";
-import { connect, connected, describeError, request, type Transport } from "./client/agent";
+import { connect, connected, describeError, request, type Transport } from "./socket-client";
 import { httpRequest } from "./http";
 
 /**

@@ -1,6 +1,5 @@
 import Docker from "dockerode";
-import { KIT_LABEL } from "../model/layout";
-import { waitFor } from "./wait";
+import { DRIVER_LABEL, KIT_LABEL, LOCAL_DRIVER } from "../model/labels";
 
 /** The local Docker engine, reached through DOCKER_HOST or the default socket. */
 export const docker = new Docker();
@@ -64,16 +63,9 @@ export async function removeByLabel(owner: string, engine: Docker = docker): Pro
   return { containers: containers.length, networks: networks.length, volumes: (volumes ?? []).length };
 }
 
-/**
- * Marks what the harness (`up`, the integration tests) created, beside KIT_LABEL=<run id>, so
- * `down --all` removes every harness run and nothing else that carries the kit's label.
- */
-export const DRIVER_LABEL = "io.realtime-kit.driver";
-export const HARNESS_DRIVER = "harness";
-
-/** Run ids of every harness run with a container, network or volume on this engine. */
-export async function harnessRunIds(): Promise<string[]> {
-  const filters = JSON.stringify({ label: [`${DRIVER_LABEL}=${HARNESS_DRIVER}`] });
+/** Run ids of every local run (DRIVER_LABEL=LOCAL_DRIVER) with a container, network or volume on this engine. */
+export async function localRunIds(): Promise<string[]> {
+  const filters = JSON.stringify({ label: [`${DRIVER_LABEL}=${LOCAL_DRIVER}`] });
   const [containers, networks, volumes] = await Promise.all([docker.listContainers({ all: true, filters }), docker.listNetworks({ filters }), docker.listVolumes({ filters })]);
   const ids = new Set<string>();
   for (const item of [...containers, ...networks, ...(volumes.Volumes ?? [])]) {
@@ -81,16 +73,4 @@ export async function harnessRunIds(): Promise<string[]> {
     if (id) ids.add(id);
   }
   return [...ids];
-}
-
-/** Waits until a container passes its own HEALTHCHECK; one that is not running is named as such on timeout. */
-export async function waitHealthy(container: Docker.Container, what: string, timeoutMs: number, intervalMs = 250): Promise<void> {
-  await waitFor(
-    async () => {
-      const state = (await container.inspect()).State;
-      if (!state.Running) throw new Error(`not running (exit ${state.ExitCode}, ${state.Error || state.Status})`);
-      return state.Health?.Status === "healthy";
-    },
-    { timeoutMs, intervalMs, what },
-  );
 }
