@@ -92,10 +92,12 @@ function latestStamp(value: unknown): string | undefined {
   return latest;
 }
 
-/** Every numeric leaf of a figure object, by its dotted name. */
-function numbers(value: unknown, prefix: string, out: Map<string, number>): void {
-  if (typeof value === "number") out.set(prefix, value);
-  else if (value && typeof value === "object" && !Array.isArray(value)) {
+/** Every numeric leaf of a figure object, by its dotted name; a list of numbers (one per node or client) as `name[]`. */
+function numbers(value: unknown, prefix: string, out: Map<string, number[]>): void {
+  if (typeof value === "number") out.set(prefix, [value]);
+  else if (Array.isArray(value)) {
+    if (value.length > 0 && value.every((item) => typeof item === "number")) out.set(`${prefix}[]`, value as number[]);
+  } else if (value && typeof value === "object") {
     for (const [key, inner] of Object.entries(value)) if (key !== "at") numbers(inner, prefix ? `${prefix}.${key}` : key, out);
   }
 }
@@ -121,14 +123,14 @@ function summary(): void {
     "",
     "## Figures over the runs",
     "",
-    "| figure | runs | min | max | values, oldest first |",
+    "| figure | values | min | max | values, oldest run first |",
     "|---|---|---|---|---|",
   ];
   const byName = new Map<string, number[]>();
   for (const { run } of runs) {
-    const values = new Map<string, number>();
+    const values = new Map<string, number[]>();
     numbers(run.figures, "", values);
-    for (const [name, value] of values) byName.set(name, [...(byName.get(name) ?? []), value]);
+    for (const [name, value] of values) byName.set(name, [...(byName.get(name) ?? []), ...value]);
   }
   for (const [name, values] of [...byName].sort(([a], [b]) => a.localeCompare(b))) {
     lines.push(`| ${name} | ${values.length} | ${Math.min(...values)} | ${Math.max(...values)} | ${values.join(", ")} |`);
