@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import type { Deployment, GeneratedFile } from "../configs/deployment";
+import type { Deployment, GeneratedFile } from "../plan/deployment";
 import { ConfigError } from "../model/errors";
 
 const ALL_GENERATED: GeneratedFile[] = ["haproxy.cfg", "nginx.conf", "stunnel.conf", "realtime.env", "README.md"];

@@ -1,5 +1,5 @@
 import type Docker from "dockerode";
-import { HAPROXY_BACKENDS } from "../configs/haproxy";
+import { HAPROXY_BACKENDS } from "../render/haproxy";
 import { KIT_LABEL } from "../model/layout";
 import { docker } from "./engine";
 import { HaproxyRuntime } from "./haproxy-runtime";

@@ -6,7 +6,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import type Docker from "dockerode";
 import { GenericContainer, Wait, type StartedTestContainer } from "testcontainers";
-import { planDeployment, type Deployment, type ServiceSpec } from "../configs/deployment";
+import { planDeployment, type Deployment, type ServiceSpec } from "../plan/deployment";
 import { INTERNAL_PORTS, KIT_LABEL, SERVICE_LABEL } from "../model/layout";
 import { execIn, parseStatCsv } from "./haproxy-runtime";
 import { ConfigError } from "../model/errors";
@@ -16,7 +16,7 @@ import { clientAgentBundle } from "./client-bundle";
 import type { HoldSpec, RoundtripReport, RoundtripSpec } from "./client/agent";
 import { DRIVER_LABEL, HARNESS_DRIVER, docker, logsOf, removeByLabel } from "./engine";
 import { assertPortsFree } from "./ports";
-import { fileVolumesOf } from "../configs/volumes";
+import { fileVolumesOf } from "../plan/volumes";
 import { fillServiceVolumes, type ReadOnlyMount, type TlsFiles } from "./volumes";
 import { waitFor } from "./wait";
 

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import type Docker from "dockerode";
-import type { Deployment, ServiceSpec } from "../configs/deployment";
-import { fileVolumesOf, volumeNames, type Upload } from "../configs/volumes";
+import type { Deployment, ServiceSpec } from "../plan/deployment";
+import { fileVolumesOf, volumeNames, type Upload } from "../plan/volumes";
 import { SEED_LABEL } from "../model/layout";
 import { tarArchive } from "./tar";
 

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { planDeployment } from "../../configs/deployment";
+import { planDeployment } from "../../plan/deployment";
 import { validateDirectory } from "../../harness/validate";
 import { ConfigError } from "../../model/errors";
 import { loadModel } from "../../model/load";

@@ -1,6 +1,6 @@
 import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { kitImage, planDeployment, type Deployment, type ServiceSpec } from "../../configs/deployment";
+import { kitImage, planDeployment, type Deployment, type ServiceSpec } from "../../plan/deployment";
 import type { ImageName } from "../../model/layout";
 import type { Model } from "../../model/model";
 import type { RegistrySettings, TlsMaterial } from "../config";

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { planDeployment, type Deployment } from "../../configs/deployment";
+import { planDeployment, type Deployment } from "../../plan/deployment";
 import { docker, removeByLabel } from "../../harness/engine";
 import { adoptDeployment, type RunningTopology } from "../../harness/topology";
 import { KIT_LABEL } from "../../model/layout";

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { planDeployment, type Deployment } from "../../configs/deployment";
-import { haproxyConfig } from "../../configs/haproxy";
-import { nginxConfig } from "../../configs/nginx";
-import { stunnelConfig } from "../../configs/stunnel";
+import { planDeployment, type Deployment } from "../../plan/deployment";
+import { haproxyConfig } from "../../render/haproxy";
+import { nginxConfig } from "../../render/nginx";
+import { stunnelConfig } from "../../render/stunnel";
 import { INTERNAL_PORTS } from "../../model/layout";
 import { resolveModel } from "../../model/model";
 import type { ConfigInput } from "../../model/schema";

@@ -1,6 +1,6 @@
 import { CONTAINER_PATHS, HEALTH_PATHS, INTERNAL_PORTS, REALTIME_ROUTES } from "../model/layout";
 import { formatMs, type Model } from "../model/model";
-import { appNodeNames, proxiesOf } from "./names";
+import { appNodeNames, proxiesOf } from "../plan/names";
 import { ConfigText, generatedHeader } from "./text";
 
 const I = "    ";

@@ -1,6 +1,6 @@
 import { CONTAINER_PATHS, HEALTH_PATHS, INTERNAL_PORTS, REALTIME_ROUTES } from "../model/layout";
 import { formatMs, type Model } from "../model/model";
-import { appMembers, proxiesOf, realtimeMembers, type PoolMember } from "./names";
+import { appMembers, proxiesOf, realtimeMembers, type PoolMember } from "../plan/names";
 import { ConfigText, generatedHeader } from "./text";
 import { TLS12_CIPHERS, TLS13_CIPHERSUITES } from "./tls";
 

@@ -1,6 +1,6 @@
 import { CONTAINER_PATHS, INTERNAL_PORTS } from "../model/layout";
 import type { Model } from "../model/model";
-import { proxiesOf } from "./names";
+import { proxiesOf } from "../plan/names";
 import { ConfigText, generatedHeader } from "./text";
 import { TLS12_CIPHERS, TLS13_CIPHERSUITES } from "./tls";
 

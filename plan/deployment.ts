@@ -1,12 +1,12 @@
 import { CONTAINER_PATHS, CROSS_HOST_PORTS, IMAGE_NAMES, INTERNAL_PORTS, REALTIME_ROUTES, type ImageName } from "../model/layout";
 import { origin, type Model } from "../model/model";
 import { confinementOf, type Confinement } from "./hardening";
-import { haproxyConfig } from "./haproxy";
+import { haproxyConfig } from "../render/haproxy";
 import { appMembers, edgeHost, proxiesOf, realtimeMembers, redisCrossHost, redisUrlFor, type PoolMember } from "./names";
-import { nginxConfig } from "./nginx";
-import { deploymentReadme } from "./readme";
+import { nginxConfig } from "../render/nginx";
+import { deploymentReadme } from "../render/readme";
 import { realtimeEnvironment, realtimeNodeEnvironment, renderEnvFile } from "./realtime-env";
-import { stunnelConfig } from "./stunnel";
+import { stunnelConfig } from "../render/stunnel";
 
 /** A port a service publishes on the host. */
 export interface PublishedPort {

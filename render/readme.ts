@@ -1,6 +1,6 @@
 import { CONTAINER_PATHS } from "../model/layout";
 import { TOPOLOGY_SUMMARIES } from "../model/schema";
-import type { Deployment } from "./deployment";
+import type { Deployment } from "../plan/deployment";
 
 /** The short README written next to generated configs: what runs where, on which port. */
 export function deploymentReadme(deployment: Deployment): string {
