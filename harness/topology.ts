@@ -6,7 +6,8 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import type Docker from "dockerode";
 import { GenericContainer, Wait, type StartedTestContainer } from "testcontainers";
-import { planDeployment, type Deployment, type ServiceSpec } from "../plan/deployment";
+import { planDeployment, type Deployment } from "../plan/deployment";
+import type { ServiceSpec } from "../plan/services";
 import { INTERNAL_PORTS, KIT_LABEL, SERVICE_LABEL } from "../model/layout";
 import { execIn, parseStatCsv } from "./haproxy-runtime";
 import { ConfigError } from "../model/errors";
@@ -581,7 +582,7 @@ async function assertImages(deployment: Deployment): Promise<void> {
 function urlsOf(model: Model): TopologyUrls {
   const host = model.hostname === "localhost" ? "localhost" : model.hostname;
   const http = `http://${host}:${model.ports.http}`;
-  const https = model.ports.https !== null ? `https://${host}:${model.ports.https}` : null;
+  const https = model.tls ? `https://${host}:${model.tls.httpsPort}` : null;
   const realtimePort = model.ports.realtime !== null ? `http://${host}:${model.ports.realtime}` : null;
   return {
     http,

@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import type Docker from "dockerode";
-import type { Deployment, ServiceSpec } from "../plan/deployment";
+import type { Deployment } from "../plan/deployment";
+import type { ServiceSpec } from "../plan/services";
 import { fileVolumesOf, volumeNames, type Upload } from "../plan/volumes";
 import { SEED_LABEL } from "../model/layout";
 import { tarArchive } from "./tar";

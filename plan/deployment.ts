@@ -1,63 +1,13 @@
-import { CONTAINER_PATHS, CROSS_HOST_PORTS, IMAGE_NAMES, INTERNAL_PORTS, REALTIME_ROUTES, type ImageName } from "../model/layout";
-import { origin, type Model } from "../model/model";
-import { confinementOf, type Confinement } from "./hardening";
+import type { Model } from "../model/model";
+import { renderEnvFile } from "../render/env-file";
 import { haproxyConfig } from "../render/haproxy";
-import { appMembers, edgeHost, proxiesOf, realtimeMembers, redisCrossHost, redisUrlFor, type PoolMember } from "./names";
 import { nginxConfig } from "../render/nginx";
 import { deploymentReadme } from "../render/readme";
-import { realtimeEnvironment, realtimeNodeEnvironment, renderEnvFile } from "./realtime-env";
 import { stunnelConfig } from "../render/stunnel";
-
-/** A port a service publishes on the host. */
-export interface PublishedPort {
-  /** An entry port (http, https, realtime), or a port another host of a multi-host deployment connects to. */
-  name: "http" | "https" | "realtime" | "cross-host";
-  hostPort: number;
-  containerPort: number;
-  /** Host address to bind: set for cross-host ports (the machine's private address only); absent means every interface. */
-  hostIp?: string;
-}
-
-/** One container of a deployment, everything a driver (Pulumi, test harness) needs to run it. */
-export interface ServiceSpec extends Confinement {
-  /** Container name suffix and network alias, e.g. `realtime-2`. */
-  name: string;
-  role: ImageName;
-  image: string;
-  env: Record<string, string>;
-  /** Port peers and health checks use inside the network. */
-  port: number;
-  /** Generated files this service reads, mounted read-only at `containerPath`. */
-  configFiles: { file: GeneratedFile; containerPath: string }[];
-  /**
-   * Whether the operator's TLS certificate and key are mounted (at CONTAINER_PATHS.tlsCert/tlsKey,
-   * the key root-owned with mode 0600). Such a service starts as root to read the key and its
-   * program drops to an unprivileged user itself (stunnel setuid, HAProxy user/group).
-   */
-  mountsTls: boolean;
-  /** User the container starts as, when not the image's own unprivileged default. */
-  user: string | null;
-  /** Host folder whose files the service serves from CONTAINER_PATHS.staticDir. */
-  staticDir: string | null;
-  /**
-   * Docker's restart policy. A process that exits on its own (a crash, or stunnel restarting to
-   * read a renewed key) comes back; `docker stop` and `docker kill` are left alone.
-   */
-  restart: "unless-stopped";
-  /** Only the public entry points publish anything (and, across hosts, what another host must reach). */
-  publish: PublishedPort[];
-  /** Machine it runs on (a name from the model's `hosts`); null when everything runs on one Docker engine. */
-  host: string | null;
-}
-
-export type GeneratedFile = "haproxy.cfg" | "nginx.conf" | "stunnel.conf" | "realtime.env" | "README.md";
-
-/** A URL a user is given after deploying. */
-export interface Entrypoint {
-  name: string;
-  url: string;
-  what: string;
-}
+import type { GeneratedFile } from "./files";
+import { proxiesOf, realtimeMembers, redisUrlFor } from "./names";
+import { realtimeEnvironment } from "./realtime-env";
+import { entrypointsOf, planServices, type Entrypoint, type ServiceSpec } from "./services";
 
 export interface Deployment {
   model: Model;
@@ -68,125 +18,26 @@ export interface Deployment {
   entrypoints: Entrypoint[];
 }
 
-/** Derives everything a topology deploys from its model: the one place that knows the shape. */
+/**
+ * Everything a topology deploys: its services and entry points, and the files they read, rendered
+ * from the model and (the README) from the services. The only module that calls the renderers.
+ */
 export function planDeployment(model: Model): Deployment {
   const proxies = proxiesOf(model);
   const realtimeEnv = realtimeEnvironment(model);
-  const realtimeNodes = realtimeMembers(model);
-  const crossHostRedis = proxies.redis && redisCrossHost(model);
-  const envHeader = crossHostRedis
-    ? `Environment of every realtime node (topology ${model.topology}); each node also gets NODE_ID, and nodes on other hosts than the edge use REDIS_URL=${redisUrlFor(model, realtimeNodes.find((node) => node.crossHost)!)}.`
-    : `Environment of every realtime node (topology ${model.topology}); each node also gets NODE_ID.`;
-  const files: Partial<Record<GeneratedFile, string>> = {
-    "realtime.env": renderEnvFile(realtimeEnv, envHeader),
-  };
+  const services = planServices(model, realtimeEnv);
+  const entrypoints = entrypointsOf(model);
+  const files: Partial<Record<GeneratedFile, string>> = { "realtime.env": renderEnvFile(realtimeEnv, envFileHeader(model)) };
   if (proxies.haproxy) files["haproxy.cfg"] = haproxyConfig(model);
   if (proxies.nginx) files["nginx.conf"] = nginxConfig(model);
   if (proxies.stunnel) files["stunnel.conf"] = stunnelConfig(model);
-
-  const services: ServiceSpec[] = [];
-  // Without hosts everything shares one engine (host null); with hosts the edge host runs all but the pools' remote members.
-  const edge = edgeHost(model)?.name ?? null;
-  type Derived = "configFiles" | "mountsTls" | "user" | "staticDir" | "publish" | "env" | "host" | "restart" | keyof Confinement;
-  const service = (spec: Omit<ServiceSpec, Derived> & Partial<Pick<ServiceSpec, Derived>>): void => {
-    const mountsTls = spec.mountsTls ?? false;
-    const base = { configFiles: [], staticDir: null, publish: [], env: {}, host: edge, restart: "unless-stopped" as const, ...spec, mountsTls, user: mountsTls ? "root" : null };
-    services.push({ ...base, ...confinementOf(spec.role, spec.image, kitImage(spec.role), mountsTls, model) });
-  };
-  const http = (containerPort: number): PublishedPort => ({ name: "http", hostPort: model.ports.http, containerPort });
-  const https = (containerPort: number): PublishedPort => ({ name: "https", hostPort: model.ports.https!, containerPort });
-  const realtimeSplit = (containerPort: number): PublishedPort[] =>
-    model.ports.realtime === null ? [] : [{ name: "realtime", hostPort: model.ports.realtime, containerPort }];
-  const crossHost = (member: PoolMember): PublishedPort[] =>
-    member.crossHost ? [{ name: "cross-host", hostIp: member.crossHost.address, hostPort: member.crossHost.port, containerPort: member.port }] : [];
-
-  if (proxies.redis) {
-    const publish: PublishedPort[] = crossHostRedis
-      ? [{ name: "cross-host", hostIp: edgeHost(model)!.address, hostPort: CROSS_HOST_PORTS.redis, containerPort: INTERNAL_PORTS.redis }]
-      : [];
-    service({ name: "redis", role: "redis", image: kitImage("redis"), port: INTERNAL_PORTS.redis, publish });
-  }
-  for (const member of appMembers(model)) {
-    const { name } = member;
-    service({ name, role: "app", image: model.app!.image, port: model.app!.port, env: { PORT: String(model.app!.port), NODE_ID: name, MAX_BODY_BYTES: String(model.limits.maxMessageBytes) }, publish: crossHost(member), host: member.host });
-  }
-  const realtimeInFront = model.topology === "single" || model.front === "node";
-  for (const member of realtimeNodes) {
-    service({
-      name: member.name,
-      role: "realtime",
-      image: model.realtime.image,
-      port: INTERNAL_PORTS.realtime,
-      env: realtimeNodeEnvironment(model, member, realtimeEnv),
-      publish: realtimeInFront ? [http(INTERNAL_PORTS.realtime), ...realtimeSplit(INTERNAL_PORTS.realtimeSplit)] : crossHost(member),
-      host: member.host,
-    });
-  }
-  if (proxies.nginx) {
-    service({
-      name: "nginx",
-      role: "nginx",
-      image: kitImage("nginx"),
-      port: INTERNAL_PORTS.nginx,
-      configFiles: [{ file: "nginx.conf", containerPath: CONTAINER_PATHS.nginxConfig }],
-      staticDir: model.staticDir,
-      publish: [http(INTERNAL_PORTS.nginx)],
-    });
-  }
-  if (proxies.haproxy) {
-    const publish: PublishedPort[] = [];
-    if (model.topology !== "ssl-split") publish.push(http(INTERNAL_PORTS.haproxyHttp));
-    publish.push(...realtimeSplit(INTERNAL_PORTS.haproxyRealtimeSplit));
-    const nativeTls = model.tls?.terminator === "haproxy";
-    if (nativeTls) publish.push(https(INTERNAL_PORTS.haproxyTls));
-    service({
-      name: "haproxy",
-      role: "haproxy",
-      image: kitImage("haproxy"),
-      port: INTERNAL_PORTS.haproxyHttp,
-      configFiles: [{ file: "haproxy.cfg", containerPath: CONTAINER_PATHS.haproxyConfig }],
-      mountsTls: nativeTls,
-      publish,
-    });
-  }
-  if (proxies.stunnel) {
-    service({
-      name: "stunnel",
-      role: "stunnel",
-      image: kitImage("stunnel"),
-      port: INTERNAL_PORTS.stunnel,
-      configFiles: [{ file: "stunnel.conf", containerPath: CONTAINER_PATHS.stunnelConfig }],
-      mountsTls: true,
-      publish: [https(INTERNAL_PORTS.stunnel)],
-    });
-  }
-
-  const deployment: Deployment = { model, files, services, entrypoints: entrypointsOf(model) };
-  files["README.md"] = deploymentReadme(deployment);
-  return deployment;
+  files["README.md"] = deploymentReadme(model, services, entrypoints);
+  return { model, files, services, entrypoints };
 }
 
-function entrypointsOf(model: Model): Entrypoint[] {
-  const httpOrigin = origin("http", model.hostname, model.ports.http);
-  if (model.ports.https !== null) {
-    const httpsOrigin = origin("https", model.hostname, model.ports.https);
-    return [
-      { name: "chat", url: `${httpsOrigin}${REALTIME_ROUTES.chatPage}`, what: "the chat page (Socket.IO over TLS)" },
-      { name: "realtime", url: httpsOrigin, what: "Socket.IO endpoint (wss:// and https:// long-polling)" },
-      { name: "site", url: `${httpOrigin}/`, what: "the second stack over plain http" },
-      { name: "site-tls", url: `${httpsOrigin}/`, what: "the second stack over https" },
-    ];
-  }
-  const realtimeOrigin = model.ports.realtime !== null ? origin("http", model.hostname, model.ports.realtime) : httpOrigin;
-  const entrypoints: Entrypoint[] = [
-    { name: "chat", url: `${httpOrigin}${REALTIME_ROUTES.chatPage}`, what: "the chat page" },
-    { name: "realtime", url: realtimeOrigin, what: "Socket.IO endpoint (ws:// and long-polling)" },
-  ];
-  if (model.app) entrypoints.push({ name: "site", url: `${httpOrigin}/`, what: "the second stack, through the front door" });
-  return entrypoints;
-}
-
-/** The kit's own image for a role, as built from images/<role> (`realtime-kit/<role>:latest`). */
-export function kitImage(role: ImageName): string {
-  return `${IMAGE_NAMES[role]}:latest`;
+function envFileHeader(model: Model): string {
+  const remote = model.realtime.adapter !== "memory" ? realtimeMembers(model).find((node) => node.crossHost !== null) : undefined;
+  return remote
+    ? `Environment of every realtime node (topology ${model.topology}); each node also gets NODE_ID, and nodes on other hosts than the edge use REDIS_URL=${redisUrlFor(model, remote)}.`
+    : `Environment of every realtime node (topology ${model.topology}); each node also gets NODE_ID.`;
 }

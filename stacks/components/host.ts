@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { kitImage, type ServiceSpec } from "../../plan/deployment";
+import { kitImage, type ServiceSpec } from "../../plan/services";
 import { IMAGE_NAMES, KIT_LABEL, type ImageName } from "../../model/layout";
 import type { HostSpec } from "../../model/model";
 import { PROJECT_ROOT, type RegistrySettings } from "../config";

@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { Deployment, ServiceSpec } from "../../plan/deployment";
+import type { Deployment } from "../../plan/deployment";
+import type { ServiceSpec } from "../../plan/services";
 import { fileVolumesOf, volumeNames, type Upload } from "../../plan/volumes";
 import { KIT_LABEL, SEED_LABEL, SERVICE_LABEL } from "../../model/layout";
 import type { TlsMaterial } from "../config";

@@ -6,7 +6,7 @@ import { freePorts } from "../../harness/ports";
 import { newRunId, startTopology, type RunningTopology } from "../../harness/topology";
 import { KIT_LABEL } from "../../model/layout";
 import { loadModel } from "../../model/load";
-import type { Topology } from "../../model/schema";
+import type { Topology } from "../../model/topologies";
 
 import { ARTIFACTS, closeClients, type TopologyHandle } from "./clients";
 
