@@ -149,7 +149,7 @@ export function resolveModel(input: unknown, source: ModelSource): Model {
   }
 
   const tls = descriptor.tls && httpsPort !== null ? resolveTls(config, descriptor.tls.terminators, httpsPort, source) : null;
-  const front = descriptor.fronts.length > 1 ? config.front : descriptor.fronts[0]!;
+  const front = descriptor.fronts.length > 1 ? config.front : descriptor.fronts[0];
 
   return {
     topology,
