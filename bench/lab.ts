@@ -6,8 +6,9 @@ import type { RunningTopology } from "../driver/running";
 import { startTopology } from "../driver/start";
 import { startClientContainer, type ClientContainer } from "../harness/client-containers";
 import { KIT_LABEL } from "../model/labels";
+import { INTERNAL_PORTS } from "../model/layout";
 import { loadModel } from "../model/load";
-import type { Topology } from "../model/schema";
+import { TOPOLOGIES, type Topology } from "../model/topologies";
 import { benchAgentBundle } from "./agent-bundle";
 import type { BenchSpec } from "./agent/main";
 
@@ -65,15 +66,14 @@ export class Lab {
     this.runIds.add(runId);
     if (this.closed) throw new Error("the bench is stopping");
     const [http, https] = await freePorts(2);
-    const tls = variant.topology === "ssl-split" || variant.topology === "multi-node";
-    const ports = [`ports.http=${http}`, ...(tls ? [`ports.https=${https}`] : [])];
+    const ports = [`ports.http=${http}`, ...(TOPOLOGIES[variant.topology].tls ? [`ports.https=${https}`] : [])];
     const model = loadModel({ topology: variant.topology, sets: [...ports, ...BENCH_SETS, ...variant.sets] });
     const started = Date.now();
     const t = await startTopology(model, { runId });
     const upMs = Date.now() - started;
     log(`${variant.key}: up in ${(upMs / 1000).toFixed(1)} s`);
     const probe = await BenchClient.start(t, "probe");
-    return { variant, t, upMs, probe, entry: t.internalUrls.realtime, direct: `http://${t.realtimeNodes[0]}:8080` };
+    return { variant, t, upMs, probe, entry: t.internalUrls.realtime, direct: `http://${t.realtimeNodes[0]}:${INTERNAL_PORTS.realtime}` };
   }
 
   /** Removes one deployment; resolves with the time it took. */

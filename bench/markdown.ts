@@ -1,5 +1,6 @@
 import { memoryPerConnection, type BenchResults } from "./results";
 import { percentChange, ratio } from "./stats";
+import { INTERNAL_PORTS } from "../model/layout";
 
 const s = (ms: number | null | undefined) => (ms === null || ms === undefined ? "n/a" : (ms / 1000).toFixed(1));
 const kb = (bytes: number | undefined) => (bytes === undefined ? "n/a" : `${(bytes / 1024).toFixed(1)}`);
@@ -37,7 +38,7 @@ export function renderMarkdown(r: BenchResults, plotFile: string): string {
     out.push(
       "## 1. Socket.IO event round trip, through the topology vs straight to one realtime node",
       "",
-      `From a client container on the deployment's network, websocket transport, \`echo\` event with ack. Paced: ${c.roundtrip.pacedClients} clients x ${c.roundtrip.ratePerClient} events/s. Closed loop: ${c.roundtrip.loadClients} clients, next event as soon as the ack is back. Direct (baseline) = the same client to realtime-1:8080, interleaved with the entry in ${c.roundtrip.slices} slices of ${s(c.roundtrip.sliceMs)} s each.`,
+      `From a client container on the deployment's network, websocket transport, \`echo\` event with ack. Paced: ${c.roundtrip.pacedClients} clients x ${c.roundtrip.ratePerClient} events/s. Closed loop: ${c.roundtrip.loadClients} clients, next event as soon as the ack is back. Direct (baseline) = the same client to realtime-1:${INTERNAL_PORTS.realtime}, interleaved with the entry in ${c.roundtrip.slices} slices of ${s(c.roundtrip.sliceMs)} s each.`,
       "",
       table(
         ["topology", "direct p50 / p99 ms", "entry p50 / p99 ms", "p99 vs direct (95% interval)", "direct events/s", "entry events/s", "events/s vs direct", "entry p99 at full load ms (direct)"],

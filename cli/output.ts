@@ -1,9 +1,9 @@
 import fs from "node:fs";
 import path from "node:path";
-import type { Deployment, GeneratedFile } from "../configs/deployment";
+import type { Deployment } from "../plan/deployment";
+import { GENERATED_FILES } from "../plan/files";
 import { ConfigError } from "../model/errors";
 
-const ALL_GENERATED: GeneratedFile[] = ["haproxy.cfg", "nginx.conf", "stunnel.conf", "realtime.env", "README.md"];
 const README_MARK = "# realtime-kit:";
 
 /**
@@ -25,7 +25,7 @@ export async function writeDeployment(deployment: Deployment, outDir: string, ch
       return written;
     }
     // Replacing an earlier generation: drop files the new topology no longer needs, move in the new ones.
-    for (const name of ALL_GENERATED) if (!written.includes(name)) fs.rmSync(path.join(target, name), { force: true });
+    for (const name of GENERATED_FILES) if (!written.includes(name)) fs.rmSync(path.join(target, name), { force: true });
     for (const name of written) fs.renameSync(path.join(staging, name), path.join(target, name));
     return written;
   } finally {
@@ -67,7 +67,7 @@ function assertWritableTarget(target: string): void {
   if (entries.length === 0) return;
   const readme = path.join(target, "README.md");
   const generatedBefore = fs.existsSync(readme) && fs.readFileSync(readme, "utf8").startsWith(README_MARK);
-  const foreign = entries.filter((entry) => !(ALL_GENERATED as string[]).includes(entry));
+  const foreign = entries.filter((entry) => !(GENERATED_FILES as readonly string[]).includes(entry));
   if (!generatedBefore || foreign.length > 0) {
     throw new ConfigError("--out", `${target} holds files realtime-kit did not write (${(foreign.length ? foreign : entries).slice(0, 3).join(", ")}); choose a new or empty folder`);
   }

@@ -1,5 +1,5 @@
 import { GenericContainer, type StartedTestContainer } from "testcontainers";
-import type { ServiceSpec } from "../configs/deployment";
+import type { ServiceSpec } from "../plan/services";
 import type { ReadOnlyMount } from "./volumes";
 
 /** GenericContainer that joins exactly one network (no default bridge) and publishes on one address. */

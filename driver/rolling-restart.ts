@@ -1,5 +1,5 @@
 import type Docker from "dockerode";
-import { HAPROXY_BACKENDS } from "../configs/haproxy";
+import { HAPROXY_BACKENDS } from "../render/haproxy";
 import { docker } from "./engine";
 import { HaproxyRuntime } from "./haproxy-runtime";
 import { REPLACEMENT_SUFFIX, startReplacement } from "./replacement";

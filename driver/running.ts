@@ -1,7 +1,8 @@
 import type Docker from "dockerode";
 import type { StartedTestContainer } from "testcontainers";
-import type { Deployment, ServiceSpec } from "../configs/deployment";
-import { fileVolumesOf } from "../configs/volumes";
+import type { Deployment } from "../plan/deployment";
+import type { ServiceSpec } from "../plan/services";
+import { fileVolumesOf } from "../plan/volumes";
 import { DRIVER_LABEL, KIT_LABEL, LOCAL_DRIVER, SERVICE_LABEL, TOPOLOGY_LABEL } from "../model/labels";
 import { INTERNAL_PORTS } from "../model/layout";
 import type { Model } from "../model/model";

@@ -1,6 +1,7 @@
 import crypto from "node:crypto";
 import { Wait, type StartedTestContainer } from "testcontainers";
-import { planDeployment, type Deployment, type ServiceSpec } from "../configs/deployment";
+import { planDeployment, type Deployment } from "../plan/deployment";
+import { type ServiceSpec } from "../plan/services";
 import { ConfigError } from "../model/errors";
 import { DRIVER_LABEL, KIT_LABEL, LOCAL_DRIVER, SERVICE_LABEL, TOPOLOGY_LABEL } from "../model/labels";
 import type { Model } from "../model/model";

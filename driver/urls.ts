@@ -1,5 +1,6 @@
-import type { Deployment } from "../configs/deployment";
+import type { Deployment } from "../plan/deployment";
 import type { Model } from "../model/model";
+import { publicOrigins } from "../model/urls";
 
 export interface TopologyUrls {
   /** Public plain-HTTP origin, e.g. http://localhost:18080. */
@@ -24,17 +25,8 @@ export interface InternalUrls {
 
 /** Where the deployment's entry points answer from this machine. */
 export function urlsOf(model: Model): TopologyUrls {
-  const host = model.hostname === "localhost" ? "localhost" : model.hostname;
-  const http = `http://${host}:${model.ports.http}`;
-  const https = model.ports.https !== null ? `https://${host}:${model.ports.https}` : null;
-  const realtimePort = model.ports.realtime !== null ? `http://${host}:${model.ports.realtime}` : null;
-  return {
-    http,
-    https,
-    realtimePort,
-    realtime: https ?? realtimePort ?? http,
-    chat: `${https ?? http}/chat/`,
-  };
+  const origins = publicOrigins(model);
+  return { http: origins.http, https: origins.https, realtimePort: origins.splitRealtime, realtime: origins.realtime, chat: `${origins.page}/chat/` };
 }
 
 /** The entry points as services on the deployment's network answer them. */

@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { CONTAINER_PATHS, IMAGE_NAMES } from "../model/layout";
 import { KIT_LABEL } from "../model/labels";
+import { PROXY_CONFIG_FILES } from "../plan/files";
 import { createTestCertificates } from "./certs";
 import { docker, logsOf, runOneShot } from "./engine";
 
@@ -24,7 +25,7 @@ const PEER_NAME = /\b((?:realtime|app)-\d+|nginx|haproxy|redis)\b/g;
  * and key mounted where the deployment mounts them (a throwaway pair when none is given).
  */
 export async function validateDirectory(dir: string, operatorTls: { certFile: string; keyFile: string } | null = null): Promise<ValidationResult[]> {
-  const present = ["haproxy.cfg", "nginx.conf", "stunnel.conf"].filter((file) => fs.existsSync(path.join(dir, file)));
+  const present = PROXY_CONFIG_FILES.filter((file) => fs.existsSync(path.join(dir, file)));
   const tlsDir = fs.mkdtempSync(path.join(os.tmpdir(), "realtime-kit-validate-"));
   try {
     const certificates = operatorTls

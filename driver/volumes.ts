@@ -1,8 +1,9 @@
 import fs from "node:fs";
 import type Docker from "dockerode";
-import type { Deployment, ServiceSpec } from "../configs/deployment";
-import { fileVolumesOf, volumeNames, type Upload } from "../configs/volumes";
 import { SEED_LABEL } from "../model/labels";
+import type { Deployment } from "../plan/deployment";
+import type { ServiceSpec } from "../plan/services";
+import { fileVolumesOf, volumeNames, type Upload } from "../plan/volumes";
 import { tarArchive } from "./tar";
 
 /** The TLS material a driver holds (PEM text), for the uploads that name it. */
@@ -15,7 +16,7 @@ export interface TlsFiles {
 export type ReadOnlyMount = { Type: "volume"; Source: string; Target: string; ReadOnly: true };
 
 /**
- * Fills a service's volumes the way the Pulumi program does (configs/volumes.ts): each volume is
+ * Fills a service's volumes the way the Pulumi program does (plan/volumes.ts): each volume is
  * created (or, when it exists, kept), then a seed container that mounts it is created (never
  * started; a seed left by an earlier delivery is removed first, as the provider replaces it) and
  * every upload is copied into the seed exactly as the docker provider copies a container's

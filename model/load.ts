@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import YAML from "yaml";
 import { ConfigError } from "./errors";
-import { checkCertificatePair } from "./pem";
+import { checkCertificatePair, readPemFile } from "./pem";
 import { resolveModel, type Model } from "./model";
 
 export interface LoadOptions {
@@ -121,8 +121,8 @@ function checkDecimal(field: string, source: string, value: number): void {
 /** Checks the files and folders a model names can be read (certificate, key, static assets). */
 export function checkReadableFiles(model: Model): void {
   if (model.tls?.certFile && model.tls.keyFile) {
-    const cert = checkPem("tls.certFile", model.tls.certFile, /-----BEGIN CERTIFICATE-----/, "a PEM certificate");
-    const key = checkPem("tls.keyFile", model.tls.keyFile, /-----BEGIN [A-Z ]*PRIVATE KEY-----/, "a PEM private key");
+    const cert = readPemFile("tls.certFile", model.tls.certFile, "certificate", "a PEM certificate");
+    const key = readPemFile("tls.keyFile", model.tls.keyFile, "privateKey", "a PEM private key");
     checkCertificatePair(cert, key, { cert: "tls.certFile", key: "tls.keyFile" });
   }
   if (model.staticDir) {
@@ -136,23 +136,12 @@ export function checkReadableFiles(model: Model): void {
   }
   model.placement?.hosts.forEach((host, index) => {
     if (host.certPath === null) return;
-    for (const [file, marker, what] of [
-      ["ca.pem", /-----BEGIN CERTIFICATE-----/, "the engine's CA certificate"],
-      ["cert.pem", /-----BEGIN CERTIFICATE-----/, "the client certificate"],
-      ["key.pem", /-----BEGIN [A-Z ]*PRIVATE KEY-----/, "the client's private key"],
+    for (const [file, kind, what] of [
+      ["ca.pem", "certificate", "the engine's CA certificate"],
+      ["cert.pem", "certificate", "the client certificate"],
+      ["key.pem", "privateKey", "the client's private key"],
     ] as const) {
-      checkPem(`hosts.${index}.certPath`, path.join(host.certPath, file), marker, what);
+      readPemFile(`hosts.${index}.certPath`, path.join(host.certPath, file), kind, what);
     }
   });
-}
-
-function checkPem(field: string, file: string, marker: RegExp, what: string): string {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (error) {
-    throw new ConfigError(field, `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)}); give the path of ${what}`);
-  }
-  if (!marker.test(text)) throw new ConfigError(field, `${file} is not ${what} (no PEM block found)`);
-  return text;
 }

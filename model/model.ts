@@ -1,22 +1,26 @@
 import path from "node:path";
 import { ConfigError } from "./errors";
 import { CROSS_HOST_PORTS } from "./layout";
-import { configSchema, type ConfigInput, type ParsedConfig, type Topology } from "./schema";
+import { configSchema, type ConfigInput, type ParsedConfig } from "./schema";
+import { listed, misfitOptions, TOPOLOGIES, topologiesWith, type Front, type TlsTerminator, type Topology } from "./topologies";
+import { publicOrigins } from "./urls";
 
 /**
  * The resolved deployment model: the single typed description every generator, the Pulumi
- * program and the test harness derive from. Options that do not apply to the topology are null.
+ * program and the test harness derive from. A part only some topologies have (the second stack,
+ * TLS, static assets, several hosts) is present only there, so nothing needs to assert it exists.
  */
 export interface Model {
   topology: Topology;
   hostname: string;
-  ports: { http: number; https: number | null; realtime: number | null };
-  /** node-proxy only: who is in front. */
-  front: "node" | "haproxy" | null;
+  /** Public plain-HTTP port, and the split-port option's realtime port where chosen. */
+  ports: { http: number; realtime: number | null };
+  /** Who answers the public http port. */
+  front: Front;
   realtime: {
     nodes: number;
     image: string;
-    /** multi-node only. */
+    /** Only with resizable pools. */
     stickiness: "session" | "source" | "cookie" | null;
     cookieName: string;
     pingIntervalMs: number;
@@ -25,18 +29,11 @@ export interface Model {
     adapter: "memory" | "redis" | "redis-streams";
     connectionStateRecovery: boolean;
   };
-  /** The second stack; null in `single`. */
-  app: { nodes: number; image: string; port: number; healthPath: string } | null;
-  /** ssl-split and multi-node only. */
-  tls: {
-    terminator: "stunnel" | "haproxy";
-    certFile: string | null;
-    keyFile: string | null;
-    minVersion: "TLSv1.2" | "TLSv1.3";
-    hstsMaxAgeSeconds: number;
-  } | null;
-  plainHttpRealtime: "redirect" | "refuse" | null;
-  /** ssl-split only: absolute path of the static assets folder on the deploying machine. */
+  /** The second stack, where the topology has one. */
+  app: AppStack | null;
+  /** Where the topology serves https. */
+  tls: TlsSettings | null;
+  /** Where nginx serves static assets: absolute path of their folder on the deploying machine. */
   staticDir: string | null;
   timeouts: {
     connectMs: number;
@@ -48,8 +45,27 @@ export interface Model {
   };
   cors: { origins: string[] };
   limits: { maxMessageBytes: number; maxConnections: number; connectionRatePerClient: number };
-  /** multi-node with `hosts` only: which machine runs what. null: everything on one Docker engine. */
+  /** Resizable pools with `hosts` only: which machine runs what. null: everything on one Docker engine. */
   placement: Placement | null;
+}
+
+export interface AppStack {
+  nodes: number;
+  image: string;
+  port: number;
+  healthPath: string;
+}
+
+export interface TlsSettings {
+  /** Public HTTPS port. */
+  httpsPort: number;
+  terminator: TlsTerminator;
+  certFile: string | null;
+  keyFile: string | null;
+  minVersion: "TLSv1.2" | "TLSv1.3";
+  hstsMaxAgeSeconds: number;
+  /** What realtime requests on the plain http port get. */
+  plainHttpRealtime: "redirect" | "refuse";
 }
 
 /** One machine of a multi-host deployment. */
@@ -79,30 +95,8 @@ export interface ModelSource {
   baseDir: string;
 }
 
-/** The kit's sample static site, used when ssl-split is given no staticDir. */
+/** The kit's sample static site, used when a topology with static assets is given no staticDir. */
 export const DEFAULT_STATIC_DIR = path.resolve(__dirname, "..", "examples", "static");
-
-const TLS_TOPOLOGIES: readonly Topology[] = ["ssl-split", "multi-node"];
-
-/**
- * Options that only make sense for some topologies. Setting one anywhere else is an error, so a
- * user who writes `realtime.stickiness` for `single` learns it does nothing instead of guessing.
- */
-const OPTION_FITS: { option: string; topologies: readonly Topology[]; why: string }[] = [
-  { option: "front", topologies: ["node-proxy"], why: "only node-proxy has a choice of front proxy" },
-  { option: "ports.https", topologies: TLS_TOPOLOGIES, why: "only ssl-split and multi-node serve https" },
-  { option: "ports.realtime", topologies: ["single", "node-proxy"], why: "the split-port option is for single and node-proxy (TLS topologies route realtime traffic by path)" },
-  { option: "tls", topologies: TLS_TOPOLOGIES, why: "only ssl-split and multi-node terminate TLS" },
-  { option: "plainHttpRealtime", topologies: TLS_TOPOLOGIES, why: "only ssl-split and multi-node have a plain http port next to https" },
-  { option: "staticDir", topologies: ["ssl-split"], why: "only ssl-split has nginx serving static assets" },
-  { option: "app", topologies: ["node-proxy", "ssl-split", "multi-node"], why: "single has no second stack" },
-  { option: "realtime.stickiness", topologies: ["multi-node"], why: "stickiness only matters with several realtime nodes" },
-  { option: "realtime.cookieName", topologies: ["multi-node"], why: "the stickiness cookie only matters with several realtime nodes" },
-  { option: "realtime.adapter", topologies: ["multi-node"], why: "only multi-node shares state through Redis" },
-  { option: "hosts", topologies: ["multi-node"], why: "only multi-node has pools to spread over several machines" },
-  { option: "realtime.hosts", topologies: ["multi-node"], why: "only multi-node has pools to spread over several machines" },
-  { option: "app.hosts", topologies: ["multi-node"], why: "only multi-node has pools to spread over several machines" },
-];
 
 /** Parses and validates raw configuration, then applies the topology rules. */
 export function resolveModel(input: unknown, source: ModelSource): Model {
@@ -115,30 +109,29 @@ export function resolveModel(input: unknown, source: ModelSource): Model {
   }
   const config = parsed.data;
   const topology = config.topology;
+  const descriptor = TOPOLOGIES[topology];
   checkOptionsFit(input as ConfigInput, topology);
 
-  const multi = topology === "multi-node";
-  const realtimeNodes = config.realtime.nodes ?? (multi ? 2 : 1);
-  const appNodes = config.app.nodes ?? (multi ? 2 : 1);
-  if (!multi && realtimeNodes !== 1) {
-    throw new ConfigError("realtime.nodes", `${topology} runs exactly 1 realtime node (got ${realtimeNodes}); use topology multi-node for more`);
+  const { resizable, defaultNodes } = descriptor.pools;
+  const realtimeNodes = config.realtime.nodes ?? defaultNodes;
+  const appNodes = config.app.nodes ?? defaultNodes;
+  const resizableTopologies = listed(topologiesWith((d) => d.pools.resizable), "or");
+  if (!resizable && realtimeNodes !== 1) {
+    throw new ConfigError("realtime.nodes", `${topology} runs exactly 1 realtime node (got ${realtimeNodes}); use topology ${resizableTopologies} for more`);
   }
-  if (!multi && appNodes !== 1) {
-    throw new ConfigError("app.nodes", `${topology} runs exactly 1 app node (got ${appNodes}); use topology multi-node for more`);
+  if (!resizable && appNodes !== 1) {
+    throw new ConfigError("app.nodes", `${topology} runs exactly 1 app node (got ${appNodes}); use topology ${resizableTopologies} for more`);
   }
 
-  const hasTls = TLS_TOPOLOGIES.includes(topology);
-  const ports = {
-    http: config.ports.http,
-    https: hasTls ? config.ports.https : null,
-    realtime: config.ports.realtime ?? null,
-  };
-  checkPortClashes(ports);
+  const ports = { http: config.ports.http, realtime: config.ports.realtime ?? null };
+  const httpsPort = descriptor.tls ? config.ports.https : null;
+  const publicPorts = { http: ports.http, https: httpsPort, realtime: ports.realtime };
+  checkPortClashes(publicPorts);
   const placement = resolvePlacement(config, realtimeNodes, appNodes, source);
-  if (placement) checkCrossHostPorts(ports, placement);
+  if (placement) checkCrossHostPorts(publicPorts, placement);
 
-  const adapter = multi ? config.realtime.adapter : "memory";
-  if (multi && config.realtime.connectionStateRecovery && adapter !== "redis-streams") {
+  const adapter = resizable ? config.realtime.adapter : "memory";
+  if (resizable && config.realtime.connectionStateRecovery && adapter !== "redis-streams") {
     throw new ConfigError(
       "realtime.connectionStateRecovery",
       "across several nodes it needs realtime.adapter: redis-streams (the plain Redis adapter cannot replay missed packets)",
@@ -155,38 +148,27 @@ export function resolveModel(input: unknown, source: ModelSource): Model {
     }
   }
 
-  const tls = hasTls
-    ? {
-        terminator: config.tls.terminator,
-        certFile: resolvePath(config.tls.certFile, source),
-        keyFile: resolvePath(config.tls.keyFile, source),
-        minVersion: config.tls.minVersion,
-        hstsMaxAgeSeconds: Math.floor(config.tls.hstsMaxAge / 1000),
-      }
-    : null;
-  if (tls && (tls.certFile === null) !== (tls.keyFile === null)) {
-    throw new ConfigError(tls.certFile ? "tls.keyFile" : "tls.certFile", "tls.certFile and tls.keyFile go together: give both, or neither for a throwaway certificate");
-  }
+  const tls = descriptor.tls && httpsPort !== null ? resolveTls(config, descriptor.tls.terminators, httpsPort, source) : null;
+  const front = descriptor.fronts.length > 1 ? config.front : descriptor.fronts[0];
 
   return {
     topology,
     hostname: config.hostname,
     ports,
-    front: topology === "node-proxy" ? config.front : null,
+    front,
     realtime: {
       nodes: realtimeNodes,
       image: config.realtime.image,
-      stickiness: multi ? config.realtime.stickiness : null,
+      stickiness: resizable ? config.realtime.stickiness : null,
       cookieName: config.realtime.cookieName,
       pingIntervalMs: config.realtime.pingInterval,
       pingTimeoutMs: config.realtime.pingTimeout,
       adapter,
       connectionStateRecovery: config.realtime.connectionStateRecovery,
     },
-    app: topology === "single" ? null : { nodes: appNodes, image: config.app.image, port: config.app.port, healthPath: config.app.healthPath },
+    app: descriptor.secondStack ? { nodes: appNodes, image: config.app.image, port: config.app.port, healthPath: config.app.healthPath } : null,
     tls,
-    plainHttpRealtime: hasTls ? config.plainHttpRealtime : null,
-    staticDir: topology === "ssl-split" ? (resolvePath(config.staticDir, source) ?? DEFAULT_STATIC_DIR) : null,
+    staticDir: descriptor.staticAssets ? (resolvePath(config.staticDir, source) ?? DEFAULT_STATIC_DIR) : null,
     timeouts: {
       connectMs: config.timeouts.connect,
       clientMs: config.timeouts.client,
@@ -195,14 +177,34 @@ export function resolveModel(input: unknown, source: ModelSource): Model {
       proxyReadMs: config.timeouts.proxyRead,
       healthCheckIntervalMs: config.timeouts.healthCheckInterval,
     },
-    cors: { origins: config.cors.origins ?? [pageOrigin(config.hostname, ports)] },
+    cors: { origins: config.cors.origins ?? [publicOrigins({ hostname: config.hostname, ports, tls }).page] },
     limits: config.limits,
     placement,
   };
 }
 
+function resolveTls(config: ParsedConfig, terminators: readonly TlsTerminator[], httpsPort: number, source: ModelSource): TlsSettings {
+  if (!terminators.includes(config.tls.terminator)) {
+    throw new ConfigError("tls.terminator", `${config.tls.terminator} does not terminate TLS in topology ${config.topology}; choose ${listed(terminators, "or")}`);
+  }
+  const certFile = resolvePath(config.tls.certFile, source);
+  const keyFile = resolvePath(config.tls.keyFile, source);
+  if ((certFile === null) !== (keyFile === null)) {
+    throw new ConfigError(certFile ? "tls.keyFile" : "tls.certFile", "tls.certFile and tls.keyFile go together: give both, or neither for a throwaway certificate");
+  }
+  return {
+    httpsPort,
+    terminator: config.tls.terminator,
+    certFile,
+    keyFile,
+    minVersion: config.tls.minVersion,
+    hstsMaxAgeSeconds: Math.floor(config.tls.hstsMaxAge / 1000),
+    plainHttpRealtime: config.plainHttpRealtime,
+  };
+}
+
 /**
- * multi-node with `hosts`: checks the machines and spreads each pool over its hosts round-robin.
+ * Resizable pools with `hosts`: checks the machines and spreads each pool over its hosts round-robin.
  * Without `hosts` the deployment runs on one Docker engine and the pools may not name hosts.
  */
 function resolvePlacement(config: ParsedConfig, realtimeNodes: number, appNodes: number, source: ModelSource): Placement | null {
@@ -255,7 +257,7 @@ function resolvePlacement(config: ParsedConfig, realtimeNodes: number, appNodes:
 }
 
 /** Redis is published on the edge host for realtime nodes elsewhere: no public port may take its port. */
-function checkCrossHostPorts(ports: Model["ports"], placement: Placement): void {
+function checkCrossHostPorts(ports: PublicPorts, placement: Placement): void {
   const edge = placement.hosts[0]!.name;
   if (!placement.realtime.some((host) => host !== edge)) return;
   for (const [name, value] of Object.entries(ports)) {
@@ -268,16 +270,6 @@ function checkCrossHostPorts(ports: Model["ports"], placement: Placement): void 
   }
 }
 
-/** The origin the chat page is served from: https where the topology has TLS, else http. */
-export function pageOrigin(hostname: string, ports: Model["ports"]): string {
-  return ports.https !== null ? origin("https", hostname, ports.https) : origin("http", hostname, ports.http);
-}
-
-export function origin(scheme: "http" | "https", hostname: string, port: number): string {
-  const defaultPort = scheme === "http" ? 80 : 443;
-  return port === defaultPort ? `${scheme}://${hostname}` : `${scheme}://${hostname}:${port}`;
-}
-
 export function formatMs(ms: number): string {
   if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
   if (ms % 60_000 === 0) return `${ms / 60_000}m`;
@@ -286,15 +278,17 @@ export function formatMs(ms: number): string {
 }
 
 function checkOptionsFit(input: ConfigInput, topology: Topology): void {
-  for (const fit of OPTION_FITS) {
-    if (fit.topologies.includes(topology)) continue;
-    if (getPath(input, fit.option) !== undefined) {
-      throw new ConfigError(fit.option, `does not apply to topology ${topology}: ${fit.why}; remove it or choose topology ${fit.topologies.join(" or ")}`);
+  for (const misfit of misfitOptions(topology)) {
+    if (getPath(input, misfit.option) !== undefined) {
+      throw new ConfigError(misfit.option, `does not apply to topology ${topology}: ${misfit.why}; remove it or choose topology ${misfit.fitting.join(" or ")}`);
     }
   }
 }
 
-function checkPortClashes(ports: Model["ports"]): void {
+/** Every public port by its option name, null where the topology or config has none. */
+type PublicPorts = Record<"http" | "https" | "realtime", number | null>;
+
+function checkPortClashes(ports: PublicPorts): void {
   const used: [string, number][] = [];
   for (const [name, value] of Object.entries(ports)) {
     if (value === null) continue;

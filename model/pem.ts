@@ -1,5 +1,30 @@
 import crypto from "node:crypto";
+import fs from "node:fs";
 import { ConfigError } from "./errors";
+
+/** The PEM block each kind of TLS file must hold. */
+const PEM_BLOCKS = {
+  certificate: /-----BEGIN CERTIFICATE-----/,
+  privateKey: /-----BEGIN [A-Z ]*PRIVATE KEY-----/,
+} as const;
+export type PemKind = keyof typeof PEM_BLOCKS;
+
+/** Whether text holds a PEM block of the kind; the full parse is checkCertificatePair's. */
+export function holdsPem(text: string, kind: PemKind): boolean {
+  return PEM_BLOCKS[kind].test(text);
+}
+
+/** Reads a PEM file named by `field`; `what` says what it should be ("a PEM certificate"). */
+export function readPemFile(field: string, file: string, kind: PemKind, what: string): string {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (error) {
+    throw new ConfigError(field, `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)}); give the path of ${what}`);
+  }
+  if (!holdsPem(text, kind)) throw new ConfigError(field, `${file} is not ${what} (no PEM block found)`);
+  return text;
+}
 
 /** Where a certificate and its key came from, for errors that name the right fields. */
 export interface PairFields {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { FRONT_CHOICES, listed, TLS_TERMINATORS, TOPOLOGIES, TOPOLOGY_NAMES, topologiesWith } from "./topologies";
 
 /**
  * The user-facing configuration: what a config file, `--set`, or Pulumi stack config may say.
@@ -6,18 +7,14 @@ import { z } from "zod";
  * table are rendered from these descriptions, so defaults are written down exactly once.
  */
 
-export const TOPOLOGIES = ["single", "node-proxy", "ssl-split", "multi-node"] as const;
-export type Topology = (typeof TOPOLOGIES)[number];
-
-export const TOPOLOGY_SUMMARIES: Record<Topology, string> = {
-  single: "one Socket.IO server on the http port serving the page, static files and /socket.io/",
-  "node-proxy":
-    "the Socket.IO server in front, proxying every non-realtime route to a second stack that has no public port (or HAProxy in front with front: haproxy)",
-  "ssl-split":
-    "nginx on http serves static assets and the second stack; stunnel on https hands to HAProxy, which routes /socket.io/ to the realtime server and the rest to nginx",
-  "multi-node":
-    "HAProxy round-robin over an app pool on http; https -> TLS -> HAProxy -> app pool and a sticky Socket.IO pool sharing broadcasts through Redis",
-};
+/** Which topologies an option applies to, as its description names them, from the topology table. */
+const TLS_TOPOLOGIES = topologiesWith((d) => d.tls !== null).join(", ");
+const SPLIT_PORT_TOPOLOGIES = topologiesWith((d) => d.splitRealtimePort).join(", ");
+const FRONT_CHOICE_TOPOLOGIES = listed(topologiesWith((d) => d.fronts.length > 1));
+const STATIC_TOPOLOGIES = topologiesWith((d) => d.staticAssets).join(", ");
+const POOL_TOPOLOGIES = topologiesWith((d) => d.pools.resizable);
+const POOLS = POOL_TOPOLOGIES.join(", ");
+const POOL_DEFAULTS = `1 except in ${listed(POOL_TOPOLOGIES, "or")} (default ${POOL_TOPOLOGIES.map((name) => TOPOLOGIES[name].pools.defaultNodes).join("/")} there)`;
 
 const DURATION_UNITS_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
@@ -84,13 +81,13 @@ const HOST_NAME = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
 const DOCKER_URL = /^(ssh:\/\/([A-Za-z0-9._-]+@)?[A-Za-z0-9.-]+(:\d{1,5})?|tcp:\/\/[A-Za-z0-9.-]+(:\d{1,5})?|unix:\/\/\/[^\s]+)$/;
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
-/** multi-node: host names a pool's nodes are spread over, round-robin. */
+/** Resizable pools: host names a pool's nodes are spread over, round-robin. */
 const poolHosts = (pool: string) =>
   z
     .array(z.string().regex(HOST_NAME, "expected the name of one of the hosts"))
     .min(1, `list at least one host name, or leave ${pool}.hosts out to run every ${pool} node on the first host`)
     .optional()
-    .describe(`multi-node with hosts: names of the hosts the ${pool} nodes are spread over, round-robin (node 1 on the first name, node 2 on the second, ...). Default: all on the first host.`);
+    .describe(`${POOLS} with hosts: names of the hosts the ${pool} nodes are spread over, round-robin (node 1 on the first name, node 2 on the second, ...). Default: all on the first host.`);
 
 const host = z.strictObject({
   name: z
@@ -116,7 +113,7 @@ const host = z.strictObject({
 });
 
 export const configSchema = z.strictObject({
-  topology: z.enum(TOPOLOGIES).describe("Which deployment to build: single, node-proxy, ssl-split or multi-node."),
+  topology: z.enum(TOPOLOGY_NAMES).describe(`Which deployment to build: ${listed(TOPOLOGY_NAMES, "or")}.`),
   hostname: z
     .string()
     .regex(HOSTNAME, "expected a DNS hostname such as chat.example.com (no scheme, no port)")
@@ -125,27 +122,27 @@ export const configSchema = z.strictObject({
   ports: z
     .strictObject({
       http: port.default(80).describe("Public plain-HTTP port."),
-      https: port.default(443).describe("Public HTTPS port (ssl-split, multi-node)."),
+      https: port.default(443).describe(`Public HTTPS port (${TLS_TOPOLOGIES}).`),
       realtime: port
         .optional()
         .describe(
-          "Split-port option (single, node-proxy): a separate public port for Socket.IO; the page stays on the http port and the realtime endpoint answers only its origin (CORS).",
+          `Split-port option (${SPLIT_PORT_TOPOLOGIES}): a separate public port for Socket.IO; the page stays on the http port and the realtime endpoint answers only its origin (CORS).`,
         ),
     })
     .prefault({}),
   front: z
-    .enum(["node", "haproxy"])
-    .default("node")
-    .describe("node-proxy only: what sits in front: the Socket.IO server itself, or HAProxy routing /socket.io/ to Node and the rest to the second stack."),
+    .enum(FRONT_CHOICES)
+    .default(FRONT_CHOICES[0])
+    .describe(`${FRONT_CHOICE_TOPOLOGIES} only: what sits in front: the Socket.IO server itself, or HAProxy routing /socket.io/ to Node and the rest to the second stack.`),
   realtime: z
     .strictObject({
-      nodes: nodeCount.optional().describe("Realtime (Socket.IO) nodes. 1 except in multi-node (default 2 there)."),
+      nodes: nodeCount.optional().describe(`Realtime (Socket.IO) nodes. ${POOL_DEFAULTS}.`),
       image: z.string().regex(IMAGE_REF, "expected a Docker image reference").default("realtime-kit/realtime:latest").describe("Image of the realtime server."),
       stickiness: z
         .enum(["session", "source", "cookie"])
         .default("session")
         .describe(
-          "multi-node: how HAProxy keeps a Socket.IO session on the node that holds it. session: by the Engine.IO session id, which each node begins with its own name (no cookie, no client address, nothing lost when HAProxy restarts; the realtime server must prefix its ids, as the kit's does). source: by client address (the chapter's way; needs the real address, which stunnel passes with the PROXY protocol; clients behind one NAT share a node). cookie: by the Socket.IO `io` cookie (clients must keep cookies).",
+          `${POOLS}: how HAProxy keeps a Socket.IO session on the node that holds it. session: by the Engine.IO session id, which each node begins with its own name (no cookie, no client address, nothing lost when HAProxy restarts; the realtime server must prefix its ids, as the kit's does). source: by client address (the chapter's way; needs the real address, which stunnel passes with the PROXY protocol; clients behind one NAT share a node). cookie: by the Socket.IO \`io\` cookie (clients must keep cookies).`,
         ),
       cookieName: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "expected a cookie name of letters, digits, _ or -").default("io").describe("Cookie the realtime server sets for cookie stickiness."),
       pingInterval: duration().prefault("25s").describe("Socket.IO pingInterval."),
@@ -153,14 +150,14 @@ export const configSchema = z.strictObject({
       adapter: z
         .enum(["redis", "redis-streams"])
         .default("redis")
-        .describe("multi-node: Socket.IO adapter over Redis. redis-streams is needed for connection state recovery."),
-      connectionStateRecovery: z.boolean().default(false).describe("Socket.IO connection state recovery (in multi-node it needs adapter: redis-streams)."),
+        .describe(`${POOLS}: Socket.IO adapter over Redis. redis-streams is needed for connection state recovery.`),
+      connectionStateRecovery: z.boolean().default(false).describe(`Socket.IO connection state recovery (in ${POOLS} it needs adapter: redis-streams).`),
       hosts: poolHosts("realtime"),
     })
     .prefault({}),
   app: z
     .strictObject({
-      nodes: nodeCount.optional().describe("Second-stack (app) nodes. 1 except in multi-node (default 2 there)."),
+      nodes: nodeCount.optional().describe(`Second-stack (app) nodes. ${POOL_DEFAULTS}.`),
       image: z.string().regex(IMAGE_REF, "expected a Docker image reference").default("realtime-kit/app:latest").describe("Image of the second stack (the chapter's Ruby app)."),
       port: port.default(3000).describe("Port the second stack listens on inside its container. Never published."),
       healthPath: z
@@ -177,9 +174,9 @@ export const configSchema = z.strictObject({
   tls: z
     .strictObject({
       terminator: z
-        .enum(["stunnel", "haproxy"])
-        .default("stunnel")
-        .describe("ssl-split, multi-node: who terminates TLS. stunnel (the chapter) hands to HAProxy with the PROXY protocol; haproxy uses native `bind ... ssl`."),
+        .enum(TLS_TERMINATORS)
+        .default(TLS_TERMINATORS[0])
+        .describe(`${TLS_TOPOLOGIES}: who terminates TLS. stunnel (the chapter) hands to HAProxy with the PROXY protocol; haproxy uses native \`bind ... ssl\`.`),
       certFile: z.string().min(1).optional().describe("PEM certificate chain for the https port. `up` makes a throwaway one when absent."),
       keyFile: z.string().min(1).optional().describe("PEM private key matching certFile."),
       minVersion: z.enum(["TLSv1.2", "TLSv1.3"]).default("TLSv1.2").describe("Lowest TLS version accepted."),
@@ -189,8 +186,8 @@ export const configSchema = z.strictObject({
   plainHttpRealtime: z
     .enum(["redirect", "refuse"])
     .default("redirect")
-    .describe("ssl-split, multi-node: realtime requests on the plain http port are redirected to https (308) or refused (403)."),
-  staticDir: z.string().min(1).optional().describe("ssl-split: folder of static assets nginx serves under /static/ (default: the kit's examples/static)."),
+    .describe(`${TLS_TOPOLOGIES}: realtime requests on the plain http port are redirected to https (308) or refused (403).`),
+  staticDir: z.string().min(1).optional().describe(`${STATIC_TOPOLOGIES}: folder of static assets nginx serves under /static/ (default: the kit's examples/static).`),
   timeouts: z
     .strictObject({
       connect: duration().prefault("5s").describe("Proxy -> backend connect timeout."),
@@ -221,7 +218,7 @@ export const configSchema = z.strictObject({
     .min(1, "list at least one host, or leave hosts out to deploy everything on one Docker engine")
     .optional()
     .describe(
-      "multi-node: the machines to deploy on, each {name, docker, address}. The first runs the edge (HAProxy, stunnel) and Redis; realtime.hosts and app.hosts spread the pools. Default: one Docker engine.",
+      `${POOLS}: the machines to deploy on, each {name, docker, address}. The first runs the edge (HAProxy, stunnel) and Redis; realtime.hosts and app.hosts spread the pools. Default: one Docker engine.`,
     ),
 });
 

@@ -1,4 +1,4 @@
-import type { ServiceSpec } from "../configs/deployment";
+import type { ServiceSpec } from "../plan/services";
 import type { ImageName } from "../model/layout";
 
 /**

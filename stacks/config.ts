@@ -3,9 +3,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { ConfigError } from "../model/errors";
 import { checkReadableFiles } from "../model/load";
-import { checkCertificatePair } from "../model/pem";
+import { checkCertificatePair, holdsPem, type PemKind } from "../model/pem";
 import { resolveModel, type Model } from "../model/model";
 import { configSchema } from "../model/schema";
+import { misfitOptions } from "../model/topologies";
 
 /** Namespace of every stack setting: `realtime-kit:topology`, `realtime-kit:realtime`, ... */
 export const CONFIG_NAMESPACE = "realtime-kit";
@@ -34,7 +35,7 @@ export interface RegistrySettings {
 
 export interface StackSettings {
   model: Model;
-  /** Set for the topologies that serve https (ssl-split, multi-node). */
+  /** Set for the topologies that serve https. */
   tls: TlsMaterial | null;
   registry: RegistrySettings | null;
 }
@@ -100,23 +101,22 @@ function tlsMaterial(config: pulumi.Config, model: Model): TlsMaterial | null {
   const key = config.get("tlsKey");
   if (!model.tls) {
     const given = cert !== undefined ? "tlsCert" : key !== undefined ? "tlsKey" : null;
-    if (given) throw new ConfigError(given, `does not apply to topology ${model.topology}: only ssl-split and multi-node terminate TLS; remove it (pulumi config rm ${given})`);
+    const misfit = misfitOptions(model.topology).find((option) => option.option === "tls");
+    if (given && misfit) throw new ConfigError(given, `does not apply to topology ${model.topology}: ${misfit.why}; remove it (pulumi config rm ${given})`);
     return null;
   }
-  const pem = (name: "tlsCert" | "tlsKey", value: string | undefined, marker: RegExp, what: string, command: string): pulumi.Output<string> => {
+  const pem = (name: "tlsCert" | "tlsKey", value: string | undefined, kind: PemKind, what: string, command: string): string => {
     if (value === undefined) {
       throw new ConfigError(name, `is required: topology ${model.topology} serves https and needs ${what} (PEM) in the secret ${CONFIG_NAMESPACE}:${name}; set it with ${command}`);
     }
-    if (!marker.test(value)) throw new ConfigError(name, `is not ${what} (no PEM block found); set it with ${command}`);
-    // Secret in state and outputs even if it was set without --secret.
-    return pulumi.secret(value);
+    if (!holdsPem(value, kind)) throw new ConfigError(name, `is not ${what} (no PEM block found); set it with ${command}`);
+    return value;
   };
-  const material = {
-    cert: pem("tlsCert", cert, /-----BEGIN CERTIFICATE-----/, "a certificate chain", SET_CERT),
-    key: pem("tlsKey", key, /-----BEGIN [A-Z ]*PRIVATE KEY-----/, "a private key", SET_KEY),
-  };
-  checkCertificatePair(cert!, key!, { cert: "tlsCert", key: "tlsKey" });
-  return material;
+  const certPem = pem("tlsCert", cert, "certificate", "a certificate chain", SET_CERT);
+  const keyPem = pem("tlsKey", key, "privateKey", "a private key", SET_KEY);
+  checkCertificatePair(certPem, keyPem, { cert: "tlsCert", key: "tlsKey" });
+  // Secret in state and outputs even if it was set without --secret.
+  return { cert: pulumi.secret(certPem), key: pulumi.secret(keyPem) };
 }
 
 function registrySettings(config: pulumi.Config): RegistrySettings | null {

@@ -2,6 +2,7 @@ import type { BroadcastReport, BroadcastSpec } from "../agent/broadcast";
 import type { BenchConfig } from "../config";
 import type { Deployed } from "../lab";
 import { latencyOf, ratio, type Latency } from "../stats";
+import { INTERNAL_PORTS } from "../../model/layout";
 
 export interface BroadcastSide {
   key: string;
@@ -29,7 +30,7 @@ export interface BroadcastResult {
 export async function compareBroadcast(single: Deployed, multi: Deployed, config: BenchConfig["broadcast"], log: (line: string) => void): Promise<BroadcastResult> {
   const spread = (d: Deployed): BroadcastSpec["targets"] => {
     const nodes = d.t.realtimeNodes;
-    return nodes.map((node, i) => ({ url: `http://${node}:8080`, receivers: Math.floor(config.receivers / nodes.length) + (i < config.receivers % nodes.length ? 1 : 0) }));
+    return nodes.map((node, i) => ({ url: `http://${node}:${INTERNAL_PORTS.realtime}`, receivers: Math.floor(config.receivers / nodes.length) + (i < config.receivers % nodes.length ? 1 : 0) }));
   };
   const runs = new Map<Deployed, BroadcastReport[]>([
     [single, []],

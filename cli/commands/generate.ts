@@ -1,8 +1,10 @@
 import type { Command } from "commander";
-import { planDeployment } from "../../configs/deployment";
 import { validateDirectory } from "../../driver/validate";
 import { ConfigError } from "../../model/errors";
 import { loadModel } from "../../model/load";
+import { listed, TOPOLOGY_NAMES } from "../../model/topologies";
+import { planDeployment } from "../../plan/deployment";
+import { GENERATED_FILES, PROXY_CONFIG_FILES } from "../../plan/files";
 import { writeDeployment } from "../output";
 import { printValidation } from "./validate";
 import { action, collect } from "../run";
@@ -10,8 +12,8 @@ import { action, collect } from "../run";
 export function register(program: Command): void {
   program
     .command("generate")
-    .description("write the configuration files a topology needs (haproxy.cfg, nginx.conf, stunnel.conf, realtime.env, README.md)")
-    .argument("<topology>", "single | node-proxy | ssl-split | multi-node")
+    .description(`write the configuration files a topology needs (${GENERATED_FILES.join(", ")})`)
+    .argument("<topology>", TOPOLOGY_NAMES.join(" | "))
     .requiredOption("--out <dir>", "folder to write (new, empty, or written by an earlier generate)")
     .option("--config <file>", "YAML or JSON file of model options")
     .option("--set <key=value>", "set one option, e.g. --set realtime.nodes=3 (repeatable)", collect, [])
@@ -20,9 +22,9 @@ export function register(program: Command): void {
       action(async (topology: string, options: { out: string; config?: string; set: string[]; validate?: boolean }) => {
         const model = loadModel({ topology, configFile: options.config, sets: options.set });
         const deployment = planDeployment(model);
-        const checked = (["haproxy.cfg", "nginx.conf", "stunnel.conf"] as const).filter((file) => deployment.files[file] !== undefined);
+        const checked = PROXY_CONFIG_FILES.filter((file) => deployment.files[file] !== undefined);
         if (options.validate && checked.length === 0) {
-          throw new ConfigError("--validate", `${model.topology} generates no haproxy.cfg, nginx.conf or stunnel.conf (only ${Object.keys(deployment.files).join(" and ")}): there is nothing for the proxies to check; drop --validate`);
+          throw new ConfigError("--validate", `${model.topology} generates no ${listed(PROXY_CONFIG_FILES, "or")} (only ${Object.keys(deployment.files).join(" and ")}): there is nothing for the proxies to check; drop --validate`);
         }
         const operatorTls = model.tls?.certFile && model.tls.keyFile ? { certFile: model.tls.certFile, keyFile: model.tls.keyFile } : null;
         let failed = false;

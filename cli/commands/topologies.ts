@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { TOPOLOGIES, TOPOLOGY_SUMMARIES } from "../../model/schema";
+import { TOPOLOGIES, TOPOLOGY_NAMES } from "../../model/topologies";
 import { action } from "../run";
 
 export function register(program: Command): void {
@@ -8,8 +8,8 @@ export function register(program: Command): void {
     .description("list the topologies the kit deploys, one line each")
     .action(
       action(() => {
-        const width = Math.max(...TOPOLOGIES.map((name) => name.length));
-        for (const name of TOPOLOGIES) process.stdout.write(`${name.padEnd(width)}  ${TOPOLOGY_SUMMARIES[name]}\n`);
+        const width = Math.max(...TOPOLOGY_NAMES.map((name) => name.length));
+        for (const name of TOPOLOGY_NAMES) process.stdout.write(`${name.padEnd(width)}  ${TOPOLOGIES[name].summary}\n`);
       }),
     );
 }

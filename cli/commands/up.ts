@@ -6,13 +6,14 @@ import type { RunningTopology } from "../../driver/running";
 import { forgetRun, runFilesDir, writeRun } from "../../driver/runs";
 import { newRunId, startTopology } from "../../driver/start";
 import { loadModel } from "../../model/load";
+import { TOPOLOGY_NAMES } from "../../model/topologies";
 import { action, collect } from "../run";
 
 export function register(program: Command): void {
   program
     .command("up")
     .description("run a topology on the local Docker engine, print its URLs, and keep it until Ctrl-C, SIGTERM (or SIGHUP) or `realtime-kit down`")
-    .argument("<topology>", "single | node-proxy | ssl-split | multi-node")
+    .argument("<topology>", TOPOLOGY_NAMES.join(" | "))
     .option("--config <file>", "YAML or JSON file of model options")
     .option("--set <key=value>", "set one option, e.g. --set ports.http=8080 (repeatable)", collect, [])
     .option("--listen <address>", "host address the public ports are published on (0.0.0.0 for every interface)", "127.0.0.1")

@@ -2,7 +2,7 @@
 # Runs the image's program and applies a changed configuration or certificate without a new
 # container. The deployment keeps these files in a volume mounted read-only at /etc/realtime-kit
 # and rewrites them in place when they change (a new seed container copies them in, see
-# configs/volumes.ts); this script watches that folder and, once a change has settled, checks the
+# plan/volumes.ts); this script watches that folder and, once a change has settled, checks the
 # new files with the program's own check and then signals the running program (PID 1).
 #
 #   reload-on-change.sh --signal SIG --check 'command' -- program [args...]

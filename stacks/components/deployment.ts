@@ -1,6 +1,7 @@
 import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { kitImage, planDeployment, type Deployment, type ServiceSpec } from "../../configs/deployment";
+import { planDeployment, type Deployment } from "../../plan/deployment";
+import { kitImage, type ServiceSpec } from "../../plan/services";
 import type { ImageName } from "../../model/layout";
 import type { Model } from "../../model/model";
 import { deploymentParts } from "../../plan/roles";

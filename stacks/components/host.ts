@@ -2,9 +2,9 @@ import fs from "node:fs";
 import path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { kitImage, type ServiceSpec } from "../../configs/deployment";
 import { IMAGE_NAMES, type ImageName } from "../../model/layout";
 import { KIT_LABEL } from "../../model/labels";
+import { kitImage, type ServiceSpec } from "../../plan/services";
 import type { HostSpec } from "../../model/model";
 import { PROJECT_ROOT, type RegistrySettings } from "../config";
 

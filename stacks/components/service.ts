@@ -1,8 +1,9 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { Deployment, ServiceSpec } from "../../configs/deployment";
-import { fileVolumesOf, volumeNames, type Upload } from "../../configs/volumes";
 import { KIT_LABEL, SEED_LABEL, SERVICE_LABEL } from "../../model/labels";
+import type { Deployment } from "../../plan/deployment";
+import type { ServiceSpec } from "../../plan/services";
+import { fileVolumesOf, volumeNames, type Upload } from "../../plan/volumes";
 import type { TlsMaterial } from "../config";
 import type { DeploymentHost } from "./host";
 
@@ -46,7 +47,7 @@ export abstract class ServiceGroup extends pulumi.ComponentResource {
 
 /**
  * One service: the volumes holding its files, each with the seed container that fills it (see
- * configs/volumes.ts for why), and the service's container, which mounts them read-only. The plan
+ * plan/volumes.ts for why), and the service's container, which mounts them read-only. The plan
  * decides name, image, environment, files and published ports; this only translates them into
  * @pulumi/docker's arguments.
  */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { planDeployment } from "../../configs/deployment";
-import { HAPROXY_BACKENDS, haproxyConfig } from "../../configs/haproxy";
+import { planDeployment } from "../../plan/deployment";
+import { HAPROXY_BACKENDS, haproxyConfig } from "../../render/haproxy";
 import { docker } from "../../driver/engine";
 import { httpRequest } from "../../driver/http";
 import { startReplacement } from "../../driver/replacement";

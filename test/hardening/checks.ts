@@ -4,9 +4,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
-import { IMAGE_USERS } from "../../configs/hardening";
-import { TLS12_CIPHERS, TLS13_CIPHERSUITES } from "../../configs/tls";
-import { fileVolumesOf } from "../../configs/volumes";
+import { IMAGE_USERS } from "../../plan/hardening";
+import { TLS12_CIPHERS, TLS13_CIPHERSUITES } from "../../render/tls";
+import { fileVolumesOf } from "../../plan/volumes";
 import { docker } from "../../driver/engine";
 import { httpRequest, sendBody } from "../../driver/http";
 import { canConnect } from "../../driver/ports";
@@ -125,7 +125,7 @@ export async function confinement(t: RunningTopology): Promise<ConfinementRow[]>
  * do answer inside the network, so the check is not vacuous.
  */
 export async function onlyEntryPortsFromOutside(t: RunningTopology): Promise<{ entry: number[]; probed: number[] }> {
-  const entry = [t.model.ports.http, t.model.ports.https, t.model.ports.realtime].filter((port): port is number => port !== null).sort();
+  const entry = [t.model.ports.http, t.model.tls?.httpsPort ?? null, t.model.ports.realtime].filter((port): port is number => port !== null).sort();
   const published = await publishedPorts(t.runId);
   assert.deepEqual([...new Set(published.map((port) => port.hostPort))].sort(), entry, `published: ${JSON.stringify(published)}`);
   for (const port of published) assert.equal(port.hostIp, "127.0.0.1", `${port.service} publishes on ${port.hostIp}`);
@@ -319,7 +319,7 @@ function sClient(port: number, caFile: string, args: string[]): Promise<{ code: 
  * verified certificate; CBC/RSA-kex TLS 1.2 ciphers are refused; https responses carry HSTS.
  */
 export async function tlsPolicy(t: RunningTopology): Promise<TlsRow[]> {
-  const port = t.model.ports.https!;
+  const port = t.model.tls!.httpsPort;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rk-hardening-"));
   const caFile = path.join(dir, "ca.pem");
   fs.writeFileSync(caFile, t.ca!);
@@ -434,7 +434,7 @@ async function containerStates(t: RunningTopology): Promise<Record<string, Conta
 export async function garbageOnEveryPort(t: RunningTopology, seed = 20_24): Promise<Record<string, GarbageReport>> {
   const before = await containerStates(t);
   const ports: { name: string; port: number; tls: boolean }[] = [{ name: "http", port: t.model.ports.http, tls: false }];
-  if (t.model.ports.https !== null) ports.push({ name: "https", port: t.model.ports.https, tls: true });
+  if (t.model.tls) ports.push({ name: "https", port: t.model.tls.httpsPort, tls: true });
   if (t.model.ports.realtime !== null) ports.push({ name: "realtime", port: t.model.ports.realtime, tls: false });
   const reports: Record<string, GarbageReport> = {};
   for (const { name, port, tls } of ports) reports[name] = await sendGarbage({ port, tls, ca: t.ca ?? undefined }, seed + port);

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import type { Topology } from "../../model/schema";
+import type { Topology } from "../../model/topologies";
 import { ARTIFACTS, useTopology } from "../integration/helpers";
 import { confinement, corsDefaults, garbageOnEveryPort, handshakeFlood, onlyEntryPortsFromOutside, requestLimits, tlsPolicy } from "./checks";
 

@@ -82,7 +82,7 @@ export async function secondStackBehindFrontDoor(t: RunningTopology, hostIp = "1
  */
 export async function onlyPublicPortsPublished(t: RunningTopology, hostIp = "127.0.0.1"): Promise<void> {
   const published = await publishedPorts(t.runId);
-  const expected = [t.model.ports.http, t.model.ports.https, t.model.ports.realtime].filter((port): port is number => port !== null).sort();
+  const expected = [t.model.ports.http, t.model.tls?.httpsPort ?? null, t.model.ports.realtime].filter((port): port is number => port !== null).sort();
   assert.deepEqual([...new Set(published.map((port) => port.hostPort))].sort(), expected, `published: ${JSON.stringify(published)}`);
   for (const port of published) assert.equal(port.hostIp, hostIp, `${port.service} publishes on ${port.hostIp}`);
   const internal = t.deployment.services.filter((service) => service.role === "app" || service.role === "redis");
@@ -190,7 +190,7 @@ export async function tlsChecks(t: RunningTopology): Promise<void> {
   // Verification is real: without the CA the same request fails.
   await assert.rejects(httpRequest(`${https}/chat/`), /unable to (verify|get local issuer)|self.signed|UNABLE_TO/i);
 
-  const port = t.model.ports.https!;
+  const port = t.model.tls!.httpsPort;
   for (const version of ["TLSv1", "TLSv1.1"] as const) {
     // SECLEVEL=0 lets our OpenSSL 3 offer the old protocol at all, so a failure is the server's.
     const old = await tlsHandshake(port, ca, { minVersion: version, maxVersion: version, ciphers: "DEFAULT:@SECLEVEL=0" });
@@ -205,7 +205,7 @@ export async function tlsChecks(t: RunningTopology): Promise<void> {
 
   // Realtime over plain http is redirected (or refused) per the model.
   const plain = await httpRequest(`${t.urls.http}/socket.io/?EIO=4&transport=polling`);
-  if (t.model.plainHttpRealtime === "redirect") {
+  if (t.model.tls?.plainHttpRealtime === "redirect") {
     assert.equal(plain.status, 308);
     assert.equal(plain.headers.location, `${https}/socket.io/?EIO=4&transport=polling`);
   } else {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { planDeployment } from "../../configs/deployment";
+import { planDeployment } from "../../plan/deployment";
 import { validateDirectory } from "../../driver/validate";
 import { resolveModel } from "../../model/model";
 import type { ConfigInput } from "../../model/schema";

@@ -7,7 +7,7 @@ import type { RunningTopology } from "../../driver/running";
 import { newRunId, startTopology } from "../../driver/start";
 import { KIT_LABEL } from "../../model/labels";
 import { loadModel } from "../../model/load";
-import type { Topology } from "../../model/schema";
+import type { Topology } from "../../model/topologies";
 
 import { ARTIFACTS, closeClients, SUITE, type TopologyHandle } from "./clients";
 

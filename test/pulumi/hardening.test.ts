@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { planDeployment, type Deployment, type ServiceSpec } from "../../configs/deployment";
-import { fileVolumesOf, volumeNames } from "../../configs/volumes";
+import { planDeployment, type Deployment } from "../../plan/deployment";
+import type { ServiceSpec } from "../../plan/services";
+import { fileVolumesOf, volumeNames } from "../../plan/volumes";
 import { CONFIG_DIR, CONTAINER_PATHS } from "../../model/layout";
 import { resolveModel } from "../../model/model";
 import { PROJECT_ROOT } from "../../stacks/config";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import YAML from "yaml";
-import { TOPOLOGIES } from "../../model/schema";
+import { TOPOLOGY_NAMES } from "../../model/topologies";
 import { PROJECT_ROOT } from "../../stacks/config";
 import { runProgram, TLS_SECRETS } from "./harness";
 
@@ -26,7 +26,7 @@ describe("Pulumi program: the example stack files", () => {
     assert.ok(fs.existsSync(path.join(PROJECT_ROOT, project.main, "index.ts")));
   });
 
-  for (const topology of TOPOLOGIES) {
+  for (const topology of TOPOLOGY_NAMES) {
     const file = `Pulumi.${topology}.yaml`;
     it(`${file} deploys topology ${topology} and holds no secrets`, async () => {
       const text = fs.readFileSync(path.join(PROJECT_ROOT, file), "utf8");

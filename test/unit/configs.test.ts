@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { planDeployment, type Deployment } from "../../configs/deployment";
-import { haproxyConfig } from "../../configs/haproxy";
-import { nginxConfig } from "../../configs/nginx";
-import { stunnelConfig } from "../../configs/stunnel";
+import { planDeployment, type Deployment } from "../../plan/deployment";
+import { haproxyConfig } from "../../render/haproxy";
+import { nginxConfig } from "../../render/nginx";
+import { stunnelConfig } from "../../render/stunnel";
 import { INTERNAL_PORTS } from "../../model/layout";
 import { resolveModel } from "../../model/model";
 import type { ConfigInput } from "../../model/schema";
@@ -228,7 +228,7 @@ describe("config generators", () => {
         const published = deployment.services.flatMap((service) => service.publish.map((p) => `${service.role}:${p.name}:${p.hostPort}`)).sort();
         const m = deployment.model;
         const expected = [`${m.topology === "single" || m.front === "node" ? "realtime" : m.topology === "ssl-split" ? "nginx" : "haproxy"}:http:${m.ports.http}`];
-        if (m.ports.https) expected.push(`${m.tls!.terminator}:https:${m.ports.https}`);
+        if (m.tls) expected.push(`${m.tls.terminator}:https:${m.tls.httpsPort}`);
         if (m.ports.realtime) expected.push(`${m.front === "haproxy" ? "haproxy" : "realtime"}:realtime:${m.ports.realtime}`);
         assert.deepEqual(published, expected.sort(), JSON.stringify(input));
         for (const service of deployment.services.filter((s) => s.role === "app" || s.role === "redis")) assert.deepEqual(service.publish, []);

@@ -1,5 +1,6 @@
 import fc from "fast-check";
-import { HTTP_PATH, TOPOLOGIES, type Topology } from "../../model/schema";
+import { HTTP_PATH } from "../../model/schema";
+import { TOPOLOGY_NAMES, type Topology } from "../../model/topologies";
 
 /**
  * fast-check arbitraries over the user-facing configuration (model/schema.ts), drawn from the
@@ -39,7 +40,7 @@ function portsFor(topology: Topology): fc.Arbitrary<Config> {
 }
 
 /** Any configuration the schema and the topology rules accept. */
-export function validConfig(topologies: readonly Topology[] = TOPOLOGIES): fc.Arbitrary<Config> {
+export function validConfig(topologies: readonly Topology[] = TOPOLOGY_NAMES): fc.Arbitrary<Config> {
   return fc.constantFrom(...topologies).chain((topology) => {
     const multi = topology === "multi-node";
     const tls = TLS.includes(topology);

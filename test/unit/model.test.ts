@@ -24,7 +24,7 @@ describe("topology model", () => {
     it("single: one node, plain http on 80, same-origin CORS, no second stack or TLS", () => {
       const model = resolve({ topology: "single" });
       assert.equal(model.realtime.nodes, 1);
-      assert.deepEqual(model.ports, { http: 80, https: null, realtime: null });
+      assert.deepEqual(model.ports, { http: 80, realtime: null });
       assert.equal(model.app, null);
       assert.equal(model.tls, null);
       assert.deepEqual(model.cors.origins, ["http://localhost"]);
@@ -44,7 +44,7 @@ describe("topology model", () => {
       assert.equal(model.tls?.minVersion, "TLSv1.2");
       assert.deepEqual(model.cors.origins, ["https://localhost"]);
       assert.equal(model.staticDir, DEFAULT_STATIC_DIR);
-      assert.equal(model.plainHttpRealtime, "redirect");
+      assert.equal(model.tls?.plainHttpRealtime, "redirect");
     });
 
     it("multi-node: 2 realtime + 2 app nodes, session stickiness, Redis adapter", () => {

@@ -5,9 +5,10 @@ import path from "node:path";
 import { Command } from "commander";
 import fc from "fast-check";
 import * as generate from "../../cli/commands/generate";
-import { kitImage, planDeployment } from "../../configs/deployment";
-import { HAPROXY_BACKENDS } from "../../configs/haproxy";
-import { proxiesOf } from "../../configs/names";
+import { planDeployment } from "../../plan/deployment";
+import { kitImage } from "../../plan/services";
+import { HAPROXY_BACKENDS } from "../../render/haproxy";
+import { proxiesOf } from "../../plan/names";
 import { ConfigError, EXIT_BAD_INPUT } from "../../model/errors";
 import { resolveModel } from "../../model/model";
 import { brokenConfig, validConfig, type Config } from "./model-arbitraries";
@@ -51,7 +52,7 @@ describe("model properties (fast-check)", function () {
         const model = resolve(config);
         const plan = planDeployment(model);
         assert.deepEqual(planDeployment(resolve(config)).files, plan.files, "planning is deterministic");
-        const entry = [model.ports.http, model.ports.https, model.ports.realtime].filter((p) => p !== null);
+        const entry = [model.ports.http, model.tls?.httpsPort ?? null, model.ports.realtime].filter((p) => p !== null);
         for (const service of plan.services) {
           for (const published of service.publish) {
             assert.ok(entry.includes(published.hostPort), `${service.name} publishes ${published.hostPort}, not an entry port`);

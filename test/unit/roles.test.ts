@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { planDeployment, type ServiceSpec } from "../../configs/deployment";
+import { planDeployment } from "../../plan/deployment";
+import { type ServiceSpec } from "../../plan/services";
 import type { ImageName } from "../../model/layout";
 import { resolveModel } from "../../model/model";
 import type { ConfigInput } from "../../model/schema";

@@ -1,5 +1,6 @@
 import { CROSS_HOST_PORTS, INTERNAL_PORTS } from "../model/layout";
 import type { HostSpec, Model } from "../model/model";
+import { TOPOLOGIES } from "../model/topologies";
 
 /**
  * Names of the services a model deploys. They are container names and network aliases at once,
@@ -12,11 +13,15 @@ function numbered(prefix: string, count: number): string[] {
   return Array.from({ length: count }, (_, index) => `${prefix}-${index + 1}`);
 }
 
-/** Which proxies a model needs: the single source for "does this topology run nginx?" and friends. */
+/**
+ * Which proxies a model needs, from its topology's features: the single source for "does this
+ * topology run nginx?" and friends. HAProxy routes every https request (behind stunnel or
+ * terminating TLS itself) and whatever it answers on http.
+ */
 export function proxiesOf(model: Model): { haproxy: boolean; nginx: boolean; stunnel: boolean; redis: boolean } {
   return {
-    haproxy: model.topology === "ssl-split" || model.topology === "multi-node" || model.front === "haproxy",
-    nginx: model.topology === "ssl-split",
+    haproxy: model.tls !== null || model.front === "haproxy",
+    nginx: TOPOLOGIES[model.topology].secondStack?.proxiedBy === "nginx",
     stunnel: model.tls?.terminator === "stunnel",
     redis: model.realtime.adapter !== "memory",
   };
@@ -46,9 +51,9 @@ export function realtimeMembers(model: Model): PoolMember[] {
 }
 
 export function appMembers(model: Model): PoolMember[] {
-  return appNodeNames(model).map((name, index) =>
-    member(model, name, model.app!.port, model.placement?.app[index] ?? null, CROSS_HOST_PORTS.appBase + index + 1),
-  );
+  const app = model.app;
+  if (!app) return [];
+  return appNodeNames(model).map((name, index) => member(model, name, app.port, model.placement?.app[index] ?? null, CROSS_HOST_PORTS.appBase + index + 1));
 }
 
 /** The machine that runs the edge (HAProxy, stunnel) and Redis; null on one Docker engine. */
@@ -66,12 +71,13 @@ export function redisCrossHost(model: Model): boolean {
  * from another machine. `null` asks for the URL shared by the nodes beside Redis.
  */
 export function redisUrlFor(model: Model, node: PoolMember | null): string {
-  return node?.crossHost ? `redis://${edgeHost(model)!.address}:${CROSS_HOST_PORTS.redis}` : `redis://redis:${INTERNAL_PORTS.redis}`;
+  const edge = edgeHost(model);
+  return node?.crossHost && edge ? `redis://${edge.address}:${CROSS_HOST_PORTS.redis}` : `redis://redis:${INTERNAL_PORTS.redis}`;
 }
 
 function member(model: Model, name: string, port: number, host: string | null, crossHostPort: number): PoolMember {
   const edge = edgeHost(model);
-  const machine = host === null ? undefined : model.placement!.hosts.find((candidate) => candidate.name === host);
+  const machine = model.placement?.hosts.find((candidate) => candidate.name === host);
   const remote = edge !== null && machine !== undefined && machine.name !== edge.name;
   const crossHost = remote ? { address: machine.address, port: crossHostPort } : null;
   return { name, host, port, crossHost, address: crossHost ? `${crossHost.address}:${crossHost.port}` : `${name}:${port}` };

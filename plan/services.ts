@@ -1,12 +1,10 @@
 import { CONTAINER_PATHS, CROSS_HOST_PORTS, IMAGE_NAMES, INTERNAL_PORTS, REALTIME_ROUTES, type ImageName } from "../model/layout";
-import { origin, type Model } from "../model/model";
+import type { Model } from "../model/model";
+import { publicOrigins } from "../model/urls";
+import type { GeneratedFile } from "./files";
 import { confinementOf, type Confinement } from "./hardening";
-import { haproxyConfig } from "./haproxy";
-import { appMembers, edgeHost, proxiesOf, realtimeMembers, redisCrossHost, redisUrlFor, type PoolMember } from "./names";
-import { nginxConfig } from "./nginx";
-import { deploymentReadme } from "./readme";
-import { realtimeEnvironment, realtimeNodeEnvironment, renderEnvFile } from "./realtime-env";
-import { stunnelConfig } from "./stunnel";
+import { appMembers, edgeHost, proxiesOf, realtimeMembers, redisCrossHost, type PoolMember } from "./names";
+import { realtimeNodeEnvironment } from "./realtime-env";
 
 /** A port a service publishes on the host. */
 export interface PublishedPort {
@@ -50,8 +48,6 @@ export interface ServiceSpec extends Confinement {
   host: string | null;
 }
 
-export type GeneratedFile = "haproxy.cfg" | "nginx.conf" | "stunnel.conf" | "realtime.env" | "README.md";
-
 /** A URL a user is given after deploying. */
 export interface Entrypoint {
   name: string;
@@ -59,31 +55,9 @@ export interface Entrypoint {
   what: string;
 }
 
-export interface Deployment {
-  model: Model;
-  /** Generated files by name: exactly the ones this topology needs. */
-  files: Partial<Record<GeneratedFile, string>>;
-  /** Services in start order (dependencies first). */
-  services: ServiceSpec[];
-  entrypoints: Entrypoint[];
-}
-
-/** Derives everything a topology deploys from its model: the one place that knows the shape. */
-export function planDeployment(model: Model): Deployment {
+/** The containers a topology runs, in start order (dependencies first): the one place that knows the shape. */
+export function planServices(model: Model, realtimeEnv: Record<string, string>): ServiceSpec[] {
   const proxies = proxiesOf(model);
-  const realtimeEnv = realtimeEnvironment(model);
-  const realtimeNodes = realtimeMembers(model);
-  const crossHostRedis = proxies.redis && redisCrossHost(model);
-  const envHeader = crossHostRedis
-    ? `Environment of every realtime node (topology ${model.topology}); each node also gets NODE_ID, and nodes on other hosts than the edge use REDIS_URL=${redisUrlFor(model, realtimeNodes.find((node) => node.crossHost)!)}.`
-    : `Environment of every realtime node (topology ${model.topology}); each node also gets NODE_ID.`;
-  const files: Partial<Record<GeneratedFile, string>> = {
-    "realtime.env": renderEnvFile(realtimeEnv, envHeader),
-  };
-  if (proxies.haproxy) files["haproxy.cfg"] = haproxyConfig(model);
-  if (proxies.nginx) files["nginx.conf"] = nginxConfig(model);
-  if (proxies.stunnel) files["stunnel.conf"] = stunnelConfig(model);
-
   const services: ServiceSpec[] = [];
   // Without hosts everything shares one engine (host null); with hosts the edge host runs all but the pools' remote members.
   const edge = edgeHost(model)?.name ?? null;
@@ -94,24 +68,29 @@ export function planDeployment(model: Model): Deployment {
     services.push({ ...base, ...confinementOf(spec.role, spec.image, kitImage(spec.role), mountsTls, model) });
   };
   const http = (containerPort: number): PublishedPort => ({ name: "http", hostPort: model.ports.http, containerPort });
-  const https = (containerPort: number): PublishedPort => ({ name: "https", hostPort: model.ports.https!, containerPort });
+  const https = (containerPort: number): PublishedPort[] => (model.tls ? [{ name: "https", hostPort: model.tls.httpsPort, containerPort }] : []);
   const realtimeSplit = (containerPort: number): PublishedPort[] =>
     model.ports.realtime === null ? [] : [{ name: "realtime", hostPort: model.ports.realtime, containerPort }];
   const crossHost = (member: PoolMember): PublishedPort[] =>
     member.crossHost ? [{ name: "cross-host", hostIp: member.crossHost.address, hostPort: member.crossHost.port, containerPort: member.port }] : [];
 
   if (proxies.redis) {
-    const publish: PublishedPort[] = crossHostRedis
-      ? [{ name: "cross-host", hostIp: edgeHost(model)!.address, hostPort: CROSS_HOST_PORTS.redis, containerPort: INTERNAL_PORTS.redis }]
-      : [];
+    const edgeAddress = edgeHost(model)?.address;
+    const publish: PublishedPort[] =
+      edgeAddress !== undefined && redisCrossHost(model)
+        ? [{ name: "cross-host", hostIp: edgeAddress, hostPort: CROSS_HOST_PORTS.redis, containerPort: INTERNAL_PORTS.redis }]
+        : [];
     service({ name: "redis", role: "redis", image: kitImage("redis"), port: INTERNAL_PORTS.redis, publish });
   }
-  for (const member of appMembers(model)) {
-    const { name } = member;
-    service({ name, role: "app", image: model.app!.image, port: model.app!.port, env: { PORT: String(model.app!.port), NODE_ID: name, MAX_BODY_BYTES: String(model.limits.maxMessageBytes) }, publish: crossHost(member), host: member.host });
+  const app = model.app;
+  if (app) {
+    for (const member of appMembers(model)) {
+      const { name } = member;
+      service({ name, role: "app", image: app.image, port: app.port, env: { PORT: String(app.port), NODE_ID: name, MAX_BODY_BYTES: String(model.limits.maxMessageBytes) }, publish: crossHost(member), host: member.host });
+    }
   }
-  const realtimeInFront = model.topology === "single" || model.front === "node";
-  for (const member of realtimeNodes) {
+  const realtimeInFront = model.front === "node";
+  for (const member of realtimeMembers(model)) {
     service({
       name: member.name,
       role: "realtime",
@@ -135,10 +114,10 @@ export function planDeployment(model: Model): Deployment {
   }
   if (proxies.haproxy) {
     const publish: PublishedPort[] = [];
-    if (model.topology !== "ssl-split") publish.push(http(INTERNAL_PORTS.haproxyHttp));
+    if (model.front === "haproxy") publish.push(http(INTERNAL_PORTS.haproxyHttp));
     publish.push(...realtimeSplit(INTERNAL_PORTS.haproxyRealtimeSplit));
     const nativeTls = model.tls?.terminator === "haproxy";
-    if (nativeTls) publish.push(https(INTERNAL_PORTS.haproxyTls));
+    if (nativeTls) publish.push(...https(INTERNAL_PORTS.haproxyTls));
     service({
       name: "haproxy",
       role: "haproxy",
@@ -157,32 +136,29 @@ export function planDeployment(model: Model): Deployment {
       port: INTERNAL_PORTS.stunnel,
       configFiles: [{ file: "stunnel.conf", containerPath: CONTAINER_PATHS.stunnelConfig }],
       mountsTls: true,
-      publish: [https(INTERNAL_PORTS.stunnel)],
+      publish: https(INTERNAL_PORTS.stunnel),
     });
   }
 
-  const deployment: Deployment = { model, files, services, entrypoints: entrypointsOf(model) };
-  files["README.md"] = deploymentReadme(deployment);
-  return deployment;
+  return services;
 }
 
-function entrypointsOf(model: Model): Entrypoint[] {
-  const httpOrigin = origin("http", model.hostname, model.ports.http);
-  if (model.ports.https !== null) {
-    const httpsOrigin = origin("https", model.hostname, model.ports.https);
+/** The URLs a user is given after deploying. */
+export function entrypointsOf(model: Model): Entrypoint[] {
+  const origins = publicOrigins(model);
+  if (origins.https !== null) {
     return [
-      { name: "chat", url: `${httpsOrigin}${REALTIME_ROUTES.chatPage}`, what: "the chat page (Socket.IO over TLS)" },
-      { name: "realtime", url: httpsOrigin, what: "Socket.IO endpoint (wss:// and https:// long-polling)" },
-      { name: "site", url: `${httpOrigin}/`, what: "the second stack over plain http" },
-      { name: "site-tls", url: `${httpsOrigin}/`, what: "the second stack over https" },
+      { name: "chat", url: `${origins.https}${REALTIME_ROUTES.chatPage}`, what: "the chat page (Socket.IO over TLS)" },
+      { name: "realtime", url: origins.realtime, what: "Socket.IO endpoint (wss:// and https:// long-polling)" },
+      { name: "site", url: `${origins.http}/`, what: "the second stack over plain http" },
+      { name: "site-tls", url: `${origins.https}/`, what: "the second stack over https" },
     ];
   }
-  const realtimeOrigin = model.ports.realtime !== null ? origin("http", model.hostname, model.ports.realtime) : httpOrigin;
   const entrypoints: Entrypoint[] = [
-    { name: "chat", url: `${httpOrigin}${REALTIME_ROUTES.chatPage}`, what: "the chat page" },
-    { name: "realtime", url: realtimeOrigin, what: "Socket.IO endpoint (ws:// and long-polling)" },
+    { name: "chat", url: `${origins.http}${REALTIME_ROUTES.chatPage}`, what: "the chat page" },
+    { name: "realtime", url: origins.realtime, what: "Socket.IO endpoint (ws:// and long-polling)" },
   ];
-  if (model.app) entrypoints.push({ name: "site", url: `${httpOrigin}/`, what: "the second stack, through the front door" });
+  if (model.app) entrypoints.push({ name: "site", url: `${origins.http}/`, what: "the second stack, through the front door" });
   return entrypoints;
 }
 

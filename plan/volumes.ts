@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { CONFIG_DIR, CONTAINER_PATHS } from "../model/layout";
-import type { Deployment, ServiceSpec } from "./deployment";
+import type { Deployment } from "./deployment";
+import type { ServiceSpec } from "./services";
 
 /**
  * How a service gets the files it reads (generated configs, the TLS certificate and key, static

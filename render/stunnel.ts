@@ -1,13 +1,13 @@
 import { CONTAINER_PATHS, INTERNAL_PORTS } from "../model/layout";
 import type { Model } from "../model/model";
-import { proxiesOf } from "./names";
+import { proxiesOf } from "../plan/names";
 import { ConfigText, generatedHeader } from "./text";
 import { TLS12_CIPHERS, TLS13_CIPHERSUITES } from "./tls";
 
 /** stunnel.conf: TLS on the public https port, handed to HAProxy with the PROXY protocol. */
 export function stunnelConfig(model: Model): string {
-  if (!proxiesOf(model).stunnel) throw new Error(`topology ${model.topology} with terminator ${model.tls?.terminator ?? "none"} does not run stunnel`);
-  const tls = model.tls!;
+  const tls = model.tls;
+  if (!proxiesOf(model).stunnel || !tls) throw new Error(`topology ${model.topology} with terminator ${tls?.terminator ?? "none"} does not run stunnel`);
   const text = new ConfigText(";");
   generatedHeader(text, "stunnel 5.68 configuration", model.topology);
   text.line("foreground = yes", "Run in the foreground as the container's main process, logging to its output.");

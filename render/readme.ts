@@ -1,14 +1,14 @@
 import { CONTAINER_PATHS } from "../model/layout";
-import { TOPOLOGY_SUMMARIES } from "../model/schema";
-import type { Deployment } from "./deployment";
+import type { Model, Placement } from "../model/model";
+import { TOPOLOGIES } from "../model/topologies";
+import type { Entrypoint, ServiceSpec } from "../plan/services";
 
 /** The short README written next to generated configs: what runs where, on which port. */
-export function deploymentReadme(deployment: Deployment): string {
-  const { model, services } = deployment;
+export function deploymentReadme(model: Model, services: ServiceSpec[], entrypoints: Entrypoint[]): string {
   const lines = [
     `# realtime-kit: ${model.topology}`,
     "",
-    `${TOPOLOGY_SUMMARIES[model.topology]}.`,
+    `${TOPOLOGIES[model.topology].summary}.`,
     "",
     "Generated from the topology model; regenerate instead of editing.",
     "",
@@ -27,33 +27,32 @@ export function deploymentReadme(deployment: Deployment): string {
       return `| ${service.name} | ${service.image} | ${service.port} | ${published} | ${reads || "-"} |`;
     }),
     "",
-    ...(model.placement ? machinesSection(deployment) : [
+    ...(model.placement ? machinesSection(model.placement, services) : [
       "All services share one private Docker network and reach each other by service name.",
       "Only the ports in the \"published\" column are reachable from outside.",
     ]),
     "",
     "## Entry points",
     "",
-    ...deployment.entrypoints.map((entry) => `- ${entry.name}: ${entry.url} (${entry.what})`),
+    ...entrypoints.map((entry) => `- ${entry.name}: ${entry.url} (${entry.what})`),
     "",
   ];
   return lines.join("\n");
 }
 
 /** multi-node over several hosts: which machine runs what, and how they reach each other. */
-function machinesSection(deployment: Deployment): string[] {
-  const placement = deployment.model.placement!;
+function machinesSection(placement: Placement, services: ServiceSpec[]): string[] {
   return [
     "## Machines",
     "",
     "| host | docker | address | runs |",
     "|---|---|---|---|",
     ...placement.hosts.map((host) => {
-      const runs = deployment.services.filter((service) => service.host === host.name).map((service) => service.name).join(", ") || "nothing";
+      const runs = services.filter((service) => service.host === host.name).map((service) => service.name).join(", ") || "nothing";
       return `| ${host.name} | ${host.docker} | ${host.address} | ${runs} |`;
     }),
     "",
-    `Services on the same machine share a private Docker network and reach each other by service name. The edge host (${placement.hosts[0]!.name})`,
+    `Services on the same machine share a private Docker network and reach each other by service name. The edge host (${placement.hosts[0].name})`,
     "reaches a pool member on another machine at the cross-host port it publishes on that machine's private address,",
     "and realtime nodes elsewhere reach Redis at the port the edge host publishes on its own private address.",
     "Only the entry ports are published on every interface; keep cross-host ports reachable from the other hosts only.",

@@ -1,6 +1,7 @@
 import { CONTAINER_PATHS, HEALTH_PATHS, INTERNAL_PORTS, REALTIME_ROUTES } from "../model/layout";
-import { formatMs, type Model } from "../model/model";
-import { appNodeNames, proxiesOf } from "./names";
+import { formatMs, type AppStack, type Model } from "../model/model";
+import { httpsOrigin } from "../model/urls";
+import { appNodeNames, proxiesOf } from "../plan/names";
 import { ConfigText, generatedHeader } from "./text";
 
 const I = "    ";
@@ -11,7 +12,8 @@ const II = I + I;
  * stack; a second, internal listener takes what HAProxy forwards after TLS.
  */
 export function nginxConfig(model: Model): string {
-  if (!proxiesOf(model).nginx) throw new Error(`topology ${model.topology} does not run nginx`);
+  const { app, tls } = model;
+  if (!proxiesOf(model).nginx || !app || !tls) throw new Error(`topology ${model.topology} does not run nginx`);
   const text = new ConfigText("#");
   generatedHeader(text, "nginx 1.22 configuration", model.topology);
   text.line("worker_processes auto;");
@@ -43,18 +45,18 @@ export function nginxConfig(model: Model): string {
   text.line("}", undefined, I);
   text.blank();
 
-  server(text, model, {
+  server(text, model, app, {
     listen: INTERNAL_PORTS.nginx,
     why: "Public plain-HTTP port.",
     forwardedProto: "$scheme",
-    realtime: model.plainHttpRealtime === "redirect" ? `return 308 ${httpsUrl(model)}$request_uri;` : 'return 403 "realtime traffic is served over https only\\n";',
+    realtime: tls.plainHttpRealtime === "redirect" ? `return 308 ${httpsOrigin(model.hostname, tls)}$request_uri;` : 'return 403 "realtime traffic is served over https only\\n";',
     realtimeWhy:
-      model.plainHttpRealtime === "redirect"
+      tls.plainHttpRealtime === "redirect"
         ? "Realtime traffic is served over TLS only: send plain-http Socket.IO requests to https (308 keeps the method)."
         : "Realtime traffic is served over TLS only: refuse it on plain http.",
   });
   text.blank();
-  server(text, model, {
+  server(text, model, app, {
     listen: INTERNAL_PORTS.nginxFromHaproxy,
     why: "Internal listener for what HAProxy forwards after TLS; never published, so its X-Forwarded-Proto can be trusted.",
     forwardedProto: "$http_x_forwarded_proto",
@@ -74,8 +76,7 @@ interface ServerOptions {
   realtimeWhy: string;
 }
 
-function server(text: ConfigText, model: Model, options: ServerOptions): void {
-  const app = model.app!;
+function server(text: ConfigText, model: Model, app: AppStack, options: ServerOptions): void {
   const upstream = `http://${appNodeNames(model)[0]}:${app.port}`;
   text.line("server {", options.why, I);
   text.line(`listen ${options.listen};`, undefined, II);
@@ -116,9 +117,4 @@ function server(text: ConfigText, model: Model, options: ServerOptions): void {
   text.line(`proxy_send_timeout ${formatMs(model.timeouts.proxyReadMs)};`, undefined, II + I);
   text.line("}", undefined, II);
   text.line("}", undefined, I);
-}
-
-function httpsUrl(model: Model): string {
-  const port = model.ports.https!;
-  return port === 443 ? `https://${model.hostname}` : `https://${model.hostname}:${port}`;
 }

@@ -22,7 +22,7 @@ export function realtimeEnvironment(model: Model): Record<string, string> {
   if (model.realtime.connectionStateRecovery) env.CONNECTION_STATE_RECOVERY = "1";
   // With no HAProxy in front the node itself bounds each address's connection rate.
   if (!proxiesOf(model).haproxy) env.CONNECTION_RATE_PER_CLIENT = String(model.limits.connectionRatePerClient);
-  if (model.front === "node") env.APP_UPSTREAM = `http://${appNodeNames(model)[0]}:${model.app!.port}`;
+  if (model.front === "node" && model.app) env.APP_UPSTREAM = `http://${appNodeNames(model)[0]}:${model.app.port}`;
   if (model.ports.realtime !== null) {
     // Behind HAProxy the proxy owns the split; a node in front splits its own ports.
     if (model.front !== "haproxy") env.REALTIME_PORT = String(INTERNAL_PORTS.realtimeSplit);
@@ -41,9 +41,4 @@ export function realtimeNodeEnvironment(model: Model, node: PoolMember, shared =
   if (model.realtime.stickiness === "session") env.SESSION_ID_PREFIX = node.name;
   if (env.REDIS_URL !== undefined) env.REDIS_URL = redisUrlFor(model, node);
   return env;
-}
-
-export function renderEnvFile(env: Record<string, string>, header: string): string {
-  const lines = [`# ${header}`, ...Object.entries(env).map(([key, value]) => `${key}=${value}`)];
-  return `${lines.join("\n")}\n`;
 }

@@ -1,6 +1,8 @@
 import { CONTAINER_PATHS, HEALTH_PATHS, INTERNAL_PORTS, REALTIME_ROUTES } from "../model/layout";
-import { formatMs, type Model } from "../model/model";
-import { appMembers, proxiesOf, realtimeMembers, type PoolMember } from "./names";
+import { formatMs, type AppStack, type Model, type TlsSettings } from "../model/model";
+import { TOPOLOGIES } from "../model/topologies";
+import { httpsOrigin } from "../model/urls";
+import { appMembers, proxiesOf, realtimeMembers, type PoolMember } from "../plan/names";
 import { ConfigText, generatedHeader } from "./text";
 import { TLS12_CIPHERS, TLS13_CIPHERSUITES } from "./tls";
 
@@ -18,13 +20,13 @@ export function haproxyConfig(model: Model): string {
   defaultsSection(text, model);
   resolversSection(text);
   monitorFrontend(text);
-  if (model.topology !== "ssl-split") httpFrontend(text, model);
+  if (model.front === "haproxy") httpFrontend(text, model);
   if (model.ports.realtime !== null) splitRealtimeFrontend(text);
-  if (model.tls) tlsFrontend(text, model);
+  if (model.tls) tlsFrontend(text, model, model.tls);
   clientRatesTable(text);
   realtimeBackend(text, model);
-  if (model.topology === "ssl-split") nginxBackend(text);
-  else appBackend(text, model);
+  if (appBehindNginx(model)) nginxBackend(text);
+  else if (model.app) appBackend(text, model, model.app);
   return text.toString();
 }
 
@@ -110,9 +112,9 @@ function httpFrontend(text: ConfigText, model: Model): void {
   realtimeAcls(text);
   text.line("http-request set-header X-Forwarded-Proto http", undefined, I);
   if (model.tls) {
-    if (model.plainHttpRealtime === "redirect") {
+    if (model.tls.plainHttpRealtime === "redirect") {
       text.line(
-        `http-request redirect location ${httpsUrl(model)}%[capture.req.uri] code 308 if is_realtime || is_chat_page`,
+        `http-request redirect location ${httpsOrigin(model.hostname, model.tls)}%[capture.req.uri] code 308 if is_realtime || is_chat_page`,
         "Realtime traffic is served over TLS only: plain-http Socket.IO requests are sent to https (308 keeps the method for polling POSTs).",
         I,
       );
@@ -143,8 +145,7 @@ function splitRealtimeFrontend(text: ConfigText): void {
   text.blank();
 }
 
-function tlsFrontend(text: ConfigText, model: Model): void {
-  const tls = model.tls!;
+function tlsFrontend(text: ConfigText, model: Model, tls: TlsSettings): void {
   text.line("frontend https_in");
   if (tls.terminator === "stunnel") {
     text.line(
@@ -165,7 +166,7 @@ function tlsFrontend(text: ConfigText, model: Model): void {
   text.line("http-request set-header X-Forwarded-Proto https", undefined, I);
   text.line(`http-response set-header Strict-Transport-Security "max-age=${tls.hstsMaxAgeSeconds}"`, "Browsers that came over https once stay on https (HSTS).", I);
   text.line("use_backend realtime_pool if is_realtime || is_chat_page", undefined, I);
-  text.line(`default_backend ${model.topology === "ssl-split" ? "nginx" : "app_pool"}`, undefined, I);
+  text.line(`default_backend ${appBehindNginx(model) ? "nginx" : "app_pool"}`, undefined, I);
   text.blank();
 }
 
@@ -237,8 +238,7 @@ function realtimeBackend(text: ConfigText, model: Model): void {
   text.blank();
 }
 
-function appBackend(text: ConfigText, model: Model): void {
-  const app = model.app!;
+function appBackend(text: ConfigText, model: Model, app: AppStack): void {
   text.line(`backend ${HAPROXY_BACKENDS.app}`);
   text.line("balance roundrobin", undefined, I);
   poolConnectTimeout(text, model);
@@ -301,6 +301,11 @@ function crossHostWhy(node: PoolMember): string | undefined {
   return `${node.name} runs on host ${node.host}: reached at the port it publishes on that machine's private address.`;
 }
 
+/** Where nginx stands before the second stack, HAProxy hands it everything that is not realtime. */
+function appBehindNginx(model: Model): boolean {
+  return TOPOLOGIES[model.topology].secondStack?.proxiedBy === "nginx";
+}
+
 function nginxBackend(text: ConfigText): void {
   text.line("backend nginx");
   text.line("option httpchk", undefined, I);
@@ -340,9 +345,4 @@ function limitClients(text: ConfigText, model: Model, behindProxyProtocol = fals
       "reads it holds the limit (Engine.IO's maxHttpBufferSize answers 413, as do nginx and the second stack).",
     I,
   );
-}
-
-function httpsUrl(model: Model): string {
-  const port = model.ports.https!;
-  return port === 443 ? `https://${model.hostname}` : `https://${model.hostname}:${port}`;
 }
