@@ -340,3 +340,43 @@ export async function everyImageHealthy(t: RunningTopology): Promise<string[]> {
   await everyContainerHealthy(t);
   return [...new Set(t.deployment.services.map((service) => service.image))].sort();
 }
+
+// ---------------------------------------------------------------- the checks as tests
+
+/**
+ * The checks above that topologies run as they are, each under its usual title. A describe lists
+ * the ones it runs with `itChecks`, in its own order, and may give one a title of its own where
+ * the topology changes what it proves (over wss, with the CA).
+ */
+const STANDARD_CHECKS = {
+  websocketOnly: { title: "(1) a websocket-only client connects and round-trips events", run: (h: TopologyHandle) => websocketOnlyRoundTrip(h.t) },
+  websocketOnlyOnRealtimePort: { title: "(1) a websocket-only client round-trips on the realtime port", run: (h: TopologyHandle) => websocketOnlyRoundTrip(h.t, h.t.urls.realtimePort!) },
+  polling: { title: "(2) polling-only clients round-trip 50 events each, no Session ID unknown", run: (h: TopologyHandle) => pollingManyRoundTrips(h.t) },
+  pollingOnRealtimePort: { title: "(2) polling-only clients round-trip 50 events each on the realtime port", run: (h: TopologyHandle) => pollingManyRoundTrips(h.t, h.t.urls.realtimePort!) },
+  upgrade: { title: "(3) a default client starts on polling and upgrades to websocket", run: (h: TopologyHandle) => upgradesToWebsocket(h.t) },
+  secondStack: { title: "(4) the second stack answers through the front door (PONG); its port and nothing else private is reachable from the host", run: (h: TopologyHandle) => secondStackBehindFrontDoor(h.t) },
+  chunked: {
+    title: "(9) chunked bodies: an Engine.IO POST under the limit gets 200, over it 413; a chunked upload reaches the second stack intact",
+    run: async (h: TopologyHandle) => void (await chunkedBodies(h.t)),
+  },
+  checkCommand: { title: "(5) `realtime-kit check` passes against the published URL", run: (h: TopologyHandle) => checkCommandPasses(h) },
+  checkCommandRealtimeUrl: { title: "(5) `realtime-kit check --realtime-url` passes", run: (h: TopologyHandle) => checkCommandPasses(h, ["--realtime-url", h.t.urls.realtimePort!]) },
+  broadcast: { title: "(6) broadcast reaches the other client; a late joiner gets the history", run: (h: TopologyHandle) => broadcastAndHistory(h.t) },
+  tls: {
+    title: "(7) TLS: verified https + wss, HSTS, TLS 1.0/1.1 refused, TLS 1.2 accepted, plain-http realtime redirected (308)",
+    run: (h: TopologyHandle) => tlsChecks(h.t),
+  },
+  splitPortOrigins: { title: "(12) the page's origin talks to the realtime port; a foreign Origin is refused (403)", run: (h: TopologyHandle) => splitPortOrigins(h.t) },
+} satisfies Record<string, { title: string; run: (handle: TopologyHandle) => Promise<void> }>;
+
+export type StandardCheck = keyof typeof STANDARD_CHECKS;
+
+/** Registers one `it` per check, in the order given: a name, or [name, the title this topology gives it]. */
+export function itChecks(topology: TopologyHandle, checks: (StandardCheck | [StandardCheck, string])[]): void {
+  for (const entry of checks) {
+    const [name, title] = typeof entry === "string" ? [entry, STANDARD_CHECKS[entry].title] : entry;
+    it(title, async function () {
+      await STANDARD_CHECKS[name].run(topology);
+    });
+  }
+}

@@ -1,17 +1,7 @@
 import assert from "node:assert/strict";
 import { startClientContainer, waitSocketState, type ClientContainer, type HoldEvent } from "../../harness/client-containers";
 import { waitFor } from "../../driver/wait";
-import {
-  chunkedBodies,
-  broadcastAndHistory,
-  checkCommandPasses,
-  pollingManyRoundTrips,
-  secondStackBehindFrontDoor,
-  splitPortOrigins,
-  timeUntil,
-  upgradesToWebsocket,
-  websocketOnlyRoundTrip,
-} from "./checks";
+import { itChecks, timeUntil } from "./checks";
 import { measure, useTopology } from "./helpers";
 
 const PING_INTERVAL_MS = 5_000;
@@ -20,33 +10,7 @@ const PING_TIMEOUT_MS = 5_000;
 describe("node-proxy: the Socket.IO server in front of the second stack (ping 5 s + 5 s)", function () {
   const topology = useTopology("node-proxy", [`realtime.pingInterval=${PING_INTERVAL_MS}ms`, `realtime.pingTimeout=${PING_TIMEOUT_MS}ms`]);
 
-  it("(1) a websocket-only client connects and round-trips events", async function () {
-    await websocketOnlyRoundTrip(topology.t);
-  });
-
-  it("(2) polling-only clients round-trip 50 events each, no Session ID unknown", async function () {
-    await pollingManyRoundTrips(topology.t);
-  });
-
-  it("(3) a default client starts on polling and upgrades to websocket", async function () {
-    await upgradesToWebsocket(topology.t);
-  });
-
-  it("(4) the second stack answers through the front door (PONG); its port and nothing else private is reachable from the host", async function () {
-    await secondStackBehindFrontDoor(topology.t);
-  });
-
-  it("(9) chunked bodies: an Engine.IO POST under the limit gets 200, over it 413; a chunked upload reaches the second stack intact", async function () {
-    await chunkedBodies(topology.t);
-  });
-
-  it("(5) `realtime-kit check` passes against the published URL", async function () {
-    await checkCommandPasses(topology);
-  });
-
-  it("(6) broadcast reaches the other client; a late joiner gets the history", async function () {
-    await broadcastAndHistory(topology.t);
-  });
+  itChecks(topology, ["websocketOnly", "polling", "upgrade", "secondStack", "chunked", "checkCommand", "broadcast"]);
 
   it("(9) vanished clients are detected within pingInterval + pingTimeout; no backend connection is left", async function () {
     const t = topology.t;
@@ -101,27 +65,12 @@ describe("node-proxy: the Socket.IO server in front of the second stack (ping 5 
 describe("node-proxy with HAProxy in front and the split-port option", function () {
   const topology = useTopology("node-proxy", ["front=haproxy", "ports.realtime=auto"]);
 
-  it("(12) the page's origin talks to the realtime port; a foreign Origin is refused (403)", async function () {
-    await splitPortOrigins(topology.t);
-  });
-
-  it("(1) a websocket-only client round-trips on the realtime port", async function () {
-    await websocketOnlyRoundTrip(topology.t, topology.t.urls.realtimePort!);
-  });
-
-  it("(2) polling-only clients round-trip 50 events each on the realtime port", async function () {
-    await pollingManyRoundTrips(topology.t, topology.t.urls.realtimePort!);
-  });
-
-  it("(4) the second stack answers through HAProxy (PONG); private ports are not reachable", async function () {
-    await secondStackBehindFrontDoor(topology.t);
-  });
-
-  it("(9) chunked bodies: an Engine.IO POST under the limit gets 200, over it 413; a chunked upload reaches the second stack intact", async function () {
-    await chunkedBodies(topology.t);
-  });
-
-  it("(5) `realtime-kit check --realtime-url` passes", async function () {
-    await checkCommandPasses(topology, ["--realtime-url", topology.t.urls.realtimePort!]);
-  });
+  itChecks(topology, [
+    "splitPortOrigins",
+    "websocketOnlyOnRealtimePort",
+    "pollingOnRealtimePort",
+    ["secondStack", "(4) the second stack answers through HAProxy (PONG); private ports are not reachable"],
+    "chunked",
+    "checkCommandRealtimeUrl",
+  ]);
 });

@@ -2,17 +2,7 @@ import assert from "node:assert/strict";
 import WebSocket from "ws";
 import { request, whoami } from "../../driver/socket-client";
 import { waitFor } from "../../driver/wait";
-import {
-  chunkedBodies,
-  broadcastAndHistory,
-  checkCommandPasses,
-  pollingManyRoundTrips,
-  secondStackBehindFrontDoor,
-  tlsChecks,
-  upgradesToWebsocket,
-  websocketOnlyRoundTrip,
-  everyImageHealthy,
-} from "./checks";
+import { everyImageHealthy, itChecks } from "./checks";
 import { connectedClient, measure, useTopology } from "./helpers";
 
 const PING_INTERVAL_MS = 5_000;
@@ -31,37 +21,16 @@ describe("ssl-split: stunnel -> HAProxy -> realtime | nginx (proxy idle timeouts
     assert.deepEqual(await everyImageHealthy(topology.t), ["realtime-kit/app:latest", "realtime-kit/haproxy:latest", "realtime-kit/nginx:latest", "realtime-kit/realtime:latest", "realtime-kit/stunnel:latest"]);
   });
 
-  it("(1) a websocket-only client connects over wss and round-trips events", async function () {
-    await websocketOnlyRoundTrip(topology.t);
-  });
-
-  it("(2) polling-only clients round-trip 50 events each over https, no Session ID unknown", async function () {
-    await pollingManyRoundTrips(topology.t);
-  });
-
-  it("(3) a default client starts on polling and upgrades to websocket", async function () {
-    await upgradesToWebsocket(topology.t);
-  });
-
-  it("(4) the second stack answers through nginx on http (PONG); private ports are not reachable", async function () {
-    await secondStackBehindFrontDoor(topology.t);
-  });
-
-  it("(9) chunked bodies: an Engine.IO POST under the limit gets 200, over it 413; a chunked upload reaches the second stack intact", async function () {
-    await chunkedBodies(topology.t);
-  });
-
-  it("(5) `realtime-kit check` passes against the https URL with the CA", async function () {
-    await checkCommandPasses(topology);
-  });
-
-  it("(6) broadcast reaches the other client; a late joiner gets the history", async function () {
-    await broadcastAndHistory(topology.t);
-  });
-
-  it("(7) TLS: verified https + wss, HSTS, TLS 1.0/1.1 refused, TLS 1.2 accepted, plain-http realtime redirected (308)", async function () {
-    await tlsChecks(topology.t);
-  });
+  itChecks(topology, [
+    ["websocketOnly", "(1) a websocket-only client connects over wss and round-trips events"],
+    ["polling", "(2) polling-only clients round-trip 50 events each over https, no Session ID unknown"],
+    "upgrade",
+    ["secondStack", "(4) the second stack answers through nginx on http (PONG); private ports are not reachable"],
+    "chunked",
+    ["checkCommand", "(5) `realtime-kit check` passes against the https URL with the CA"],
+    "broadcast",
+    "tls",
+  ]);
 
   it("(10) clients idle longer than the proxies' idle timeout stay connected thanks to heartbeats (a raw WebSocket without them is cut)", async function () {
     const t = topology.t;
