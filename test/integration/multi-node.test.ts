@@ -5,7 +5,7 @@ import type { Page } from "playwright-core";
 import type { Socket } from "socket.io-client";
 import { docker } from "../../driver/engine";
 import { httpRequest, sendBody } from "../../driver/http";
-import { rollingRestart } from "../../driver/rolling-restart";
+import { rollingRestart, type NodeRestart } from "../../driver/rolling-restart";
 import { request, whoami } from "../../driver/socket-client";
 import { startClientContainer, type ClientContainer, type HoldEvent } from "../../harness/client-containers";
 import type { RunningTopology } from "../../driver/running";
@@ -13,18 +13,7 @@ import { sleep, waitFor } from "../../driver/wait";
 import { gotoResilient, launchBrowser } from "../../harness/browser";
 import { runRoundtrips, type ClientReport } from "../../harness/client/agent";
 import { INTERNAL_PORTS } from "../../model/layout";
-import {
-  chunkedBodies,
-  checkCommandPasses,
-  pollingManyRoundTrips,
-  rateLimitPerClientAddress,
-  secondStackBehindFrontDoor,
-  timeUntil,
-  tlsChecks,
-  upgradesToWebsocket,
-  websocketOnlyRoundTrip,
-  everyImageHealthy,
-} from "./checks";
+import { everyImageHealthy, itChecks, rateLimitPerClientAddress, secondStackBehindFrontDoor, timeUntil, upgradesToWebsocket } from "./checks";
 import { ARTIFACTS, connectedClient, measure, useTopology } from "./helpers";
 
 /**
@@ -79,6 +68,25 @@ async function holdersOnEveryNode(t: RunningTopology, max = 14): Promise<{ conta
   return started;
 }
 
+/**
+ * Hold-mode clients on every node (holdersOnEveryNode), then a rolling restart of the realtime
+ * nodes: the restart's steps, and each client's "connected" events since the restart began.
+ */
+async function rollingRestartUnderHolders(t: RunningTopology): Promise<{ report: NodeRestart[]; moves: { name: string; transport: "websocket" | "polling"; home: string; connects: HoldEvent[] }[] }> {
+  const started = await holdersOnEveryNode(t);
+  const restartedAt = Date.now();
+  const report = await rollingRestart(t.runId);
+  // A second move would come at the latest with a polling client's next request after the restart.
+  await sleep(t.model.realtime.pingIntervalMs + 2_000);
+  const moves = await Promise.all(
+    started.map(async ({ container, transport, hello }) => {
+      const after = (await container.events()).filter((event) => event.at > restartedAt);
+      return { name: container.name, transport, home: hello.node!, connects: after.filter((event) => event.event === "connected") };
+    }),
+  );
+  return { report, moves };
+}
+
 function assertHealthy(clients: ClientReport[], rounds: number, label: string): void {
   for (const one of clients) {
     assert.deepEqual(one.errors, [], `${label} client ${one.index}: ${one.errors.join("; ")}`);
@@ -94,17 +102,7 @@ describe("multi-node: source stickiness, TLS by stunnel, Redis adapter (2 realti
     assert.deepEqual(await everyImageHealthy(topology.t), ["realtime-kit/app:latest", "realtime-kit/haproxy:latest", "realtime-kit/realtime:latest", "realtime-kit/redis:latest", "realtime-kit/stunnel:latest"]);
   });
 
-  it("(1) a websocket-only client connects over wss and round-trips events", async function () {
-    await websocketOnlyRoundTrip(topology.t);
-  });
-
-  it("(2) polling-only clients round-trip 50 events each, no Session ID unknown", async function () {
-    await pollingManyRoundTrips(topology.t);
-  });
-
-  it("(3) a default client starts on polling and upgrades to websocket", async function () {
-    await upgradesToWebsocket(topology.t);
-  });
+  itChecks(topology, [["websocketOnly", "(1) a websocket-only client connects over wss and round-trips events"], "polling", "upgrade"]);
 
   it("(4) the app pool answers through HAProxy (PONG from both app nodes); app and Redis ports are not reachable", async function () {
     await secondStackBehindFrontDoor(topology.t);
@@ -119,17 +117,7 @@ describe("multi-node: source stickiness, TLS by stunnel, Redis adapter (2 realti
     );
   });
 
-  it("(9) chunked bodies: an Engine.IO POST under the limit gets 200, over it 413; a chunked upload reaches the second stack intact", async function () {
-    await chunkedBodies(topology.t);
-  });
-
-  it("(5) `realtime-kit check` passes against the https URL with the CA", async function () {
-    await checkCommandPasses(topology);
-  });
-
-  it("(7) TLS: verified https + wss, HSTS, TLS 1.0/1.1 refused, TLS 1.2 accepted, plain-http realtime redirected (308)", async function () {
-    await tlsChecks(topology.t);
-  });
+  itChecks(topology, ["chunked", ["checkCommand", "(5) `realtime-kit check` passes against the https URL with the CA"], "tls"]);
 
   it("(6) a broadcast crosses nodes through Redis; a late joiner on another node gets the history", async function () {
     const t = topology.t;
@@ -229,19 +217,8 @@ describe("multi-node: source stickiness, TLS by stunnel, Redis adapter (2 realti
 
   // Last in this describe: it replaces the realtime containers.
   it("(12) rolling restart under source stickiness: websocket and polling clients from their own addresses each move exactly once, to their own node's new instance", async function () {
-    const t = topology.t;
-    const started = await holdersOnEveryNode(t);
-    const restartedAt = Date.now();
-    const report = await rollingRestart(t.runId);
+    const { report, moves } = await rollingRestartUnderHolders(topology.t);
     const newInstances = new Map(report.map((step) => [step.node, step.newId.slice(0, 12)]));
-    // A second move would come at the latest with a polling client's next request after the restart.
-    await sleep(t.model.realtime.pingIntervalMs + 2_000);
-    const moves = await Promise.all(
-      started.map(async ({ container, transport, hello }) => {
-        const after = (await container.events()).filter((event) => event.at > restartedAt);
-        return { name: container.name, transport, home: hello.node!, connects: after.filter((event) => event.event === "connected") };
-      }),
-    );
     measure("multi-node.rolling-restart.steps", Math.max(...report.map((step) => step.totalMs)), "ms", `longest node step; ${moves.length} clients (websocket and polling), reconnects each: ${moves.map((m) => m.connects.length).join(",")}`);
     for (const move of moves) {
       assert.equal(move.connects.length, 1, `${move.name} (${move.transport}) reconnected ${move.connects.length} times`);
@@ -254,21 +231,12 @@ describe("multi-node: source stickiness, TLS by stunnel, Redis adapter (2 realti
 describe("multi-node: cookie stickiness, native TLS in HAProxy, plain-http realtime refused", function () {
   const topology = useTopology("multi-node", ["realtime.stickiness=cookie", "tls.terminator=haproxy", "plainHttpRealtime=refuse", RATE_LIMIT_UNDER_TEST]);
 
-  it("(1) a websocket-only client connects over wss and round-trips events", async function () {
-    await websocketOnlyRoundTrip(topology.t);
-  });
-
-  it("(7) TLS in HAProxy: verified https + wss, HSTS, TLS 1.0/1.1 refused, TLS 1.2 accepted, plain-http realtime refused (403)", async function () {
-    await tlsChecks(topology.t);
-  });
-
-  it("(9) chunked bodies: an Engine.IO POST under the limit gets 200, over it 413; a chunked upload reaches the second stack intact", async function () {
-    await chunkedBodies(topology.t);
-  });
-
-  it("(5) `realtime-kit check` passes against the https URL with the CA", async function () {
-    await checkCommandPasses(topology);
-  });
+  itChecks(topology, [
+    ["websocketOnly", "(1) a websocket-only client connects over wss and round-trips events"],
+    ["tls", "(7) TLS in HAProxy: verified https + wss, HSTS, TLS 1.0/1.1 refused, TLS 1.2 accepted, plain-http realtime refused (403)"],
+    "chunked",
+    ["checkCommand", "(5) `realtime-kit check` passes against the https URL with the CA"],
+  ]);
 
   it("(8) >= 12 polling-only clients keeping cookies (withCredentials) from 3 addresses spread over both nodes and stay healthy", async function () {
     const t = topology.t;
@@ -378,9 +346,7 @@ describe("multi-node: session stickiness (the default), native TLS in HAProxy, R
     await upgradesToWebsocket(topology.t, topology.t.urls.realtime, false);
   });
 
-  it("(9) chunked bodies: an Engine.IO POST under the limit gets 200, over it 413; a chunked upload reaches the second stack intact", async function () {
-    await chunkedBodies(topology.t);
-  });
+  itChecks(topology, ["chunked"]);
 
   it("a session id naming no node (or a node that is gone) is balanced like a handshake: the node answers \"Session ID unknown\"", async function () {
     const t = topology.t;
@@ -425,22 +391,15 @@ describe("multi-node: session stickiness (the default), native TLS in HAProxy, R
     }
   });
 
-  it("(2) websocket-only clients round-trip events", async function () {
-    await websocketOnlyRoundTrip(topology.t);
-  });
+  itChecks(topology, [["websocketOnly", "(2) websocket-only clients round-trip events"]]);
 
   // Last in this describe: it replaces the realtime containers.
   it("(12) rolling restart under session stickiness: websocket and polling clients each move exactly once, onto new instances", async function () {
-    const t = topology.t;
-    const started = await holdersOnEveryNode(t);
-    const restartedAt = Date.now();
-    const report = await rollingRestart(t.runId);
+    const { report, moves } = await rollingRestartUnderHolders(topology.t);
     const newInstances = new Set(report.map((step) => step.newId.slice(0, 12)));
-    await sleep(t.model.realtime.pingIntervalMs + 2_000);
-    for (const { container, transport } of started) {
-      const connects = (await container.events()).filter((event) => event.at > restartedAt && event.event === "connected");
-      assert.equal(connects.length, 1, `${container.name} (${transport}) reconnected ${connects.length} times`);
-      assert.ok(newInstances.has(connects[0]!.instance!), `${container.name} (${transport}) reconnected to an old instance`);
+    for (const { name, transport, connects } of moves) {
+      assert.equal(connects.length, 1, `${name} (${transport}) reconnected ${connects.length} times`);
+      assert.ok(newInstances.has(connects[0]!.instance!), `${name} (${transport}) reconnected to an old instance`);
     }
   });
 });
