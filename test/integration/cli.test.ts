@@ -1,8 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import fs from "node:fs";
 import net from "node:net";
-import os from "node:os";
 import path from "node:path";
 import { docker } from "../../driver/engine";
 import { freePorts } from "../../driver/ports";
@@ -11,6 +9,7 @@ import { waitFor } from "../../driver/wait";
 import { DRIVER_LABEL, KIT_LABEL, LOCAL_DRIVER } from "../../model/labels";
 import { runCli } from "../cli-process";
 import { REPO } from "./helpers";
+import { useTempDir } from "../temp-dir";
 
 async function harnessContainers(runId: string): Promise<number> {
   const filters = JSON.stringify({ label: [`${KIT_LABEL}=${runId}`, `${DRIVER_LABEL}=${LOCAL_DRIVER}`] });
@@ -20,13 +19,9 @@ async function harnessContainers(runId: string): Promise<number> {
 describe("CLI: up, check, down", function () {
   // up and down keep their records in ./.realtime-kit of the folder they run in: a private
   // folder keeps `down` from touching a deployment someone started from the repository.
-  let cwd = "";
-  before(() => {
-    cwd = fs.mkdtempSync(path.join(os.tmpdir(), "rk-cli-"));
-  });
-  after(() => fs.rmSync(cwd, { recursive: true, force: true }));
+  const cwd = useTempDir("rk-cli-", "describe");
   const upProcess = (port: number) =>
-    spawn(process.execPath, [path.join(REPO, "bin", "realtime-kit.js"), "up", "single", "--set", `ports.http=${port}`], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    spawn(process.execPath, [path.join(REPO, "bin", "realtime-kit.js"), "up", "single", "--set", `ports.http=${port}`], { cwd: cwd(), stdio: ["ignore", "pipe", "pipe"] });
 
   for (const command of ["up", "down", "check"]) {
     it(`\`${command} --help\` prints its usage and exits 0`, async function () {
@@ -41,10 +36,10 @@ describe("CLI: up, check, down", function () {
     const blocker = net.createServer();
     await new Promise<void>((resolve) => blocker.listen(port, "0.0.0.0", () => resolve()));
     try {
-      const result = await runCli(["up", "single", "--set", `ports.http=${port}`], { cwd });
+      const result = await runCli(["up", "single", "--set", `ports.http=${port}`], { cwd: cwd() });
       assert.equal(result.code, 2, result.stdout + result.stderr);
       assert.match(result.stderr, new RegExp(`invalid input: ports\\.http: ${port} is already in use`));
-      assert.deepEqual(readRuns(cwd), []);
+      assert.deepEqual(readRuns(cwd()), []);
     } finally {
       blocker.close();
     }
@@ -73,19 +68,19 @@ describe("CLI: up, check, down", function () {
       await waitFor(() => /is up \(run (up-[0-9a-f]+)\)/.test(output), { timeoutMs: 90_000, what: `up to print its URLs (output so far: ${output})` });
       runId = /is up \(run (up-[0-9a-f]+)\)/.exec(output)![1]!;
       assert.match(output, new RegExp(`chat +http://localhost:${port}/chat/`));
-      assert.ok(readRuns(cwd).some((run) => run.runId === runId && run.pid === up.pid), "the run is recorded in .realtime-kit/runs");
+      assert.ok(readRuns(cwd()).some((run) => run.runId === runId && run.pid === up.pid), "the run is recorded in .realtime-kit/runs");
       assert.equal(await harnessContainers(runId), 1);
 
       const check = await runCli(["check", `http://localhost:${port}`, "--no-app", "--idle", "1"]);
       assert.equal(check.code, 0, check.stdout + check.stderr);
 
-      const down = await runCli(["down"], { cwd });
+      const down = await runCli(["down"], { cwd: cwd() });
       assert.equal(down.code, 0, down.stderr);
       assert.match(down.stdout, new RegExp(`${runId} \\(single\\): stopped`));
       assert.equal(await exited, 0, output);
       assert.match(output, new RegExp(`removed 1 container\\(s\\), 1 network\\(s\\) and 0 volume\\(s\\) of ${runId}`));
       assert.equal(await harnessContainers(runId), 0);
-      assert.ok(!readRuns(cwd).some((run) => run.runId === runId), "the record is gone");
+      assert.ok(!readRuns(cwd()).some((run) => run.runId === runId), "the record is gone");
     } finally {
       if (up.exitCode === null) up.kill("SIGTERM");
       await exited;

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { planDeployment } from "../../plan/deployment";
 import { validateDirectory } from "../../driver/validate";
 import { resolveModel } from "../../model/model";
 import type { ConfigInput } from "../../model/schema";
+import { useTempDir } from "../temp-dir";
 
 /**
  * Every topology and a matrix of option combinations, checked by the real programs in the kit's
@@ -33,16 +33,12 @@ const MATRIX: ConfigInput[] = [
 
 describe("generated configs pass the real programs' checks", function () {
   this.timeout(180_000);
-  let root: string;
-  before(() => {
-    root = fs.mkdtempSync(path.join(os.tmpdir(), "rk-validate-"));
-  });
-  after(() => fs.rmSync(root, { recursive: true, force: true }));
+  const root = useTempDir("rk-validate-", "describe");
 
   for (const [index, input] of MATRIX.entries()) {
     it(JSON.stringify(input), async () => {
-      const deployment = planDeployment(resolveModel(input, { baseDir: root }));
-      const dir = path.join(root, String(index));
+      const deployment = planDeployment(resolveModel(input, { baseDir: root() }));
+      const dir = path.join(root(), String(index));
       fs.mkdirSync(dir);
       for (const [name, text] of Object.entries(deployment.files)) fs.writeFileSync(path.join(dir, name), text!);
       const results = await validateDirectory(dir);
@@ -53,9 +49,9 @@ describe("generated configs pass the real programs' checks", function () {
   }
 
   it("catches a broken config (the check can fail)", async () => {
-    const dir = path.join(root, "broken");
+    const dir = path.join(root(), "broken");
     fs.mkdirSync(dir);
-    const deployment = planDeployment(resolveModel({ topology: "ssl-split" }, { baseDir: root }));
+    const deployment = planDeployment(resolveModel({ topology: "ssl-split" }, { baseDir: root() }));
     fs.writeFileSync(path.join(dir, "haproxy.cfg"), deployment.files["haproxy.cfg"]!.replace("balance source", "balance sourcery"));
     fs.writeFileSync(path.join(dir, "nginx.conf"), deployment.files["nginx.conf"]!.replace("proxy_http_version 1.1;", "proxy_http_version 1.1"));
     fs.writeFileSync(path.join(dir, "stunnel.conf"), deployment.files["stunnel.conf"]!.replace("sslVersionMin = TLSv1.2", "sslVersionMin = TLSv9"));
@@ -64,9 +60,9 @@ describe("generated configs pass the real programs' checks", function () {
   });
 
   it("treats a warning as a failure", async () => {
-    const dir = path.join(root, "warning");
+    const dir = path.join(root(), "warning");
     fs.mkdirSync(dir);
-    const deployment = planDeployment(resolveModel({ topology: "multi-node" }, { baseDir: root }));
+    const deployment = planDeployment(resolveModel({ topology: "multi-node" }, { baseDir: root() }));
     // A server whose name does not resolve is accepted by haproxy -c, with a warning.
     fs.writeFileSync(path.join(dir, "haproxy.cfg"), deployment.files["haproxy.cfg"]!.replace("server app-2 app-2:3000", "server app-2 ghost.invalid:3000"));
     const [result] = await validateDirectory(dir);

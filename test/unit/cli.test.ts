@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
+import { useTempDir } from "../temp-dir";
 
 const BIN = path.resolve(__dirname, "../../bin/realtime-kit.js");
 
@@ -13,11 +13,7 @@ function kit(...args: string[]): { status: number | null; stdout: string; stderr
 
 describe("realtime-kit command", function () {
   this.timeout(60_000);
-  let dir: string;
-  beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "rk-cli-"));
-  });
-  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = useTempDir("rk-cli-", "test");
 
   it("lists the four topologies, one line each", () => {
     const { status, stdout } = kit("topologies");
@@ -37,7 +33,7 @@ describe("realtime-kit command", function () {
   });
 
   it("generate writes exactly the files the topology needs", () => {
-    const out = path.join(dir, "out");
+    const out = path.join(dir(), "out");
     const { status, stdout } = kit("generate", "ssl-split", "--out", out, "--set", "ports.https=8443");
     assert.equal(status, 0);
     assert.match(stdout, /wrote/);
@@ -46,16 +42,16 @@ describe("realtime-kit command", function () {
   });
 
   it("regenerating into its own folder replaces files the new topology no longer needs", () => {
-    const out = path.join(dir, "out");
+    const out = path.join(dir(), "out");
     assert.equal(kit("generate", "multi-node", "--out", out).status, 0);
     assert.equal(kit("generate", "single", "--out", out).status, 0);
     assert.deepEqual(fs.readdirSync(out).sort(), ["README.md", "realtime.env"]);
   });
 
   it("reads a config file", () => {
-    const config = path.join(dir, "deploy.yaml");
+    const config = path.join(dir(), "deploy.yaml");
     fs.writeFileSync(config, "topology: multi-node\nrealtime:\n  nodes: 4\n");
-    const out = path.join(dir, "out");
+    const out = path.join(dir(), "out");
     assert.equal(kit("generate", "multi-node", "--out", out, "--config", config).status, 0);
     assert.match(fs.readFileSync(path.join(out, "haproxy.cfg"), "utf8"), /server realtime-4 realtime-4:8080/);
   });
@@ -84,19 +80,19 @@ describe("realtime-kit command", function () {
   ];
   for (const [name, args, message] of badInputs) {
     it(`bad input (${name}): one clear error, exit 2, nothing written`, () => {
-      const out = path.join(dir, "out");
+      const out = path.join(dir(), "out");
       const { status, stderr, stdout } = kit(...args, "--out", out);
       assert.equal(status, 2, stderr);
       assert.match(stderr, message);
       assert.equal(stderr.trim().split("\n").length, 1, `more than one line: ${stderr}`);
       assert.equal(stdout, "");
       assert.equal(fs.existsSync(out), false);
-      assert.deepEqual(fs.readdirSync(dir), [], "no staging folder left behind");
+      assert.deepEqual(fs.readdirSync(dir()), [], "no staging folder left behind");
     });
   }
 
   it("an output folder that cannot be created (under a file, in /proc, in /sys): one line naming --out, exit 2, nothing left", () => {
-    const file = path.join(dir, "a-file");
+    const file = path.join(dir(), "a-file");
     fs.writeFileSync(file, "");
     for (const out of [path.join(file, "out"), path.join(file, "deeper", "out"), "/proc/realtime-kit-out", "/sys/realtime-kit-out"]) {
       const { status, stderr, stdout } = kit("generate", "single", "--out", out);
@@ -105,13 +101,13 @@ describe("realtime-kit command", function () {
       assert.equal(stderr.trim().split("\n").length, 1, stderr);
       assert.equal(stdout, "");
     }
-    assert.deepEqual(fs.readdirSync(dir), ["a-file"], "nothing written beside it");
+    assert.deepEqual(fs.readdirSync(dir()), ["a-file"], "nothing written beside it");
   });
 
   it("a config file with a number in hexadecimal names the field", () => {
-    const config = path.join(dir, "deploy.yaml");
+    const config = path.join(dir(), "deploy.yaml");
     fs.writeFileSync(config, "topology: single\nports:\n  http: 0x50\n");
-    const out = path.join(dir, "out");
+    const out = path.join(dir(), "out");
     const { status, stderr } = kit("generate", "single", "--out", out, "--config", config);
     assert.equal(status, 2);
     assert.match(stderr, /ports\.http: 0x50 is not a decimal number \(YAML reads it as 80\)/);
@@ -119,9 +115,9 @@ describe("realtime-kit command", function () {
   });
 
   it("bad input: malformed config file", () => {
-    const config = path.join(dir, "deploy.yaml");
+    const config = path.join(dir(), "deploy.yaml");
     fs.writeFileSync(config, "topology: single\n  realtime: [\n");
-    const out = path.join(dir, "out");
+    const out = path.join(dir(), "out");
     const { status, stderr } = kit("generate", "single", "--out", out, "--config", config);
     assert.equal(status, 2);
     assert.match(stderr, /--config: .*deploy\.yaml is not valid YAML/);
@@ -129,7 +125,7 @@ describe("realtime-kit command", function () {
   });
 
   it("refuses to write into a folder it did not create, and leaves it untouched", () => {
-    const out = path.join(dir, "mine");
+    const out = path.join(dir(), "mine");
     fs.mkdirSync(out);
     fs.writeFileSync(path.join(out, "notes.txt"), "keep me");
     const { status, stderr } = kit("generate", "single", "--out", out);

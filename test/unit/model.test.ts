@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { createTestCertificates } from "../../driver/certs";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { ConfigError } from "../../model/errors";
 import { loadModel } from "../../model/load";
 import { DEFAULT_STATIC_DIR, resolveModel } from "../../model/model";
+import { useTempDir } from "../temp-dir";
 
 const resolve = (input: unknown) => resolveModel(input, { baseDir: "/srv/project" });
 
@@ -100,53 +100,49 @@ describe("topology model", () => {
   });
 
   describe("loading from files and --set", () => {
-    let dir: string;
-    beforeEach(() => {
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), "rk-model-"));
-    });
-    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const dir = useTempDir("rk-model-", "test");
 
     it("reads YAML, applies --set on top, resolves paths against the config file", async () => {
       const pair = await createTestCertificates(["localhost"]);
-      fs.writeFileSync(path.join(dir, "cert.pem"), pair.cert);
-      fs.writeFileSync(path.join(dir, "key.pem"), pair.key);
-      const file = path.join(dir, "deploy.yaml");
+      fs.writeFileSync(path.join(dir(), "cert.pem"), pair.cert);
+      fs.writeFileSync(path.join(dir(), "key.pem"), pair.key);
+      const file = path.join(dir(), "deploy.yaml");
       fs.writeFileSync(file, "topology: multi-node\nrealtime:\n  nodes: 3\ntls:\n  certFile: cert.pem\n  keyFile: key.pem\n");
       const model = loadModel({ configFile: file, sets: ["app.nodes=4", "realtime.stickiness=cookie"], cwd: "/" });
       assert.equal(model.realtime.nodes, 3);
       assert.equal(model.app?.nodes, 4);
       assert.equal(model.realtime.stickiness, "cookie");
-      assert.equal(model.tls?.certFile, path.join(dir, "cert.pem"));
+      assert.equal(model.tls?.certFile, path.join(dir(), "cert.pem"));
     });
 
     it("reads JSON", () => {
-      const file = path.join(dir, "deploy.json");
+      const file = path.join(dir(), "deploy.json");
       fs.writeFileSync(file, JSON.stringify({ topology: "node-proxy", front: "haproxy" }));
       assert.equal(loadModel({ configFile: file }).front, "haproxy");
     });
 
     it("malformed YAML names the file", () => {
-      const file = path.join(dir, "bad.yaml");
+      const file = path.join(dir(), "bad.yaml");
       fs.writeFileSync(file, "topology: [single\n");
       assertBadInput(() => loadModel({ configFile: file }), "--config", /bad.yaml is not valid YAML/);
     });
 
     it("malformed JSON names the file", () => {
-      const file = path.join(dir, "bad.json");
+      const file = path.join(dir(), "bad.json");
       fs.writeFileSync(file, "{topology: single}");
       assertBadInput(() => loadModel({ configFile: file }), "--config", /bad.json is not valid JSON/);
     });
 
     it("a config file that is not a mapping", () => {
-      const file = path.join(dir, "list.yaml");
+      const file = path.join(dir(), "list.yaml");
       fs.writeFileSync(file, "- single\n");
       assertBadInput(() => loadModel({ configFile: file }), "--config", /mapping of options.*not a list/);
     });
 
-    it("missing config file", () => assertBadInput(() => loadModel({ configFile: path.join(dir, "nope.yaml") }), "--config", /cannot read .*nope.yaml \(ENOENT\)/));
+    it("missing config file", () => assertBadInput(() => loadModel({ configFile: path.join(dir(), "nope.yaml") }), "--config", /cannot read .*nope.yaml \(ENOENT\)/));
 
     it("topology on the command line disagreeing with the file", () => {
-      const file = path.join(dir, "deploy.yaml");
+      const file = path.join(dir(), "deploy.yaml");
       fs.writeFileSync(file, "topology: single\n");
       assertBadInput(() => loadModel({ topology: "multi-node", configFile: file }), "topology", /command line says multi-node but .* says single/);
     });
@@ -156,28 +152,28 @@ describe("topology model", () => {
 
     it("missing certificate", () =>
       assertBadInput(
-        () => loadModel({ topology: "ssl-split", sets: [`tls.certFile=${dir}/none.pem`, `tls.keyFile=${dir}/none.key`] }),
+        () => loadModel({ topology: "ssl-split", sets: [`tls.certFile=${dir()}/none.pem`, `tls.keyFile=${dir()}/none.key`] }),
         "tls.certFile",
         /cannot read .*none.pem \(ENOENT\); give the path of a PEM certificate/,
       ));
 
     it("a certificate file that is not PEM", () => {
-      fs.writeFileSync(path.join(dir, "cert.pem"), "hello");
-      fs.writeFileSync(path.join(dir, "key.pem"), "-----BEGIN PRIVATE KEY-----\n");
-      assertBadInput(() => loadModel({ topology: "multi-node", sets: [`tls.certFile=${dir}/cert.pem`, `tls.keyFile=${dir}/key.pem`] }), "tls.certFile", /not a PEM certificate/);
+      fs.writeFileSync(path.join(dir(), "cert.pem"), "hello");
+      fs.writeFileSync(path.join(dir(), "key.pem"), "-----BEGIN PRIVATE KEY-----\n");
+      assertBadInput(() => loadModel({ topology: "multi-node", sets: [`tls.certFile=${dir()}/cert.pem`, `tls.keyFile=${dir()}/key.pem`] }), "tls.certFile", /not a PEM certificate/);
     });
 
     it("an unreadable key", function () {
       if (process.getuid?.() === 0) {
         // root reads any file regardless of mode; a folder in place of the key is unreadable for everyone.
-        fs.mkdirSync(path.join(dir, "key.pem"));
+        fs.mkdirSync(path.join(dir(), "key.pem"));
       } else {
-        fs.writeFileSync(path.join(dir, "key.pem"), "-----BEGIN PRIVATE KEY-----\n", { mode: 0 });
+        fs.writeFileSync(path.join(dir(), "key.pem"), "-----BEGIN PRIVATE KEY-----\n", { mode: 0 });
       }
-      fs.writeFileSync(path.join(dir, "cert.pem"), "-----BEGIN CERTIFICATE-----\n");
-      assertBadInput(() => loadModel({ topology: "multi-node", sets: [`tls.certFile=${dir}/cert.pem`, `tls.keyFile=${dir}/key.pem`] }), "tls.keyFile", /cannot read .*key.pem/);
+      fs.writeFileSync(path.join(dir(), "cert.pem"), "-----BEGIN CERTIFICATE-----\n");
+      assertBadInput(() => loadModel({ topology: "multi-node", sets: [`tls.certFile=${dir()}/cert.pem`, `tls.keyFile=${dir()}/key.pem`] }), "tls.keyFile", /cannot read .*key.pem/);
     });
 
-    it("a static folder that does not exist", () => assertBadInput(() => loadModel({ topology: "ssl-split", sets: [`staticDir=${dir}/nope`] }), "staticDir", /not a readable folder/));
+    it("a static folder that does not exist", () => assertBadInput(() => loadModel({ topology: "ssl-split", sets: [`staticDir=${dir()}/nope`] }), "staticDir", /not a readable folder/));
   });
 });

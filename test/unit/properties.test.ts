@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { Command } from "commander";
 import fc from "fast-check";
@@ -12,6 +11,7 @@ import { proxiesOf } from "../../plan/names";
 import { ConfigError, EXIT_BAD_INPUT } from "../../model/errors";
 import { resolveModel } from "../../model/model";
 import { brokenConfig, validConfig, type Config } from "./model-arbitraries";
+import { useTempDir } from "../temp-dir";
 
 /**
  * Property-based tests over the model (fast-check). Valid configurations drawn from the schema's
@@ -103,8 +103,7 @@ describe("model properties (fast-check)", function () {
   });
 
   describe("realtime-kit generate", () => {
-    let dir: string;
-    beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "rk-prop-"))));
+    const dir = useTempDir("rk-prop-", "test");
 
     /** Writes `config` as work/config.json and runs `generate` on it into work/out. */
     const generateFromFile = async (work: string, config: { topology?: unknown }) => {
@@ -113,13 +112,12 @@ describe("model properties (fast-check)", function () {
       fs.writeFileSync(file, JSON.stringify(config));
       return generateInProcess(String(config.topology), file, path.join(work, "out"));
     };
-    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
     it("a broken config exits 2 with one line naming the field, and writes nothing (150 runs)", async () => {
       let run = 0;
       await fc.assert(
         fc.asyncProperty(brokenConfig(), async ({ config, field, how }) => {
-          const work = path.join(dir, String(++run));
+          const work = path.join(dir(), String(++run));
           const result = await generateFromFile(work, config);
           assert.equal(result.code, EXIT_BAD_INPUT, `${how}: exit ${result.code}\n${result.stderr}`);
           const lines = result.stderr.trim().split("\n");
@@ -136,7 +134,7 @@ describe("model properties (fast-check)", function () {
       let run = 0;
       await fc.assert(
         fc.asyncProperty(validConfig(), async (config) => {
-          const work = path.join(dir, String(++run));
+          const work = path.join(dir(), String(++run));
           const result = await generateFromFile(work, config);
           assert.equal(result.code, 0, result.stderr);
           const plan = planDeployment(resolveModel(config, { baseDir: work }));
