@@ -22,7 +22,7 @@ type Ack = (response: unknown) => void;
  * The chat history sent to each new connection: Redis's shared list when Redis answers, else
  * this node's own copy (the last list read from Redis plus the messages it accepted since).
  */
-class ChatHistory {
+export class ChatHistory {
   private local: ChatMessage[] = [];
 
   constructor(
@@ -32,18 +32,23 @@ class ChatHistory {
 
   remember(m: ChatMessage): void {
     this.local.push(m);
-    if (this.local.length > this.size) this.local = this.local.slice(-this.size);
+    if (this.local.length > this.size) this.local = this.newest(this.local);
   }
 
   async current(): Promise<unknown[]> {
     if (this.redis) {
       const shared = await this.redis.history();
       if (shared) {
-        this.local = shared.slice(-this.size) as ChatMessage[];
+        this.local = this.newest(shared as ChatMessage[]);
         return shared;
       }
     }
     return [...this.local];
+  }
+
+  /** The last `size` messages (`slice(-0)` would keep them all, so a size of 0 is its own case). */
+  private newest(messages: ChatMessage[]): ChatMessage[] {
+    return this.size === 0 ? [] : messages.slice(-this.size);
   }
 }
 
