@@ -104,25 +104,22 @@ describe("realtime-kit command", function () {
     assert.deepEqual(fs.readdirSync(dir()), ["a-file"], "nothing written beside it");
   });
 
-  it("a config file with a number in hexadecimal names the field", () => {
-    const config = path.join(dir(), "deploy.yaml");
-    fs.writeFileSync(config, "topology: single\nports:\n  http: 0x50\n");
-    const out = path.join(dir(), "out");
-    const { status, stderr } = kit("generate", "single", "--out", out, "--config", config);
-    assert.equal(status, 2);
-    assert.match(stderr, /ports\.http: 0x50 is not a decimal number \(YAML reads it as 80\)/);
-    assert.equal(fs.existsSync(out), false);
-  });
-
-  it("bad input: malformed config file", () => {
-    const config = path.join(dir(), "deploy.yaml");
-    fs.writeFileSync(config, "topology: single\n  realtime: [\n");
-    const out = path.join(dir(), "out");
-    const { status, stderr } = kit("generate", "single", "--out", out, "--config", config);
-    assert.equal(status, 2);
-    assert.match(stderr, /--config: .*deploy\.yaml is not valid YAML/);
-    assert.equal(fs.existsSync(out), false);
-  });
+  // A bad config file: generate exits 2 with an error that names the problem, and writes nothing.
+  const badConfigFiles = [
+    { title: "a config file with a number in hexadecimal names the field", yaml: "topology: single\nports:\n  http: 0x50\n", error: /ports\.http: 0x50 is not a decimal number \(YAML reads it as 80\)/ },
+    { title: "bad input: malformed config file", yaml: "topology: single\n  realtime: [\n", error: /--config: .*deploy\.yaml is not valid YAML/ },
+  ];
+  for (const { title, yaml, error } of badConfigFiles) {
+    it(title, () => {
+      const config = path.join(dir(), "deploy.yaml");
+      fs.writeFileSync(config, yaml);
+      const out = path.join(dir(), "out");
+      const { status, stderr } = kit("generate", "single", "--out", out, "--config", config);
+      assert.equal(status, 2);
+      assert.match(stderr, error);
+      assert.equal(fs.existsSync(out), false);
+    });
+  }
 
   it("refuses to write into a folder it did not create, and leaves it untouched", () => {
     const out = path.join(dir(), "mine");
