@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import type { Deployment } from "../plan/deployment";
+import type { Deployment } from "../render/deployment";
 import { GENERATED_FILES } from "../plan/files";
 import { ConfigError } from "../model/errors";
 

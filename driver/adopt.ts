@@ -1,4 +1,4 @@
-import type { Deployment } from "../plan/deployment";
+import type { Deployment } from "../render/deployment";
 import { KIT_LABEL, SERVICE_LABEL } from "../model/labels";
 import { docker } from "./engine";
 import { execIn } from "./exec";

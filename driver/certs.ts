@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import { generate } from "selfsigned";
-import type { Deployment } from "../plan/deployment";
+import type { Deployment } from "../render/deployment";
 import type { TlsFiles } from "./volumes";
 
 export interface TestCertificates {

@@ -1,5 +1,5 @@
 import net from "node:net";
-import type { Deployment } from "../plan/deployment";
+import type { Deployment } from "../render/deployment";
 import { ConfigError } from "../model/errors";
 
 /** Resolves when `port` can be bound on `host`, rejects with the listen error otherwise. */

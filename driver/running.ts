@@ -1,6 +1,6 @@
 import type Docker from "dockerode";
 import type { StartedTestContainer } from "testcontainers";
-import type { Deployment } from "../plan/deployment";
+import type { Deployment } from "../render/deployment";
 import type { ServiceSpec } from "../plan/services";
 import { fileVolumesOf } from "../plan/volumes";
 import { DRIVER_LABEL, KIT_LABEL, LOCAL_DRIVER, SERVICE_LABEL, TOPOLOGY_LABEL } from "../model/labels";

@@ -1,6 +1,6 @@
 import crypto from "node:crypto";
 import { Wait, type StartedTestContainer } from "testcontainers";
-import { planDeployment, type Deployment } from "../plan/deployment";
+import { planDeployment, type Deployment } from "../render/deployment";
 import { type ServiceSpec } from "../plan/services";
 import { ConfigError } from "../model/errors";
 import { DRIVER_LABEL, KIT_LABEL, LOCAL_DRIVER, SERVICE_LABEL, TOPOLOGY_LABEL } from "../model/labels";

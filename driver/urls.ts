@@ -1,4 +1,4 @@
-import type { Deployment } from "../plan/deployment";
+import type { Deployment } from "../render/deployment";
 import type { Model } from "../model/model";
 import { publicOrigins } from "../model/urls";
 

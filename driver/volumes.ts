@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import type Docker from "dockerode";
 import { SEED_LABEL } from "../model/labels";
-import type { Deployment } from "../plan/deployment";
+import type { Deployment } from "../render/deployment";
 import type { ServiceSpec } from "../plan/services";
 import { fileVolumesOf, volumeNames, type Upload } from "../plan/volumes";
 import { tarArchive } from "./tar";

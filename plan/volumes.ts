@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { CONFIG_DIR, CONTAINER_PATHS } from "../model/layout";
-import type { Deployment } from "./deployment";
+import type { GeneratedFiles } from "./files";
 import type { ServiceSpec } from "./services";
 
 /**
@@ -43,7 +43,7 @@ export type UploadText = { text: string } | { tls: "cert" | "key" };
 export type FileMode = "0644" | "0600";
 
 /** The volumes a service mounts and what goes into each (none for services that read no files). */
-export function fileVolumesOf(deployment: Deployment, service: ServiceSpec): FileVolume[] {
+export function fileVolumesOf(deployment: { files: GeneratedFiles }, service: ServiceSpec): FileVolume[] {
   const volumes: FileVolume[] = [];
   const config: Upload[] = service.configFiles.map(({ file, containerPath }) => {
     const text = deployment.files[file];

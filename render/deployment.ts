@@ -1,18 +1,18 @@
 import type { Model } from "../model/model";
-import { renderEnvFile } from "../render/env-file";
-import { haproxyConfig } from "../render/haproxy";
-import { nginxConfig } from "../render/nginx";
-import { deploymentReadme } from "../render/readme";
-import { stunnelConfig } from "../render/stunnel";
-import type { GeneratedFile } from "./files";
-import { proxiesOf, realtimeMembers, redisUrlFor } from "./names";
-import { realtimeEnvironment } from "./realtime-env";
-import { entrypointsOf, planServices, type Entrypoint, type ServiceSpec } from "./services";
+import { renderEnvFile } from "./env-file";
+import { haproxyConfig } from "./haproxy";
+import { nginxConfig } from "./nginx";
+import { deploymentReadme } from "./readme";
+import { stunnelConfig } from "./stunnel";
+import type { GeneratedFiles } from "../plan/files";
+import { proxiesOf, realtimeMembers, redisUrlFor } from "../plan/names";
+import { realtimeEnvironment } from "../plan/realtime-env";
+import { entrypointsOf, planServices, type Entrypoint, type ServiceSpec } from "../plan/services";
 
 export interface Deployment {
   model: Model;
   /** Generated files by name: exactly the ones this topology needs. */
-  files: Partial<Record<GeneratedFile, string>>;
+  files: GeneratedFiles;
   /** Services in start order (dependencies first). */
   services: ServiceSpec[];
   entrypoints: Entrypoint[];
@@ -27,7 +27,7 @@ export function planDeployment(model: Model): Deployment {
   const realtimeEnv = realtimeEnvironment(model);
   const services = planServices(model, realtimeEnv);
   const entrypoints = entrypointsOf(model);
-  const files: Partial<Record<GeneratedFile, string>> = { "realtime.env": renderEnvFile(realtimeEnv, envFileHeader(model)) };
+  const files: GeneratedFiles = { "realtime.env": renderEnvFile(realtimeEnv, envFileHeader(model)) };
   if (proxies.haproxy) files["haproxy.cfg"] = haproxyConfig(model);
   if (proxies.nginx) files["nginx.conf"] = nginxConfig(model);
   if (proxies.stunnel) files["stunnel.conf"] = stunnelConfig(model);

@@ -3,7 +3,7 @@ import { validateDirectory } from "../../driver/validate";
 import { ConfigError } from "../../model/errors";
 import { loadModel } from "../../model/load";
 import { listed, TOPOLOGY_NAMES } from "../../model/topologies";
-import { planDeployment } from "../../plan/deployment";
+import { planDeployment } from "../../render/deployment";
 import { GENERATED_FILES, PROXY_CONFIG_FILES } from "../../plan/files";
 import { writeDeployment } from "../output";
 import { printValidation } from "./validate";

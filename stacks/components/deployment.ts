@@ -1,6 +1,6 @@
 import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { planDeployment, type Deployment } from "../../plan/deployment";
+import { planDeployment, type Deployment } from "../../render/deployment";
 import { kitImage, type ServiceSpec } from "../../plan/services";
 import type { ImageName } from "../../model/layout";
 import type { Model } from "../../model/model";

@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { KIT_LABEL, SEED_LABEL, SERVICE_LABEL } from "../../model/labels";
-import type { Deployment } from "../../plan/deployment";
+import type { Deployment } from "../../render/deployment";
 import type { ServiceSpec } from "../../plan/services";
 import { fileVolumesOf, volumeNames, type Upload } from "../../plan/volumes";
 import type { TlsMaterial } from "../config";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { planDeployment } from "../../plan/deployment";
+import { planDeployment } from "../../render/deployment";
 import { HAPROXY_BACKENDS, haproxyConfig } from "../../render/haproxy";
 import { docker } from "../../driver/engine";
 import { httpRequest } from "../../driver/http";

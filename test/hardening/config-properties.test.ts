@@ -3,7 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import fc from "fast-check";
-import { planDeployment } from "../../plan/deployment";
+import { planDeployment } from "../../render/deployment";
 import { validateDirectory } from "../../driver/validate";
 import { resolveModel } from "../../model/model";
 import { validConfig } from "../unit/model-arbitraries";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { planDeployment } from "../../plan/deployment";
+import { planDeployment } from "../../render/deployment";
 import { validateDirectory } from "../../driver/validate";
 import { resolveModel } from "../../model/model";
 import type { ConfigInput } from "../../model/schema";

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { planDeployment, type Deployment } from "../../plan/deployment";
+import { planDeployment, type Deployment } from "../../render/deployment";
 import { adoptDeployment } from "../../driver/adopt";
 import { docker, removeByLabel } from "../../driver/engine";
 import type { RunningTopology } from "../../driver/running";

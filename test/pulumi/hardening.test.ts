@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { planDeployment, type Deployment } from "../../plan/deployment";
+import { planDeployment, type Deployment } from "../../render/deployment";
 import type { ServiceSpec } from "../../plan/services";
 import { fileVolumesOf, volumeNames } from "../../plan/volumes";
 import { CONFIG_DIR, CONTAINER_PATHS } from "../../model/layout";

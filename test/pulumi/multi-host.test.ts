@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { planDeployment } from "../../plan/deployment";
+import { planDeployment } from "../../render/deployment";
 import { CONTAINER_PATHS, CROSS_HOST_PORTS } from "../../model/layout";
 import { resolveModel } from "../../model/model";
 import { PROJECT_ROOT } from "../../stacks/config";

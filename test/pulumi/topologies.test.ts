@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { planDeployment, type Deployment } from "../../plan/deployment";
+import { planDeployment, type Deployment } from "../../render/deployment";
 import type { ServiceSpec } from "../../plan/services";
 import { haproxyConfig } from "../../render/haproxy";
 import { nginxConfig } from "../../render/nginx";

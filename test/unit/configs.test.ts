@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { planDeployment, type Deployment } from "../../plan/deployment";
+import { planDeployment, type Deployment } from "../../render/deployment";
 import { haproxyConfig } from "../../render/haproxy";
 import { nginxConfig } from "../../render/nginx";
 import { stunnelConfig } from "../../render/stunnel";

@@ -4,7 +4,7 @@ import path from "node:path";
 import { Command } from "commander";
 import fc from "fast-check";
 import * as generate from "../../cli/commands/generate";
-import { planDeployment } from "../../plan/deployment";
+import { planDeployment } from "../../render/deployment";
 import { kitImage } from "../../plan/services";
 import { HAPROXY_BACKENDS } from "../../render/haproxy";
 import { proxiesOf } from "../../plan/names";

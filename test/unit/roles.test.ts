@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { planDeployment } from "../../plan/deployment";
+import { planDeployment } from "../../render/deployment";
 import { type ServiceSpec } from "../../plan/services";
 import type { ImageName } from "../../model/layout";
 import { resolveModel } from "../../model/model";
