@@ -3,6 +3,8 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { shellCommand } from "../../driver/health";
+import { isEchoPath, isOwnPath, isSocketIoPath } from "../../images/realtime/src/paths";
+import { HEALTH_PATHS, INTERNAL_PORTS, REALTIME_ROUTES } from "../../model/layout";
 
 const IMAGES = path.resolve(__dirname, "../../images");
 
@@ -49,5 +51,39 @@ describe("image health checks run from the harness", () => {
     assert.equal(run.status, 0, run.stderr);
     assert.equal(run.stdout, "it's|a b|$HOME|");
     assert.equal(shellCommand(["CMD-SHELL", "exec true"]), "exec true");
+  });
+});
+
+/**
+ * The images are build contexts of their own and cannot import model/layout.ts, so the ports and
+ * routes they write down again are checked against it here: the plan, the generators and the
+ * images must agree on where each program listens and what it answers.
+ */
+describe("images agree with model/layout.ts", () => {
+  const dockerfile = (name: string) => fs.readFileSync(path.join(IMAGES, name, "Dockerfile"), "utf8");
+  const exposed = (name: string) => (/^EXPOSE (.*)$/m.exec(dockerfile(name))?.[1] ?? "").split(/\s+/).map(Number);
+  const healthCheck = (name: string) => /^HEALTHCHECK[^\n]*\\\n\s*CMD (.*)$/m.exec(dockerfile(name))?.[1] ?? "";
+
+  it("each image exposes the ports the plan connects to", () => {
+    assert.deepEqual(exposed("realtime"), [INTERNAL_PORTS.realtime]);
+    assert.deepEqual(exposed("nginx"), [INTERNAL_PORTS.nginx]);
+    assert.deepEqual(exposed("stunnel"), [INTERNAL_PORTS.stunnel]);
+    assert.deepEqual(exposed("redis"), [INTERNAL_PORTS.redis]);
+    const haproxy = [INTERNAL_PORTS.haproxyHttp, INTERNAL_PORTS.haproxyRealtimeSplit, INTERNAL_PORTS.haproxyFromTls, INTERNAL_PORTS.haproxyTls, INTERNAL_PORTS.haproxyMonitor];
+    assert.deepEqual(exposed("haproxy").sort(), haproxy.sort());
+  });
+
+  it("each image's HEALTHCHECK asks the health path the load balancer checks, on its own port", () => {
+    assert.match(healthCheck("realtime"), new RegExp(`"\\$\\{PORT:-${INTERNAL_PORTS.realtime}\\}" ${HEALTH_PATHS.realtime}$`));
+    assert.match(healthCheck("haproxy"), new RegExp(`"${INTERNAL_PORTS.haproxyMonitor}", "${HEALTH_PATHS.haproxy}"\\]$`));
+    assert.match(healthCheck("nginx"), new RegExp(`"${INTERNAL_PORTS.nginx}", "${HEALTH_PATHS.nginx}"\\]$`));
+  });
+
+  it("the realtime server answers the routes the proxies send it", () => {
+    assert.ok(isSocketIoPath(`${REALTIME_ROUTES.socketIo}?EIO=4&transport=polling`), REALTIME_ROUTES.socketIo);
+    assert.ok(isEchoPath(REALTIME_ROUTES.echo), REALTIME_ROUTES.echo);
+    assert.ok(isOwnPath(REALTIME_ROUTES.chatPage), REALTIME_ROUTES.chatPage);
+    assert.ok(isOwnPath(HEALTH_PATHS.realtime), HEALTH_PATHS.realtime);
+    assert.ok(!isOwnPath("/ping"), "a path of the second stack is not the node's own");
   });
 });
