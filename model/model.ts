@@ -20,6 +20,8 @@ export interface Model {
   realtime: {
     nodes: number;
     image: string;
+    /** Route the load balancer and the drivers check; the node reads it as HEALTH_PATH. */
+    healthPath: string;
     /** Only with resizable pools. */
     stickiness: "session" | "source" | "cookie" | null;
     cookieName: string;
@@ -159,6 +161,7 @@ export function resolveModel(input: unknown, source: ModelSource): Model {
     realtime: {
       nodes: realtimeNodes,
       image: config.realtime.image,
+      healthPath: config.realtime.healthPath,
       stickiness: resizable ? config.realtime.stickiness : null,
       cookieName: config.realtime.cookieName,
       pingIntervalMs: config.realtime.pingInterval,

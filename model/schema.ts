@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { HEALTH_PATHS } from "./layout";
 import { FRONT_CHOICES, listed, TLS_TERMINATORS, TOPOLOGIES, TOPOLOGY_NAMES, topologiesWith } from "./topologies";
 
 /**
@@ -53,6 +54,18 @@ function formatDuration(ms: number): string {
  * parser treats specially (`#` comment, quotes, `\` escape, `$` variable, spaces).
  */
 export const HTTP_PATH = /^\/(?:[A-Za-z0-9\-._~!&()*+,;=:@\/]|%[0-9A-Fa-f]{2})*(?:\?(?:[A-Za-z0-9\-._~!&()*+,;=:@\/?]|%[0-9A-Fa-f]{2})*)?$/;
+
+/** A health route: written as it is into HAProxy's `http-check` line, so only plain path characters. */
+function healthPath(fallback: string, description: string) {
+  return z
+    .string()
+    .regex(
+      HTTP_PATH,
+      "expected a path starting with / made of letters, digits and - . _ ~ ! & ( ) * + , ; = : @ / (an optional ?query too), other characters %-escaped; # quotes \\ $ and spaces are not allowed",
+    )
+    .default(fallback)
+    .describe(description);
+}
 
 /** A whole number in a range; every error names the range. */
 function wholeNumber(min: number, max: number, unit: string) {
@@ -138,6 +151,7 @@ export const configSchema = z.strictObject({
     .strictObject({
       nodes: nodeCount.optional().describe(`Realtime (Socket.IO) nodes. ${POOL_DEFAULTS}.`),
       image: z.string().regex(IMAGE_REF, "expected a Docker image reference").default("realtime-kit/realtime:latest").describe("Image of the realtime server."),
+      healthPath: healthPath(HEALTH_PATHS.realtime, "Route the load balancer checks on each realtime node (given to it as HEALTH_PATH); it must answer 200 when ready and stop doing so once the node shuts down."),
       stickiness: z
         .enum(["session", "source", "cookie"])
         .default("session")
@@ -160,14 +174,7 @@ export const configSchema = z.strictObject({
       nodes: nodeCount.optional().describe(`Second-stack (app) nodes. ${POOL_DEFAULTS}.`),
       image: z.string().regex(IMAGE_REF, "expected a Docker image reference").default("realtime-kit/app:latest").describe("Image of the second stack (the chapter's Ruby app)."),
       port: port.default(3000).describe("Port the second stack listens on inside its container. Never published."),
-      healthPath: z
-        .string()
-        .regex(
-          HTTP_PATH,
-          "expected a path starting with / made of letters, digits and - . _ ~ ! & ( ) * + , ; = : @ / (an optional ?query too), other characters %-escaped; # quotes \\ $ and spaces are not allowed",
-        )
-        .default("/ping")
-        .describe("Route the load balancer checks on the second stack."),
+      healthPath: healthPath("/ping", "Route the load balancer checks on the second stack."),
       hosts: poolHosts("app"),
     })
     .prefault({}),

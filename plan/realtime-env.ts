@@ -9,6 +9,7 @@ import { appNodeNames, proxiesOf, redisUrlFor, type PoolMember } from "./names";
 export function realtimeEnvironment(model: Model): Record<string, string> {
   const env: Record<string, string> = {
     PORT: String(INTERNAL_PORTS.realtime),
+    HEALTH_PATH: model.realtime.healthPath,
     CORS_ORIGINS: model.cors.origins.join(","),
     PING_INTERVAL_MS: String(model.realtime.pingIntervalMs),
     PING_TIMEOUT_MS: String(model.realtime.pingTimeoutMs),

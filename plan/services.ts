@@ -86,7 +86,7 @@ export function planServices(model: Model, realtimeEnv: Record<string, string>):
   if (app) {
     for (const member of appMembers(model)) {
       const { name } = member;
-      service({ name, role: "app", image: app.image, port: app.port, env: { PORT: String(app.port), NODE_ID: name, MAX_BODY_BYTES: String(model.limits.maxMessageBytes) }, publish: crossHost(member), host: member.host });
+      service({ name, role: "app", image: app.image, port: app.port, env: { PORT: String(app.port), HEALTH_PATH: app.healthPath, NODE_ID: name, MAX_BODY_BYTES: String(model.limits.maxMessageBytes) }, publish: crossHost(member), host: member.host });
     }
   }
   const realtimeInFront = model.front === "node";

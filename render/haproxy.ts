@@ -215,7 +215,7 @@ function realtimeBackend(text: ConfigText, model: Model): void {
     I,
   );
   text.line("option httpchk", undefined, I);
-  text.line(`http-check send meth GET uri ${HEALTH_PATHS.realtime}`, "The realtime server's health route turns 503 as soon as it starts shutting down.", I);
+  text.line(`http-check send meth GET uri ${model.realtime.healthPath}`, "The realtime server's health route (realtime.healthPath) stops answering 200 as soon as it starts shutting down.", I);
   text.line("http-check expect status 200", undefined, I);
   const cookieMode = stickiness === "cookie";
   realtimeMembers(model).forEach((node, index) => {

@@ -67,6 +67,7 @@ describe("realtime-kit command", function () {
     ["a health path HAProxy would read as a comment", ["generate", "multi-node", "--set", "app.healthPath=/a#b"], /app\.healthPath: expected a path starting with \/ .*# quotes \\ \$ and spaces are not allowed \(got "\/a#b"\)/],
     ["a health path with a quote", ["generate", "multi-node", "--set", `app.healthPath=/a"b`], /app\.healthPath: expected a path/],
     ["a health path with a broken %-escape", ["generate", "multi-node", "--set", "app.healthPath=/a%zz"], /app\.healthPath: expected a path/],
+    ["a realtime health path with a space", ["generate", "multi-node", "--set", "realtime.healthPath=/a b"], /realtime\.healthPath: expected a path/],
     ["a timeout beyond HAProxy's timer maximum", ["generate", "multi-node", "--set", "timeouts.tunnel=30d"], /timeouts\.tunnel: expected a duration from 100ms to 24d/],
     ["a timeout in milliseconds beyond it", ["generate", "multi-node", "--set", "timeouts.client=9999999999999"], /timeouts\.client: expected a duration from 100ms to 24d, .* \(got 9999999999999\)/],
     ["a check interval of 1 ms", ["generate", "multi-node", "--set", "timeouts.healthCheckInterval=1ms"], /timeouts\.healthCheckInterval: expected a duration from 100ms to 24d, .* \(got "1ms"\)/],

@@ -90,6 +90,14 @@ describe("config generators", () => {
       assert.ok(apps.includes("balance roundrobin"));
     });
 
+    it("checks the realtime health route a server of one's own names, and gives it to every node and app as HEALTH_PATH", () => {
+      const custom = model({ topology: "multi-node", realtime: { healthPath: "/live" }, app: { healthPath: "/health" } });
+      assert.ok(lines(section(haproxyConfig(custom), "backend realtime_pool")).includes("http-check send meth GET uri /live"));
+      const services = planDeployment(custom).services;
+      assert.ok(services.filter((service) => service.role === "realtime").every((service) => service.env.HEALTH_PATH === "/live"));
+      assert.ok(services.filter((service) => service.role === "app").every((service) => service.env.HEALTH_PATH === "/health"));
+    });
+
     it("fails over fast: a failed connection counts as a failed check, is retried elsewhere, and connects give up within a check interval", () => {
       const cfg = haproxyConfig(model({ topology: "multi-node", timeouts: { connect: "5s", healthCheckInterval: "1s" } }));
       for (const backend of ["backend realtime_pool", "backend app_pool"]) {

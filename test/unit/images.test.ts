@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { shellCommand } from "../../driver/health";
-import { isEchoPath, isOwnPath, isSocketIoPath } from "../../images/realtime/src/paths";
+import { DEFAULT_HEALTH_PATH, isEchoPath, isOwnPath, isSocketIoPath } from "../../images/realtime/src/paths";
 import { HEALTH_PATHS, INTERNAL_PORTS, REALTIME_ROUTES } from "../../model/layout";
 
 const IMAGES = path.resolve(__dirname, "../../images");
@@ -74,7 +74,7 @@ describe("images agree with model/layout.ts", () => {
   });
 
   it("each image's HEALTHCHECK asks the health path the load balancer checks, on its own port", () => {
-    assert.match(healthCheck("realtime"), new RegExp(`"\\$\\{PORT:-${INTERNAL_PORTS.realtime}\\}" ${HEALTH_PATHS.realtime}$`));
+    assert.match(healthCheck("realtime"), new RegExp(`"\\$\\{PORT:-${INTERNAL_PORTS.realtime}\\}" "\\$\\{HEALTH_PATH:-${HEALTH_PATHS.realtime}\\}"$`));
     assert.match(healthCheck("haproxy"), new RegExp(`"${INTERNAL_PORTS.haproxyMonitor}", "${HEALTH_PATHS.haproxy}"\\]$`));
     assert.match(healthCheck("nginx"), new RegExp(`"${INTERNAL_PORTS.nginx}", "${HEALTH_PATHS.nginx}"\\]$`));
   });
@@ -82,8 +82,8 @@ describe("images agree with model/layout.ts", () => {
   it("the realtime server answers the routes the proxies send it", () => {
     assert.ok(isSocketIoPath(`${REALTIME_ROUTES.socketIo}?EIO=4&transport=polling`), REALTIME_ROUTES.socketIo);
     assert.ok(isEchoPath(REALTIME_ROUTES.echo), REALTIME_ROUTES.echo);
-    assert.ok(isOwnPath(REALTIME_ROUTES.chatPage), REALTIME_ROUTES.chatPage);
-    assert.ok(isOwnPath(HEALTH_PATHS.realtime), HEALTH_PATHS.realtime);
-    assert.ok(!isOwnPath("/ping"), "a path of the second stack is not the node's own");
+    assert.ok(isOwnPath(REALTIME_ROUTES.chatPage, DEFAULT_HEALTH_PATH), REALTIME_ROUTES.chatPage);
+    assert.equal(DEFAULT_HEALTH_PATH, HEALTH_PATHS.realtime);
+    assert.ok(!isOwnPath("/ping", DEFAULT_HEALTH_PATH), "a path of the second stack is not the node's own");
   });
 });

@@ -1,4 +1,5 @@
 import { hostname } from "node:os";
+import { DEFAULT_HEALTH_PATH, pathnameOf } from "./paths";
 
 export type AdapterKind = "redis" | "redis-streams";
 
@@ -15,6 +16,8 @@ export interface Config {
   pingTimeoutMs: number;
   maxHttpBufferSize: number;
   stickyCookie: string | null;
+  /** HEALTH_PATH: the route the load balancer checks (its path; a query in it is ignored). */
+  healthPath: string;
   /**
    * SESSION_ID_PREFIX: session stickiness without cookies or client addresses. Every Engine.IO
    * session id this node issues starts with `<prefix>.`, and the load balancer sends each request
@@ -126,6 +129,9 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(`STICKY_COOKIE must be a cookie name token, got ${JSON.stringify(stickyCookie)}`);
   }
 
+  const healthPath = pathnameOf(str(env, "HEALTH_PATH") ?? DEFAULT_HEALTH_PATH);
+  if (!healthPath.startsWith("/")) throw new ConfigError(`HEALTH_PATH must be a path starting with /, got ${JSON.stringify(healthPath)}`);
+
   const sessionIdPrefix = str(env, "SESSION_ID_PREFIX") ?? null;
   if (sessionIdPrefix !== null && !/^[A-Za-z0-9_-]{1,64}$/.test(sessionIdPrefix)) {
     throw new ConfigError(`SESSION_ID_PREFIX must be 1-64 letters, digits, _ or - (it goes into URLs), got ${JSON.stringify(sessionIdPrefix)}`);
@@ -141,6 +147,7 @@ export function loadConfig(env: Env = process.env): Config {
     pingTimeoutMs: num(env, "PING_TIMEOUT_MS", 20000, { min: 1 }),
     maxHttpBufferSize: num(env, "MAX_HTTP_BUFFER_SIZE", 1e6, { min: 1 }),
     stickyCookie,
+    healthPath,
     sessionIdPrefix,
     redisUrl,
     adapter: adapterRaw,

@@ -36,7 +36,7 @@ function run(config: Config): void {
 
   const stats = new Stats(nodeId, sio.io, proxy, redis, state);
   routeRequests(servers, { config, state, sio, proxy, publicFiles, stats });
-  routeUpgrades(servers, { nodeId, state, sio, echo, proxy, originAllowed });
+  routeUpgrades(servers, { nodeId, healthPath: config.healthPath, state, sio, echo, proxy, originAllowed });
   configureServers(servers, config, state);
 
   listen(servers, config).then(

@@ -6,9 +6,12 @@ export function pathnameOf(url: string | undefined): string {
   return q === -1 ? u : u.slice(0, q);
 }
 
+/** The health route when HEALTH_PATH is not given (the kit always gives it). */
+export const DEFAULT_HEALTH_PATH = "/healthz";
+
 /** Paths the node answers itself on its main port, whatever APP_UPSTREAM says. */
-export function isOwnPath(p: string): boolean {
-  return p === "/chat" || p.startsWith("/chat/") || p === "/healthz" || p === "/stats" || p.startsWith("/stats/");
+export function isOwnPath(p: string, healthPath: string): boolean {
+  return p === "/chat" || p.startsWith("/chat/") || p === healthPath || p === "/stats" || p.startsWith("/stats/");
 }
 
 export function isSocketIoPath(url: string | undefined): boolean {

@@ -40,7 +40,7 @@ export function routeRequests(servers: Servers, { config, state, sio, proxy, pub
       return;
     }
     const head = req.method === "HEAD";
-    if (p === "/healthz") {
+    if (p === config.healthPath) {
       sendJson(res, state.shuttingDown ? 503 : 200, { status: state.shuttingDown ? "shutting-down" : "ok", node: nodeId });
     } else if (p === "/stats") {
       sendJson(res, 200, stats.snapshot());
@@ -70,7 +70,7 @@ export function routeRequests(servers: Servers, { config, state, sio, proxy, pub
       if (split) sendText(res, 404, "404 Not Found (realtime endpoints are on the realtime port)\n");
       else if (isEchoPath(p)) sendText(res, 426, "426 Upgrade Required: /echo is a WebSocket\n", { Upgrade: "websocket" });
       else if (!refuseOversizedBody(req, res, config.maxHttpBufferSize, { "X-Node-Id": nodeId })) sio.handleRequest(req, res);
-    } else if (isOwnPath(p)) {
+    } else if (isOwnPath(p, config.healthPath)) {
       res.setHeader("X-Node-Id", nodeId);
       ownRoute(req, res, p);
     } else if (proxy) {

@@ -31,7 +31,7 @@ export interface ShutdownParts {
 }
 
 /**
- * SIGTERM/SIGINT: /healthz turns 503, the listeners close, every client is disconnected,
+ * SIGTERM/SIGINT: the health route (HEALTH_PATH) turns 503, the listeners close, every client is disconnected,
  * in-flight HTTP requests get up to 3 s, Redis is closed, exit 0 (forced exit 1 after 10 s).
  */
 export function handleShutdownSignals({ state, servers, io, echo, proxy, redis }: ShutdownParts): void {
@@ -45,7 +45,7 @@ export function handleShutdownSignals({ state, servers, io, echo, proxy, redis }
       process.exit(1);
     }, 10_000).unref();
 
-    // Stop accepting; /healthz on open keep-alive connections now answers 503.
+    // Stop accepting; the health route on open keep-alive connections now answers 503.
     for (const s of servers.all) s.close();
     echo.close();
     // Disconnects every Socket.IO client (they see "transport close" and reconnect elsewhere).

@@ -10,6 +10,7 @@ import type { NodeState } from "./state";
 
 export interface UpgradeParts {
   nodeId: string;
+  healthPath: string;
   state: NodeState;
   sio: SocketIo;
   echo: EchoServer;
@@ -26,7 +27,7 @@ function destroySocket(this: Duplex): void {
  * WebSocket upgrades of both ports: Socket.IO and /echo on whichever server carries the realtime
  * endpoints, the rest of the main port's to APP_UPSTREAM.
  */
-export function routeUpgrades(servers: Servers, { nodeId, state, sio, echo, proxy, originAllowed }: UpgradeParts): void {
+export function routeUpgrades(servers: Servers, { nodeId, healthPath, state, sio, echo, proxy, originAllowed }: UpgradeParts): void {
   const split = servers.split !== null;
 
   /** Upgrades for the realtime endpoints, on whichever server carries them. */
@@ -47,7 +48,7 @@ export function routeUpgrades(servers: Servers, { nodeId, state, sio, echo, prox
     const p = pathnameOf(req.url);
     if (isSocketIoPath(req.url) || isEchoPath(p)) {
       if (split || !realtimeUpgrade(req, socket, head)) rejectUpgrade(socket, 404, "Not Found", nodeId);
-    } else if (isOwnPath(p) || !proxy) {
+    } else if (isOwnPath(p, healthPath) || !proxy) {
       rejectUpgrade(socket, 404, "Not Found", nodeId);
     } else {
       proxy.ws(req, socket, head);
