@@ -8,13 +8,14 @@ import * as restartRealtime from "./commands/restart-realtime";
 import * as topologies from "./commands/topologies";
 import * as up from "./commands/up";
 import * as validate from "./commands/validate";
+import * as verifyImage from "./commands/verify-image";
 
 const program = new Command("realtime-kit")
   .description("Deploy Socket.IO applications behind the right proxies, and prove each deployment with real traffic.")
   .showHelpAfterError()
   .exitOverride();
 
-for (const command of [topologies, options, generate, validate, up, down, check, restartRealtime]) command.register(program);
+for (const command of [topologies, options, generate, validate, up, down, check, restartRealtime, verifyImage]) command.register(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   // Usage errors (unknown command, missing argument) are bad input too.

@@ -132,7 +132,9 @@ async function startService(service: ServiceSpec, deployment: Deployment, contex
   if (service.user) container.withUser(service.user);
   const intervalMs = context.options.healthIntervalMs ?? null;
   const healthCheck = await imageHealthCheck(service.image);
-  if (!healthCheck) throw new Error(`image ${service.image} has no HEALTHCHECK; the kit waits on real health and cannot start ${service.name} without one`);
+  if (!healthCheck) {
+    throw new ConfigError(`${service.role}.image`, `image ${service.image} has no HEALTHCHECK; the kit waits on it before routing to ${service.name}. Add one that asks the health route (README: Your own images; \`realtime-kit verify-image ${service.image}\` checks the whole contract)`);
+  }
   if (intervalMs === null) {
     container.withWaitStrategy(Wait.forSuccessfulCommand(shellCommand(healthCheck.test)));
   } else {

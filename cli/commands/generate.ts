@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { validateDirectory } from "../../driver/validate";
+import { assertContract } from "../../driver/verify-image";
 import { ConfigError } from "../../model/errors";
 import { loadModel } from "../../model/load";
 import { listed, TOPOLOGY_NAMES } from "../../model/topologies";
@@ -17,7 +18,7 @@ export function register(program: Command): void {
     .requiredOption("--out <dir>", "folder to write (new, empty, or written by an earlier generate)")
     .option("--config <file>", "YAML or JSON file of model options")
     .option("--set <key=value>", "set one option, e.g. --set realtime.nodes=3 (repeatable)", collect, [])
-    .option("--validate", "check the files with haproxy -c, nginx -t and a real stunnel start before writing them (needs the kit's images)")
+    .option("--validate", "check the files with haproxy -c, nginx -t and a real stunnel start, and images of your own against the contract (realtime-kit verify-image), before writing them (needs the kit's images)")
     .action(
       action(async (topology: string, options: { out: string; config?: string; set: string[]; validate?: boolean }) => {
         const model = loadModel({ topology, configFile: options.config, sets: options.set });
@@ -34,6 +35,8 @@ export function register(program: Command): void {
               printValidation(results);
               failed = results.some((result) => !result.ok);
               if (failed) throw new Error("generated configuration failed validation; nothing was written");
+              // Images of one's own are checked against the contract the generated proxies rely on.
+              await assertContract(model, (service, step) => process.stdout.write(`${step.ok ? "ok  " : "FAIL"} ${service.role}.image ${service.image}: ${step.name}: ${step.detail}\n`));
             }
           : undefined);
         process.stdout.write(`wrote ${written.join(", ")} to ${options.out}\n`);

@@ -3,6 +3,7 @@ import path from "node:path";
 import type { Command } from "commander";
 import { docker, removeByLabel } from "../../driver/engine";
 import type { RunningTopology } from "../../driver/running";
+import { assertContract } from "../../driver/verify-image";
 import { forgetRun, runFilesDir, writeRun } from "../../driver/runs";
 import { newRunId, startTopology } from "../../driver/start";
 import { loadModel } from "../../model/load";
@@ -43,6 +44,7 @@ export function register(program: Command): void {
         writeRun({ runId, topology, pid: process.pid, startedAt: new Date().toISOString(), urls: {}, caFile: null });
         let running: RunningTopology | null = null;
         try {
+          await assertContract(model, (service, step) => process.stdout.write(`  ${step.ok ? "ok  " : "FAIL"} ${service.role}.image ${service.image}: ${step.name}: ${step.detail}\n`));
           process.stdout.write(`starting ${topology} as ${runId}...\n`);
           running = await startTopology(model, { runId, publishAddress: options.listen, log: (line) => process.stdout.write(`  ${line}\n`) });
           if (stopping) return 1;

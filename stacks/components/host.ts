@@ -1,4 +1,3 @@
-import fs from "node:fs";
 import path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
@@ -96,11 +95,6 @@ export class DeploymentHost extends pulumi.ComponentResource {
     if (!image) throw new Error(`${spec.name} runs ${spec.image}, which host ${this.name} was not given`);
     return image;
   }
-
-  /** Whether `pulumi up` can wait for it to be healthy: only the kit's images are known to define a HEALTHCHECK. */
-  hasHealthcheck(spec: ServiceSpec): boolean {
-    return spec.image === kitImage(spec.role) && dockerfileHasHealthcheck(spec.role);
-  }
 }
 
 /** images/<role>, relative to where Pulumi runs the program (the state then does not depend on the checkout's location). */
@@ -116,12 +110,4 @@ function buildContext(role: ImageName): string {
 function buildArgs(): Record<string, string> | undefined {
   const caCerts = process.env.BUILD_CA_CERTS;
   return caCerts ? { BUILD_CA_CERTS: caCerts } : undefined;
-}
-
-function dockerfileHasHealthcheck(role: ImageName): boolean {
-  try {
-    return /^HEALTHCHECK\s+(?!NONE\b)/im.test(fs.readFileSync(path.join(PROJECT_ROOT, "images", role, "Dockerfile"), "utf8"));
-  } catch {
-    return false;
-  }
 }

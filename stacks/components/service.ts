@@ -84,7 +84,6 @@ export function serviceContainer(
     );
     mounts.push({ type: "volume", source: volume.name, target: files.target, readOnly: true });
   }
-  const healthcheck = host.hasHealthcheck(spec);
   return new docker.Container(
     spec.name,
     {
@@ -103,9 +102,10 @@ export function serviceContainer(
       labels: [...labels, { label: SERVICE_LABEL, value: spec.name }],
       restart: spec.restart,
       destroyGraceSeconds: STOP_GRACE_SECONDS,
-      // The images' own HEALTHCHECKs: `pulumi up` returns once every container with one reports healthy.
-      wait: healthcheck,
-      waitTimeout: healthcheck ? HEALTHY_WITHIN_SECONDS : undefined,
+      // The images' own HEALTHCHECKs: `pulumi up` returns once every container reports healthy. An
+      // image of one's own must have one too (README: Your own images), as the local driver requires.
+      wait: true,
+      waitTimeout: HEALTHY_WITHIN_SECONDS,
     },
     // After its seeds: the files are in place when the service starts. A seed replaced later (new
     // config, renewed certificate) does not replace the service: it only depends on it by order.

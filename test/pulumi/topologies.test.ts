@@ -283,14 +283,14 @@ describe("Pulumi program (mocked engine): one stack per topology", () => {
       ]);
     });
 
-    it("runs someone else's app image as it is: pulled, never rebuilt or deleted, not waited on", async () => {
+    it("runs someone else's app image as it is: pulled, never rebuilt or deleted, waited on by its HEALTHCHECK like the kit's", async () => {
       const custom = { ...config, app: { nodes: 2, image: "ghcr.io/acme/shop:1.2" } };
       const run = await runProgram(custom, TLS_SECRETS, "multi-node");
       const pulled = run.ofType(TYPES.remoteImage);
       assert.deepEqual(pulled.map((image) => image.inputs), [{ name: "ghcr.io/acme/shop:1.2", keepLocally: true }]);
       assert.ok(!run.ofType(TYPES.image).some((image) => image.inputs.build.context === "images/app"));
       assert.equal(run.container("app-1").inputs.image, `sha256:pulled-${pulled[0]!.name}`);
-      assert.notEqual(run.container("app-1").inputs.wait, true, "an image of unknown make may have no HEALTHCHECK");
+      assert.equal(run.container("app-1").inputs.wait, true, "the contract asks every image for a HEALTHCHECK; both drivers wait on it");
     });
   });
 
