@@ -1,7 +1,7 @@
 import WebSocket from "ws";
 import { REALTIME_ROUTES } from "../model/layout";
 import { connect, connected, describeError, request, type Transport } from "./socket-client";
-import { httpRequest } from "./http";
+import { httpRequest, sendBody } from "./http";
 
 /**
  * The chapter's probe of a deployment, from the outside, the way a user's browser sees it:
@@ -18,7 +18,7 @@ export interface ProbeOptions {
   ca?: string;
   /** Path of the second stack's probe route; null to skip (no second stack). */
   appPath: string | null;
-  /** Body the app route must answer with (substring). */
+  /** Body the app route must answer with (substring); default PONG (the kit's app). */
   appExpect?: string;
   /** Idle time in the middle of the WebSocket step (ms). */
   idleMs?: number;
@@ -69,11 +69,87 @@ export async function probeDeployment(options: ProbeOptions, onStep: (step: Prob
   }
 
   const idleMs = options.idleMs ?? 5_000;
-  await run(`WebSocket ${REALTIME_ROUTES.echo}: 5 echoes, ${idleMs / 1000} s idle, 1 echo`, () => echoProbe(`${wsOrigin(realtime)}${REALTIME_ROUTES.echo}`, options.ca, idleMs, timeout));
+  let kitServer = false;
+  await run(`Socket.IO handshake on ${REALTIME_ROUTES.socketIo}`, async () => {
+    const response = await httpRequest(`${realtime}${REALTIME_ROUTES.socketIo}?EIO=4&transport=polling`, { ca: options.ca, timeoutMs: timeout });
+    const open = /^0(\{.*\})/.exec(response.body);
+    if (response.status !== 200 || !open) throw new Error(`HTTP ${response.status} ${JSON.stringify(response.body.slice(0, 120))}: no Socket.IO v4 open packet`);
+    const { sid } = JSON.parse(open[1]!) as { sid: string };
+    // Close the session (an Engine.IO close packet) rather than leave it to the server's ping timeout.
+    const cookie = ([] as string[]).concat(response.headers["set-cookie"] ?? []).map((line) => line.split(";")[0]).join("; ");
+    await sendBody(`${realtime}${REALTIME_ROUTES.socketIo}?EIO=4&transport=polling&sid=${encodeURIComponent(sid)}`, Buffer.from("1"), {
+      ca: options.ca,
+      timeoutMs: timeout,
+      headers: cookie ? { Cookie: cookie } : {},
+    });
+    // The kit's own server names its node on every response; a server of one's own does not have to.
+    const node = response.headers["x-node-id"];
+    kitServer = node !== undefined;
+    return `sid ${sid}${kitServer ? ` from ${String(node)} (the kit's realtime server)` : " (a realtime server of your own: the kit-server probes are skipped)"}`;
+  });
+  const kitOnly = async (name: string, body: () => Promise<string>): Promise<void> => {
+    if (kitServer) return run(name, body);
+    const step: ProbeStep = { name, ok: true, skipped: true, ms: 0, detail: "skipped: needs the kit's own realtime server (its /echo route and echo event)" };
+    steps.push(step);
+    onStep(step);
+  };
+  await kitOnly(`[kit server] WebSocket ${REALTIME_ROUTES.echo}: 5 echoes, ${idleMs / 1000} s idle, 1 echo`, () => echoProbe(`${wsOrigin(realtime)}${REALTIME_ROUTES.echo}`, options.ca, idleMs, timeout));
   for (const transport of ["polling", "websocket"] as Transport[]) {
-    await run(`Socket.IO over ${transport} only`, () => socketIoProbe(realtime, transport, options.ca, timeout));
+    await kitOnly(`[kit server] Socket.IO over ${transport} only: echo with ack`, () => socketIoProbe(realtime, transport, options.ca, timeout));
   }
+  await run(`Socket.IO over polling only: ${POLLING_EMITS} requests in one session`, () => pollingSessionProbe(realtime, options.ca, timeout));
+  // The kit server's /echo step already held a connection idle through the proxies.
+  const idle = kitServer ? 0 : idleMs;
+  await run(`Socket.IO upgrade to WebSocket${idle > 0 ? `, ${idle / 1000} s idle` : ""}`, () => upgradeProbe(realtime, options.ca, timeout, idle));
   return steps;
+}
+
+/** Polling requests the polling step makes in one session: enough to cross every node of a pool many times. */
+const POLLING_EMITS = 20;
+
+/**
+ * Any Socket.IO server: one long-polling session carrying many requests (each emit a POST, the
+ * long-polls GETs). Without stickiness they reach other nodes, which answer "Session ID unknown".
+ */
+async function pollingSessionProbe(url: string, ca: string | undefined, timeoutMs: number): Promise<string> {
+  const socket = connect({ url, transports: ["polling"], ca, timeoutMs, withCredentials: true });
+  try {
+    await connected(socket, timeoutMs);
+    const sid = socket.io.engine.id;
+    for (let index = 0; index < POLLING_EMITS; index++) {
+      socket.emit("realtime-kit:check", index);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      if (!socket.connected) throw new Error(`disconnected after ${index + 1} requests`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    if (!socket.connected || socket.io.engine.id !== sid) throw new Error("the session did not survive its requests");
+    return `session ${sid} carried ${POLLING_EMITS} emits`;
+  } finally {
+    socket.disconnect();
+  }
+}
+
+/** Any Socket.IO server: a client that starts on polling upgrades to WebSocket and, optionally, stays connected through an idle period. */
+async function upgradeProbe(url: string, ca: string | undefined, timeoutMs: number, idleMs: number): Promise<string> {
+  const socket = connect({ url, ca, timeoutMs, withCredentials: true });
+  try {
+    await connected(socket, timeoutMs);
+    const started = performance.now();
+    while (socket.io.engine.transport.name !== "websocket") {
+      if (!socket.connected) throw new Error("disconnected before the upgrade");
+      if (performance.now() - started > timeoutMs) throw new Error(`still on ${socket.io.engine.transport.name} after ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const upgradedMs = performance.now() - started;
+    if (idleMs > 0) {
+      await new Promise((resolve) => setTimeout(resolve, idleMs));
+      if (!socket.connected) throw new Error(`disconnected during ${idleMs / 1000} s idle`);
+      socket.emit("realtime-kit:check", "after idle");
+    }
+    return `upgraded ${upgradedMs.toFixed(0)} ms after connect${idleMs > 0 ? `, still connected after ${idleMs / 1000} s idle` : ""}`;
+  } finally {
+    socket.disconnect();
+  }
 }
 
 async function echoProbe(url: string, ca: string | undefined, idleMs: number, timeoutMs: number): Promise<string> {

@@ -99,9 +99,13 @@ export async function checkCommandPasses(handle: TopologyHandle, extra: string[]
   const result = await runCli(args);
   assert.equal(result.code, 0, `check exited ${result.code}:\n${result.stdout}\n${result.stderr}`);
   assert.match(result.stdout, /all checks passed/);
-  assert.match(result.stdout, /ok {3}WebSocket \/echo/);
-  assert.match(result.stdout, /ok {3}Socket\.IO over polling only/);
-  assert.match(result.stdout, /ok {3}Socket\.IO over websocket only/);
+  assert.match(result.stdout, /ok {3}Socket\.IO handshake on \/socket\.io\/ .*\(the kit's realtime server\)/);
+  assert.match(result.stdout, /ok {3}\[kit server\] WebSocket \/echo/);
+  assert.match(result.stdout, /ok {3}\[kit server\] Socket\.IO over polling only: echo with ack/);
+  assert.match(result.stdout, /ok {3}\[kit server\] Socket\.IO over websocket only: echo with ack/);
+  assert.match(result.stdout, /ok {3}Socket\.IO over polling only: 20 requests in one session/);
+  assert.match(result.stdout, /ok {3}Socket\.IO upgrade to WebSocket/);
+  assert.doesNotMatch(result.stdout, /^skip \[kit server\]/m);
   if (t.model.app) assert.match(result.stdout, /ok {3}second stack: GET \/ping .*PONG\. EOM\./);
   else assert.match(result.stdout, /skip second stack/);
 }
