@@ -76,27 +76,21 @@ describe("your own images: the examples deployed, broken images refused", functi
     });
   });
 
-  describe("multi-node: live-poll on 2 realtime nodes, status-api on 2 app nodes", function () {
-    const topology = useTopology("multi-node", OWN_IMAGE_SETS);
+  const deployments = [
+    { topology: "multi-node", title: "multi-node: live-poll on 2 realtime nodes, status-api on 2 app nodes", vote: ["a vote on one node reaches a voter on the other, and voters are counted across nodes (Redis adapter)", voteAcrossNodes] },
+    { topology: "ssl-split", title: "ssl-split: live-poll behind stunnel and HAProxy, status-api behind nginx", vote: ["clients vote over wss and over https long-polling", voteOverBothTransports] },
+  ] as const;
+  for (const { topology: name, title, vote } of deployments) {
+    describe(title, function () {
+      const topology = useTopology(name, OWN_IMAGE_SETS);
 
-    it("`realtime-kit check` passes: every Socket.IO step; the kit-server probes skipped by name", async function () {
-      await checkPassesForOwnImages(topology.t, topology.caFile);
+      it("`realtime-kit check` passes over https with the CA: every Socket.IO step; the kit-server probes skipped by name", async function () {
+        await checkPassesForOwnImages(topology.t, topology.caFile);
+      });
+
+      it(vote[0], async function () {
+        await vote[1](topology.t);
+      });
     });
-
-    it("a vote on one node reaches a voter on the other, and voters are counted across nodes (Redis adapter)", async function () {
-      await voteAcrossNodes(topology.t);
-    });
-  });
-
-  describe("ssl-split: live-poll behind stunnel and HAProxy, status-api behind nginx", function () {
-    const topology = useTopology("ssl-split", OWN_IMAGE_SETS);
-
-    it("`realtime-kit check` passes over https with the CA", async function () {
-      await checkPassesForOwnImages(topology.t, topology.caFile);
-    });
-
-    it("clients vote over wss and over https long-polling", async function () {
-      await voteOverBothTransports(topology.t);
-    });
-  });
+  }
 });

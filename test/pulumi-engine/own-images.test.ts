@@ -9,7 +9,7 @@ import { freePorts } from "../../driver/ports";
 import { closeClients, everyContainerHealthy } from "../integration/clients";
 import { checkPassesForOwnImages, voteAcrossNodes, voteOverBothTransports } from "../integration/own-images/checks";
 import { buildExamples, LIVE_POLL, OWN_IMAGES, STATUS_API } from "../integration/own-images/images";
-import { labelled, StackOnEngine, type UpResult } from "./stack";
+import { destroyLeavingNothing, StackOnEngine, type UpResult } from "./stack";
 
 /**
  * The Pulumi program with images of one's own (the examples: a Socket.IO poll and a Python API),
@@ -48,11 +48,7 @@ describe("Pulumi program with your own images applied to the Docker engine (the 
 
       after(async function () {
         await closeClients();
-        if (onEngine) {
-          const { leftByDestroy } = await onEngine.destroy();
-          assert.deepEqual(leftByDestroy, [], "deleting the applied resources leaves nothing with the stack's label");
-        }
-        assert.deepEqual(await labelled(stack), []);
+        await destroyLeavingNothing(onEngine, stack);
         // keepLocally: the program never deletes an image it did not build.
         for (const image of [LIVE_POLL, STATUS_API]) await docker.getImage(image).inspect();
         fs.rmSync(path.dirname(caFile), { recursive: true, force: true });

@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { planDeployment, type Deployment } from "../../render/deployment";
 import { adoptDeployment } from "../../driver/adopt";
@@ -116,4 +117,10 @@ export async function labelled(stack: string): Promise<string[]> {
     ...networks.map((network) => `network ${network.Name}`),
     ...(volumes.Volumes ?? []).map((volume) => `volume ${volume.Name}`),
   ];
+}
+
+/** Deletes what a test applied and asserts that nothing with the stack's label is left. */
+export async function destroyLeavingNothing(onEngine: StackOnEngine | undefined, stack: string): Promise<void> {
+  if (onEngine) assert.deepEqual((await onEngine.destroy()).leftByDestroy, [], "deleting the applied resources leaves nothing with the stack's label");
+  assert.deepEqual(await labelled(stack), []);
 }

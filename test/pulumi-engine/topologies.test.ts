@@ -17,7 +17,7 @@ import {
   websocketOnlyRoundTrip,
 } from "../integration/checks";
 import { crossNodeBroadcast } from "./checks";
-import { labelled, StackOnEngine, type UpResult } from "./stack";
+import { destroyLeavingNothing, StackOnEngine, type UpResult } from "./stack";
 
 /**
  * The Pulumi program's resources applied to this machine's Docker engine with the docker
@@ -81,11 +81,7 @@ describe("Pulumi program applied to the Docker engine (the provider's Docker cal
 
       after(async function () {
         await closeClients();
-        if (onEngine) {
-          const { leftByDestroy } = await onEngine.destroy();
-          assert.deepEqual(leftByDestroy, [], "deleting the applied resources leaves nothing with the stack's label");
-        }
-        assert.deepEqual(await labelled(stack), []);
+        await destroyLeavingNothing(onEngine, stack);
         if (caFile) fs.rmSync(path.dirname(caFile), { recursive: true, force: true });
       });
 
