@@ -57,8 +57,8 @@ export function newRunId(prefix = "rk"): string {
  * healthy. On any failure everything created so far is removed.
  */
 export async function startTopology(model: Model, options: StartOptions = {}): Promise<RunningTopology> {
-  if ((model as Model & { placement?: unknown }).placement) {
-    throw new ConfigError("hosts", "the local harness runs a deployment on this machine's Docker engine only; deploy several hosts with the Pulumi stack");
+  if (model.placement) {
+    throw new ConfigError("hosts", "`up` (the local driver) runs a deployment on this machine's Docker engine only; deploy several hosts with the Pulumi stack");
   }
   const deployment = planDeployment(model);
   const runId = options.runId ?? newRunId();

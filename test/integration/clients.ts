@@ -5,7 +5,7 @@ import { docker } from "../../driver/engine";
 import { waitHealthy } from "../../driver/health";
 import type { RunningTopology } from "../../driver/running";
 import { connect, connected, type ClientOptions } from "../../driver/socket-client";
-import { KIT_LABEL } from "../../model/labels";
+import { KIT_LABEL, SERVICE_LABEL } from "../../model/labels";
 
 /**
  * What the live suites use against any running deployment (whatever driver made it): host-side
@@ -71,7 +71,7 @@ export async function publishedPorts(runId: string): Promise<{ service: string; 
     const inspect = await docker.getContainer(info.Id).inspect();
     for (const [key, bindings] of Object.entries(inspect.NetworkSettings.Ports ?? {})) {
       for (const binding of bindings ?? []) {
-        result.push({ service: info.Labels["io.realtime-kit.service"] ?? info.Names[0]!, hostIp: binding.HostIp, hostPort: Number(binding.HostPort), containerPort: Number(key.split("/")[0]) });
+        result.push({ service: info.Labels[SERVICE_LABEL] ?? info.Names[0]!, hostIp: binding.HostIp, hostPort: Number(binding.HostPort), containerPort: Number(key.split("/")[0]) });
       }
     }
   }
