@@ -4,6 +4,7 @@ import { CROSS_HOST_PORTS } from "./layout";
 import { configSchema, type ConfigInput, type ParsedConfig } from "./schema";
 import { listed, misfitOptions, TOPOLOGIES, topologiesWith, type Front, type TlsTerminator, type Topology } from "./topologies";
 import { publicOrigins } from "./urls";
+import { KIT_ROOT } from "./kit-root";
 
 /**
  * The resolved deployment model: the single typed description every generator, the Pulumi
@@ -98,7 +99,7 @@ export interface ModelSource {
 }
 
 /** The kit's sample static site, used when a topology with static assets is given no staticDir. */
-export const DEFAULT_STATIC_DIR = path.resolve(__dirname, "..", "examples", "static");
+export const DEFAULT_STATIC_DIR = path.join(KIT_ROOT, "examples", "static");
 
 /** Parses and validates raw configuration, then applies the topology rules. */
 export function resolveModel(input: unknown, source: ModelSource): Model {

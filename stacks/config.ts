@@ -1,18 +1,18 @@
-import path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { ConfigError } from "../model/errors";
+import { KIT_ROOT } from "../model/kit-root";
 import { checkReadableFiles } from "../model/load";
 import { checkCertificatePair, holdsPem, type PemKind } from "../model/pem";
 import { resolveModel, type Model } from "../model/model";
-import { configSchema } from "../model/schema";
+import { configSchema, type ConfigInput } from "../model/schema";
 import { misfitOptions } from "../model/topologies";
 
 /** Namespace of every stack setting: `realtime-kit:topology`, `realtime-kit:realtime`, ... */
 export const CONFIG_NAMESPACE = "realtime-kit";
 
 /** Where Pulumi.yaml and the stack files live; relative paths in stack config resolve against it. */
-export const PROJECT_ROOT = path.resolve(__dirname, "..");
+export const PROJECT_ROOT = KIT_ROOT;
 
 /** Stack settings that are not model options: TLS material and the optional image registry. */
 const STACK_ONLY_KEYS = ["tlsCert", "tlsKey", "registry", "registryPassword"] as const;
@@ -33,16 +33,34 @@ export interface RegistrySettings {
   password: pulumi.Output<string>;
 }
 
+/** A stack's settings, checked, as RealtimeDeployment takes them. */
 export interface StackSettings {
-  model: Model;
+  options: ConfigInput;
   /** Set for the topologies that serve https. */
-  tls: TlsMaterial | null;
-  registry: RegistrySettings | null;
+  tls: { cert: string; key: string } | undefined;
+  registry: RegistrySettings | undefined;
 }
 
 /**
- * Reads the stack's config into the same model `realtime-kit generate` builds from a config file:
- * the same option names, the same schema, the same ConfigError texts.
+ * Bad input reported as `pulumi up` reports a RunError: the ConfigError's `field: problem` text
+ * alone, with no stack trace.
+ */
+export class StackConfigError extends pulumi.RunError {
+  readonly field: string;
+  readonly problem: string;
+
+  constructor(error: ConfigError) {
+    super(error.message);
+    this.name = "StackConfigError";
+    this.field = error.field;
+    this.problem = error.problem;
+  }
+}
+
+/**
+ * Reads the stack's config into the same options `realtime-kit generate` reads from a config file:
+ * the same option names, the same schema, the same ConfigError texts; the secrets checked with the
+ * `pulumi config` commands that fix them.
  */
 export function readStackSettings(): StackSettings {
   const config = new pulumi.Config(CONFIG_NAMESPACE);
@@ -50,7 +68,32 @@ export function readStackSettings(): StackSettings {
   rejectCertificateFiles(raw);
   const model = resolveModel(raw, { baseDir: PROJECT_ROOT });
   checkReadableFiles(model);
-  return { model, tls: tlsMaterial(config, model), registry: registrySettings(config) };
+  // The schema accepted it just now (resolveModel), so it is the schema's input.
+  return { options: raw as ConfigInput, tls: tlsMaterial(config, model) ?? undefined, registry: registrySettings(config) ?? undefined };
+}
+
+/**
+ * RealtimeDeployment's options and TLS material checked: the model they resolve to, and the PEM
+ * text as secrets. Bad input is a StackConfigError naming the field (`tls.cert`, `realtime.nodes`).
+ */
+export function resolveDeploymentArgs(options: unknown, tls: { cert: string; key: string } | null, baseDir: string): { model: Model; tls: TlsMaterial | null } {
+  try {
+    const model = resolveModel(options, { baseDir });
+    checkReadableFiles(model);
+    if (!model.tls) {
+      if (tls) throw new ConfigError("tls", `topology ${model.topology} serves no https; leave tls out`);
+      return { model, tls: null };
+    }
+    if (!tls) throw new ConfigError("tls", `topology ${model.topology} serves https: give tls: { cert, key }, the PEM text of a certificate chain and its private key`);
+    if (typeof tls.cert !== "string" || !holdsPem(tls.cert, "certificate")) throw new ConfigError("tls.cert", "is not a certificate chain (no PEM block found)");
+    if (typeof tls.key !== "string" || !holdsPem(tls.key, "privateKey")) throw new ConfigError("tls.key", "is not a private key (no PEM block found)");
+    checkCertificatePair(tls.cert, tls.key, { cert: "tls.cert", key: "tls.key" });
+    // Secret in state and outputs whatever the program passed in.
+    return { model, tls: { cert: pulumi.secret(tls.cert), key: pulumi.secret(tls.key) } };
+  } catch (error) {
+    if (error instanceof ConfigError) throw new StackConfigError(error);
+    throw error;
+  }
 }
 
 /**
@@ -96,7 +139,7 @@ function rejectCertificateFiles(raw: Record<string, unknown>): void {
   }
 }
 
-function tlsMaterial(config: pulumi.Config, model: Model): TlsMaterial | null {
+function tlsMaterial(config: pulumi.Config, model: Model): { cert: string; key: string } | null {
   const cert = config.get("tlsCert");
   const key = config.get("tlsKey");
   if (!model.tls) {
@@ -115,8 +158,7 @@ function tlsMaterial(config: pulumi.Config, model: Model): TlsMaterial | null {
   const certPem = pem("tlsCert", cert, "certificate", "a certificate chain", SET_CERT);
   const keyPem = pem("tlsKey", key, "privateKey", "a private key", SET_KEY);
   checkCertificatePair(certPem, keyPem, { cert: "tlsCert", key: "tlsKey" });
-  // Secret in state and outputs even if it was set without --secret.
-  return { cert: pulumi.secret(certPem), key: pulumi.secret(keyPem) };
+  return { cert: certPem, key: keyPem };
 }
 
 function registrySettings(config: pulumi.Config): RegistrySettings | null {

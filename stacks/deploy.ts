@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../model/errors";
 import { RealtimeDeployment, type NodeInfo } from "./components/deployment";
-import { readStackSettings, type StackSettings } from "./config";
+import { PROJECT_ROOT, readStackSettings, StackConfigError, type StackSettings } from "./config";
 
 /** What `pulumi up` prints and `pulumi stack output` returns. */
 export interface DeploymentOutputs {
@@ -16,28 +16,12 @@ export interface DeploymentOutputs {
   deployment: RealtimeDeployment;
 }
 
-/**
- * Bad stack config, reported as `pulumi up` reports a RunError: the ConfigError's `field: problem`
- * text alone, with no stack trace.
- */
-export class StackConfigError extends pulumi.RunError {
-  readonly field: string;
-  readonly problem: string;
-
-  constructor(error: ConfigError) {
-    super(error.message);
-    this.name = "StackConfigError";
-    this.field = error.field;
-    this.problem = error.problem;
-  }
-}
-
 /** Reads the stack config and deploys the topology it describes. */
 export function deploy(): DeploymentOutputs {
   const settings = settingsOrConfigError();
-  const deployment = new RealtimeDeployment("realtime-kit", { stack: pulumi.getStack(), ...settings });
+  const deployment = new RealtimeDeployment("realtime-kit", { stack: pulumi.getStack(), ...settings, baseDir: PROJECT_ROOT });
   return {
-    topology: settings.model.topology,
+    topology: deployment.model.topology,
     urls: deployment.urls,
     nodes: deployment.nodes,
     network: deployment.network,

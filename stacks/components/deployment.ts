@@ -5,7 +5,8 @@ import { kitImage, type ServiceSpec } from "../../plan/services";
 import type { ImageName } from "../../model/layout";
 import type { Model } from "../../model/model";
 import { deploymentParts } from "../../plan/roles";
-import type { RegistrySettings, TlsMaterial } from "../config";
+import { resolveDeploymentArgs, type RegistrySettings } from "../config";
+import type { ConfigInput } from "../../model/schema";
 import { EdgeProxies } from "./edge";
 import { DEFAULT_HOST, DeploymentHost } from "./host";
 import { AppPool, RealtimePool } from "./pools";
@@ -13,13 +14,21 @@ import { SharedRedis } from "./redis";
 import type { ServiceContext } from "./service";
 
 export interface RealtimeDeploymentArgs {
-  /** Stack name: names and labels every container and network. */
-  stack: string;
-  model: Model;
-  tls: TlsMaterial | null;
-  registry: RegistrySettings | null;
+  /**
+   * The kit's options, as in a `realtime-kit` config file or a stack's `realtime-kit:*` settings
+   * (`npx realtime-kit options` lists them): checked by the same schema, bad input fails with the
+   * same error naming the field.
+   */
+  options: ConfigInput;
+  /** PEM text of the certificate chain and private key, for the topologies that serve https (kept secret in state). */
+  tls?: { cert: string; key: string };
+  /** A registry the kit's images are pushed to after building and pulled from on every host. */
+  registry?: RegistrySettings;
+  /** Names and labels every container and network the deployment makes; default the Pulumi stack's name. */
+  stack?: string;
+  /** Folder relative paths in `options` (staticDir) resolve against; default the program's working directory. */
+  baseDir?: string;
 }
-
 /** Where one service runs, for the `nodes` output. */
 export interface NodeInfo {
   role: ImageName;
@@ -32,6 +41,8 @@ export interface NodeInfo {
  * `realtime-kit generate` writes out), run on one Docker engine or spread over several hosts.
  */
 export class RealtimeDeployment extends pulumi.ComponentResource {
+  /** The model the options resolve to: what `realtime-kit generate` would build from them. */
+  readonly model: Model;
   readonly plan: Deployment;
   readonly hosts: DeploymentHost[];
   readonly redis: SharedRedis | undefined;
@@ -47,18 +58,22 @@ export class RealtimeDeployment extends pulumi.ComponentResource {
 
   constructor(name: string, args: RealtimeDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("realtime-kit:index:RealtimeDeployment", name, {}, opts);
-    const plan = (this.plan = planDeployment(args.model));
-    const machines = args.model.placement?.hosts ?? [null];
+    const { model, tls } = resolveDeploymentArgs(args.options, args.tls ?? null, args.baseDir ?? process.cwd());
+    const stack = args.stack ?? pulumi.getStack();
+    const registry = args.registry ?? null;
+    this.model = model;
+    const plan = (this.plan = planDeployment(model));
+    const machines = model.placement?.hosts ?? [null];
 
     // Each host builds the kit's images it runs. With a registry the first host builds them all and
     // pushes them, and the others pull them by digest.
     const hosts: DeploymentHost[] = [];
     for (const machine of machines) {
-      const pushedImages = args.registry && hosts[0] ? hosts[0].builtImages : undefined;
+      const pushedImages = registry && hosts[0] ? hosts[0].builtImages : undefined;
       const first = hosts.length === 0;
-      const images = plan.services.filter((spec) => spec.host === (machine?.name ?? null) || (first && args.registry && spec.image === kitImage(spec.role)));
+      const images = plan.services.filter((spec) => spec.host === (machine?.name ?? null) || (first && registry && spec.image === kitImage(spec.role)));
       hosts.push(
-        new DeploymentHost(machine?.name ?? DEFAULT_HOST, { stack: args.stack, machine, images, registry: args.registry, pushedImages }, { parent: this }),
+        new DeploymentHost(machine?.name ?? DEFAULT_HOST, { stack, machine, images, registry, pushedImages }, { parent: this }),
       );
     }
     this.hosts = hosts;
@@ -67,7 +82,7 @@ export class RealtimeDeployment extends pulumi.ComponentResource {
       if (!host) throw new Error(`${spec.name} is placed on unknown host ${spec.host}`);
       return host;
     };
-    const context: ServiceContext = { stack: args.stack, plan, tls: args.tls, hostOf };
+    const context: ServiceContext = { stack, plan, tls, hostOf };
     const { redis, realtime, app, edge } = deploymentParts(plan.services);
 
     // Redis before the realtime nodes (they connect at start); the front door last, so that when

@@ -38,25 +38,49 @@ export class StackOnEngine {
 
   /** Runs the program with these settings (`realtime-kit:<key>` values, secrets among them) and applies it. */
   async up(config: Record<string, unknown>, secrets: Record<string, string> = {}): Promise<UpResult> {
+    return this.apply("realtime-kit", { ...config, ...secrets }, Object.keys(secrets), this.modelConfig(config), () => {
+      const { deploy } = require("../../stacks/deploy") as typeof import("../../stacks/deploy");
+      const out: DeploymentOutputs = deploy();
+      return { topology: out.topology, urls: out.urls, nodes: out.nodes, network: out.network };
+    });
+  }
+
+  /**
+   * Runs a Pulumi program of one's own that adds a RealtimeDeployment (its module loaded after the
+   * mocks are in place, its config under `project:`) and applies it; `options` are the deployment's
+   * options as the program passes them, for the checks through the published ports.
+   */
+  async upProgram(project: string, programFile: string, config: Record<string, string>, secretKeys: string[], options: Record<string, unknown>): Promise<UpResult> {
+    return this.apply(project, config, secretKeys, options, () => {
+      const out = require(programFile) as Pick<UpResult["outputs"], "urls"> & { nodes: pulumi.Output<UpResult["outputs"]["nodes"]>; network: pulumi.Output<string> };
+      return { topology: String(options.topology), urls: out.urls, nodes: out.nodes, network: out.network };
+    });
+  }
+
+  private async apply(
+    project: string,
+    config: Record<string, unknown>,
+    secretKeys: string[],
+    options: Record<string, unknown>,
+    program: () => { topology: string; urls: Record<string, string>; nodes: pulumi.Output<UpResult["outputs"]["nodes"]>; network: pulumi.Output<string> },
+  ): Promise<UpResult> {
     const started = Date.now();
     // The machine's extra CA certificates for build stages, as `npm run setup` passes them (and as
     // the README asks a user behind a TLS-intercepting proxy to export before `pulumi up`).
     const caCerts = hostExtraCaCerts().pem;
     if (caCerts) process.env.BUILD_CA_CERTS ??= caCerts;
-    await pulumi.runtime.setMocks(this.engine, "realtime-kit", this.stack, false);
+    await pulumi.runtime.setMocks(this.engine, project, this.stack, false);
     const all: Record<string, string> = {};
-    for (const [key, value] of Object.entries({ ...config, ...secrets })) all[`realtime-kit:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
-    pulumi.runtime.setAllConfig(all, Object.keys(secrets).map((key) => `realtime-kit:${key}`));
+    for (const [key, value] of Object.entries(config)) all[`${project}:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
+    pulumi.runtime.setAllConfig(all, secretKeys.map((key) => `${project}:${key}`));
     this.engine.beginRun();
     // Loaded after the mocks are in place, as a Pulumi program must be.
-    const { deploy } = require("../../stacks/deploy") as typeof import("../../stacks/deploy");
-    const out: DeploymentOutputs = deploy();
-    const components = [out.deployment.redis, out.deployment.realtime, out.deployment.app, out.deployment.edge];
-    const containerIds = components.flatMap((component) => (component ? Object.values(component.containers).map((container) => container.id) : []));
-    const [nodes, network] = await this.settled(pulumi.all([pulumi.all(containerIds), out.nodes, out.network]).apply(([, n, w]) => [n, w] as const));
+    const out = program();
+    // The nodes output waits on every container's name: once it settles every container is applied.
+    const [nodes, network] = await this.settled(pulumi.all([out.nodes, out.network]));
     await this.engine.idle();
     const steps = await this.engine.endRun();
-    const deployment = planDeployment(resolveModel(this.modelConfig(config), { baseDir: PROJECT_ROOT }));
+    const deployment = planDeployment(resolveModel(options, { baseDir: PROJECT_ROOT }));
     const topology = await adoptDeployment(deployment, { label: this.stack, networkName: network, ca: this.ca });
     return { outputs: { topology: out.topology, urls: out.urls, nodes, network }, steps, topology, durationMs: Date.now() - started };
   }

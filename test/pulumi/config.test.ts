@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createTestCertificates } from "../../driver/certs";
 import { resolveModel } from "../../model/model";
 import { PROJECT_ROOT } from "../../stacks/config";
-import { StackConfigError } from "../../stacks/deploy";
+import { StackConfigError } from "../../stacks/config";
 import { runProgram, TLS_SECRETS } from "./harness";
 
 /** The ConfigError text `realtime-kit generate` gives for the same options. */

@@ -48,7 +48,7 @@ export const TYPES = {
 } as const;
 
 /** Records every registration; gives images and containers the outputs the real provider would. */
-class RecordingMocks implements pulumi.runtime.Mocks {
+export class RecordingMocks implements pulumi.runtime.Mocks {
   readonly resources: Registered[] = [];
   /** Engine events in order: `create <name>` when a registration arrives, `created <name>` when it completes. */
   readonly events: string[] = [];
