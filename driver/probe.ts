@@ -69,7 +69,8 @@ export async function probeDeployment(options: ProbeOptions, onStep: (step: Prob
   }
 
   const idleMs = options.idleMs ?? 5_000;
-  let kitServer = false;
+  /** Whether the handshake named a node (the kit's server); null while unknown (no handshake). */
+  let kitServer: boolean | null = null;
   await run(`Socket.IO handshake on ${REALTIME_ROUTES.socketIo}`, async () => {
     const response = await httpRequest(`${realtime}${REALTIME_ROUTES.socketIo}?EIO=4&transport=polling`, { ca: options.ca, timeoutMs: timeout });
     const open = /^0(\{.*\})/.exec(response.body);
@@ -89,7 +90,8 @@ export async function probeDeployment(options: ProbeOptions, onStep: (step: Prob
   });
   const kitOnly = async (name: string, body: () => Promise<string>): Promise<void> => {
     if (kitServer) return run(name, body);
-    const step: ProbeStep = { name, ok: true, skipped: true, ms: 0, detail: "skipped: needs the kit's own realtime server (its /echo route and echo event)" };
+    const detail = kitServer === null ? "skipped: no handshake, so whether the server is the kit's is unknown" : "skipped: needs the kit's own realtime server (its /echo route and echo event)";
+    const step: ProbeStep = { name, ok: true, skipped: true, ms: 0, detail };
     steps.push(step);
     onStep(step);
   };

@@ -16,7 +16,11 @@ describe("node-proxy: the Socket.IO server in front of the second stack (ping 5 
     const t = topology.t;
     const node = t.realtimeNodes[0]!;
     const bound = PING_INTERVAL_MS + PING_TIMEOUT_MS;
-    const baseline = await t.stats(node);
+    // The earlier tests' clients are closed, but the node may still be tearing one down: start from none.
+    const baseline = await waitFor(async () => {
+      const stats = await t.stats(node);
+      return stats.sockets === 0 ? stats : undefined;
+    }, { timeoutMs: bound + 5_000, what: `no Socket.IO client left on ${node} from earlier tests` });
 
     // Three clients in their own containers, each with a keep-alive request to the second stack
     // through the node first: two get cut off the network (no FIN, no RST: only heartbeats can
