@@ -7,6 +7,7 @@ import { assertContract } from "../../driver/verify-image";
 import { forgetRun, runFilesDir, writeRun } from "../../driver/runs";
 import { newRunId, startTopology } from "../../driver/start";
 import { loadModel } from "../../model/load";
+import { kitImage } from "../../plan/services";
 import { TOPOLOGY_NAMES } from "../../model/topologies";
 import { action, collect } from "../run";
 
@@ -91,14 +92,22 @@ function printUrls(running: RunningTopology, caFile: string | null): void {
   const out = (line = "") => process.stdout.write(`${line}\n`);
   out();
   out(`${running.model.topology} is up (run ${running.runId}):`);
-  for (const entry of running.deployment.entrypoints) out(`  ${entry.name.padEnd(9)} ${entry.url.padEnd(34)} ${entry.what}`);
+  const model = running.model;
+  const ownRealtime = model.realtime.image !== kitImage("realtime");
+  for (const entry of running.deployment.entrypoints) {
+    // The chat page is the kit's own server's; a realtime image of one's own serves what it serves.
+    if (entry.name === "chat" && ownRealtime) continue;
+    out(`  ${entry.name.padEnd(9)} ${entry.url.padEnd(34)} ${entry.what}`);
+  }
   if (caFile) out(`  CA        ${caFile}  (throwaway CA: trust it, e.g. curl --cacert, or check --ca)`);
   out();
   const base = running.urls.https ?? running.urls.http;
   const extra = [
     caFile ? `--ca ${path.relative(process.cwd(), caFile)}` : "",
     running.urls.realtimePort ? `--realtime-url ${running.urls.realtimePort}` : "",
-    running.model.app ? "" : "--no-app",
+    model.app ? "" : "--no-app",
+    // A second stack of one's own answers its health route, not the kit's app's PONG.
+    model.app && model.app.image !== kitImage("app") ? `--app-path ${model.app.healthPath} --app-expect ''` : "",
   ].filter(Boolean);
   out(`probe it:  npx realtime-kit check ${base}${extra.length ? ` ${extra.join(" ")}` : ""}`);
   out("stop it:   Ctrl-C here, or `npx realtime-kit down` from this folder");
