@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from "node:http";
 import WebSocket from "ws";
 import { REALTIME_ROUTES } from "../model/layout";
 import { connect, connected, describeError, request, type Transport } from "./socket-client";
@@ -39,6 +40,11 @@ export async function probeDeployment(options: ProbeOptions, onStep: (step: Prob
   const realtime = trimSlash(options.realtimeUrl ?? options.url);
   const timeout = options.stepTimeoutMs ?? 20_000;
   const steps: ProbeStep[] = [];
+  const record = (step: ProbeStep): void => {
+    steps.push(step);
+    onStep(step);
+  };
+  const skip = (name: string, detail: string): void => record({ name, ok: true, skipped: true, ms: 0, detail });
   const run = async (name: string, body: () => Promise<string>): Promise<void> => {
     const started = performance.now();
     let step: ProbeStep;
@@ -48,14 +54,11 @@ export async function probeDeployment(options: ProbeOptions, onStep: (step: Prob
     } catch (error) {
       step = { name, ok: false, ms: Math.round(performance.now() - started), detail: describeError(error) };
     }
-    steps.push(step);
-    onStep(step);
+    record(step);
   };
 
   if (options.appPath === null) {
-    const step: ProbeStep = { name: "second stack", ok: true, skipped: true, ms: 0, detail: "skipped: no second stack (--no-app)" };
-    steps.push(step);
-    onStep(step);
+    skip("second stack", "skipped: no second stack (--no-app)");
   } else {
     const appPath = options.appPath;
     await run(`second stack: GET ${appPath}`, async () => {
@@ -72,28 +75,15 @@ export async function probeDeployment(options: ProbeOptions, onStep: (step: Prob
   /** Whether the handshake named a node (the kit's server); null while unknown (no handshake). */
   let kitServer: boolean | null = null;
   await run(`Socket.IO handshake on ${REALTIME_ROUTES.socketIo}`, async () => {
-    const response = await httpRequest(`${realtime}${REALTIME_ROUTES.socketIo}?EIO=4&transport=polling`, { ca: options.ca, timeoutMs: timeout });
-    const open = /^0(\{.*\})/.exec(response.body);
-    if (response.status !== 200 || !open) throw new Error(`HTTP ${response.status} ${JSON.stringify(response.body.slice(0, 120))}: no Socket.IO v4 open packet`);
-    const { sid } = JSON.parse(open[1]!) as { sid: string };
-    // Close the session (an Engine.IO close packet) rather than leave it to the server's ping timeout.
-    const cookie = ([] as string[]).concat(response.headers["set-cookie"] ?? []).map((line) => line.split(";")[0]).join("; ");
-    await sendBody(`${realtime}${REALTIME_ROUTES.socketIo}?EIO=4&transport=polling&sid=${encodeURIComponent(sid)}`, Buffer.from("1"), {
-      ca: options.ca,
-      timeoutMs: timeout,
-      headers: cookie ? { Cookie: cookie } : {},
-    });
+    const { sid, headers } = await engineIoHandshake(realtime, { ca: options.ca, timeoutMs: timeout });
     // The kit's own server names its node on every response; a server of one's own does not have to.
-    const node = response.headers["x-node-id"];
+    const node = headers["x-node-id"];
     kitServer = node !== undefined;
     return `sid ${sid}${kitServer ? ` from ${String(node)} (the kit's realtime server)` : " (a realtime server of your own: the kit-server probes are skipped)"}`;
   });
   const kitOnly = async (name: string, body: () => Promise<string>): Promise<void> => {
     if (kitServer) return run(name, body);
-    const detail = kitServer === null ? "skipped: no handshake, so whether the server is the kit's is unknown" : "skipped: needs the kit's own realtime server (its /echo route and echo event)";
-    const step: ProbeStep = { name, ok: true, skipped: true, ms: 0, detail };
-    steps.push(step);
-    onStep(step);
+    skip(name, kitServer === null ? "skipped: no handshake, so whether the server is the kit's is unknown" : "skipped: needs the kit's own realtime server (its /echo route and echo event)");
   };
   await kitOnly(`[kit server] WebSocket ${REALTIME_ROUTES.echo}: 5 echoes, ${idleMs / 1000} s idle, 1 echo`, () => echoProbe(`${wsOrigin(realtime)}${REALTIME_ROUTES.echo}`, options.ca, idleMs, timeout));
   for (const transport of ["polling", "websocket"] as Transport[]) {
@@ -104,6 +94,32 @@ export async function probeDeployment(options: ProbeOptions, onStep: (step: Prob
   const idle = kitServer ? 0 : idleMs;
   await run(`Socket.IO upgrade to WebSocket${idle > 0 ? `, ${idle / 1000} s idle` : ""}`, () => upgradeProbe(realtime, options.ca, timeout, idle));
   return steps;
+}
+
+/** What an Engine.IO v4 server's open packet says. */
+export interface EngineIoOpen {
+  sid: string;
+  pingInterval: number;
+  pingTimeout: number;
+  maxPayload: number;
+}
+
+/**
+ * Opens an Engine.IO long-polling session on `origin` and closes it at once (a close packet, not the
+ * server's ping timeout): the open packet, the response's headers and the cookies it set.
+ */
+export async function engineIoHandshake(origin: string, options: { ca?: string; timeoutMs: number }): Promise<EngineIoOpen & { headers: IncomingHttpHeaders; setCookie: string[] }> {
+  const url = `${origin}${REALTIME_ROUTES.socketIo}?EIO=4&transport=polling`;
+  const response = await httpRequest(url, options);
+  const open = /^0(\{.*\})/.exec(response.body);
+  if (response.status !== 200 || !open) {
+    throw new Error(`GET ${REALTIME_ROUTES.socketIo}?EIO=4&transport=polling answered ${response.status} ${JSON.stringify(response.body.slice(0, 120))}: no Socket.IO v4 open packet (a Socket.IO v4 server on its default path /socket.io answers one)`);
+  }
+  const packet = JSON.parse(open[1]!) as EngineIoOpen;
+  const setCookie = ([] as string[]).concat(response.headers["set-cookie"] ?? []);
+  const cookie = setCookie.map((line) => line.split(";")[0]).join("; ");
+  await sendBody(`${url}&sid=${encodeURIComponent(packet.sid)}`, Buffer.from("1"), { ...options, headers: cookie ? { Cookie: cookie } : {} });
+  return { ...packet, headers: response.headers, setCookie };
 }
 
 /** Polling requests the polling step makes in one session: enough to cross every node of a pool many times. */

@@ -1,5 +1,5 @@
 import type Docker from "dockerode";
-import { io, type Socket } from "socket.io-client";
+import type { Socket } from "socket.io-client";
 import { ConfigError } from "../model/errors";
 import { IMAGE_NAMES, REALTIME_ROUTES } from "../model/layout";
 import { DRIVER_LABEL, KIT_LABEL, LOCAL_DRIVER } from "../model/labels";
@@ -8,8 +8,10 @@ import { planDeployment } from "../render/deployment";
 import { kitImage, type ServiceSpec } from "../plan/services";
 import { docker, logsOf, removeByLabel } from "./engine";
 import { execIn } from "./exec";
-import { imageHealthCheck, shellCommand } from "./health";
+import { imageHealthCheck, shellCommand, type ImageHealthCheck } from "./health";
 import { httpRequest } from "./http";
+import { engineIoHandshake, type EngineIoOpen } from "./probe";
+import { connect, connected } from "./socket-client";
 import { sleep, waitFor } from "./wait";
 
 /**
@@ -91,7 +93,9 @@ export async function verifyImage(model: Model, service: ServiceSpec, onStep: (s
   };
   const image = service.image;
   const port = service.port;
-  const healthPath = service.role === "realtime" ? model.realtime.healthPath : model.app!.healthPath;
+  // The plan gives every realtime and app node its health route.
+  const healthPath = service.env.HEALTH_PATH!;
+  let check: ImageHealthCheck | null = null;
   let container: Docker.Container | null = null;
   let base = "";
   try {
@@ -105,7 +109,7 @@ export async function verifyImage(model: Model, service: ServiceSpec, onStep: (s
         }
       })) &&
       (await step("HEALTHCHECK", async () => {
-        const check = await imageHealthCheck(image);
+        check = await imageHealthCheck(image);
         if (!check) {
           throw new Error(
             `the image has no HEALTHCHECK, and both drivers wait on it before routing traffic to a node. Add one that asks the health route, e.g.\n` +
@@ -121,7 +125,7 @@ export async function verifyImage(model: Model, service: ServiceSpec, onStep: (s
         container = await docker.createContainer({
           Image: image,
           name: `rk-${owner}-${service.name}`,
-          Env: Object.entries({ ...service.env, HEALTH_PATH: healthPath }).map(([key, value]) => `${key}=${value}`),
+          Env: Object.entries(service.env).map(([key, value]) => `${key}=${value}`),
           Labels: labels,
           ExposedPorts: { [`${port}/tcp`]: {} },
           HostConfig: { NetworkMode: network.id, PortBindings: { [`${port}/tcp`]: [{ HostIp: "127.0.0.1", HostPort: "" }] } },
@@ -147,8 +151,7 @@ export async function verifyImage(model: Model, service: ServiceSpec, onStep: (s
         }
       })) &&
       (await step("its HEALTHCHECK passes", async () => {
-        const check = (await imageHealthCheck(image))!;
-        const run = await execIn(container!, ["/bin/sh", "-c", shellCommand(check.test)]);
+        const run = await execIn(container!, ["/bin/sh", "-c", shellCommand(check!.test)]);
         if (run.exitCode !== 0) throw new Error(`the HEALTHCHECK command exited ${run.exitCode} while GET ${healthPath} answers 200${tail(run.stdout + run.stderr)}`);
         return "exit 0";
       })) &&
@@ -166,17 +169,11 @@ type Step = (name: string, body: () => Promise<string>) => Promise<boolean>;
 
 async function realtimeSteps(model: Model, service: ServiceSpec, base: string, step: Step): Promise<boolean> {
   const env = service.env;
-  let handshake = { sid: "", pingInterval: 0, pingTimeout: 0, maxPayload: 0, setCookie: [] as string[] };
+  let handshake: EngineIoOpen & { setCookie: string[] } = { sid: "", pingInterval: 0, pingTimeout: 0, maxPayload: 0, setCookie: [] };
   return (
     (await step(`Socket.IO handshake on ${REALTIME_ROUTES.socketIo}`, async () => {
-      const response = await httpRequest(`${base}${REALTIME_ROUTES.socketIo}?EIO=4&transport=polling`, { timeoutMs: 5_000 });
-      const open = /^0(\{.*\})/.exec(response.body);
-      if (response.status !== 200 || !open) {
-        throw new Error(`GET ${REALTIME_ROUTES.socketIo}?EIO=4&transport=polling answered ${response.status} ${JSON.stringify(response.body.slice(0, 80))}; a Socket.IO v4 server on its default path (/socket.io) answers an open packet`);
-      }
-      const packet = JSON.parse(open[1]!) as { sid: string; pingInterval: number; pingTimeout: number; maxPayload: number };
-      handshake = { ...packet, setCookie: ([] as string[]).concat(response.headers["set-cookie"] ?? []) };
-      return `sid ${packet.sid}`;
+      handshake = await engineIoHandshake(base, { timeoutMs: 5_000 });
+      return `sid ${handshake.sid}`;
     })) &&
     (await step("ping interval, timeout and buffer size from the environment", async () => {
       const wanted = { pingInterval: Number(env.PING_INTERVAL_MS), pingTimeout: Number(env.PING_TIMEOUT_MS), maxPayload: Number(env.MAX_HTTP_BUFFER_SIZE) };
@@ -190,12 +187,9 @@ async function realtimeSteps(model: Model, service: ServiceSpec, base: string, s
     })) &&
     (await stickinessStep(model, env, handshake, step)) &&
     (await step("a client connects, polls, upgrades to WebSocket and stays through idle", async () => {
-      const socket = io(base, { transports: ["polling", "websocket"], reconnection: false, timeout: 5_000, forceNew: true });
+      const socket = connect({ url: base, timeoutMs: 5_000 });
       try {
-        await new Promise<void>((resolve, reject) => {
-          socket.once("connect", resolve);
-          socket.once("connect_error", reject);
-        });
+        await connected(socket, 5_000);
         for (let index = 0; index < 5; index++) socket.emit("realtime-kit:verify", index);
         const upgraded = await waitFor(() => socket.io.engine?.transport?.name === "websocket", { timeoutMs: 5_000, what: "the upgrade to WebSocket" }).then(
           () => true,
@@ -244,11 +238,8 @@ async function gracefulStop(service: ServiceSpec, container: Docker.Container, b
   let client: Socket | null = null;
   let disconnectedAt: number | null = null;
   if (service.role === "realtime") {
-    client = io(base, { transports: ["websocket"], reconnection: false, timeout: 5_000, forceNew: true });
-    await new Promise<void>((resolve, reject) => {
-      client!.once("connect", resolve);
-      client!.once("connect_error", reject);
-    });
+    client = connect({ url: base, transports: ["websocket"], timeoutMs: 5_000 });
+    await connected(client, 5_000);
     client.once("disconnect", () => (disconnectedAt = Date.now()));
   }
   const started = Date.now();
