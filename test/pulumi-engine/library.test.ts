@@ -1,15 +1,13 @@
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { createTestCertificates } from "../../driver/certs";
 import { docker } from "../../driver/engine";
 import { freePorts } from "../../driver/ports";
 import { closeClients, everyContainerHealthy } from "../integration/clients";
 import { checkCommandPasses } from "../integration/checks";
 import { crossNodeBroadcast } from "./checks";
-import { destroyLeavingNothing, StackOnEngine, type UpResult } from "./stack";
+import { destroyLeavingNothing, stackCertificates, StackOnEngine, type UpResult } from "./stack";
 
 const EXAMPLE = path.resolve(__dirname, "..", "..", "examples", "pulumi-program", "index.ts");
 
@@ -28,10 +26,8 @@ describe("a program of one's own with RealtimeDeployment, applied to the Docker 
   before(async function () {
     const [http, https] = await freePorts(2);
     const options = { topology: "multi-node", hostname: "localhost", ports: { http, https }, realtime: { nodes: 2 } };
-    const terminators = new StackOnEngine(stack).plan(options).services.filter((service) => service.mountsTls).map((service) => service.name);
-    const certificates = await createTestCertificates(["localhost", "127.0.0.1", ...terminators]);
-    caFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "rk-pe-lib-")), "ca.pem");
-    fs.writeFileSync(caFile, certificates.caCert);
+    const certificates = await stackCertificates(options);
+    caFile = certificates.caFile;
     onEngine = new StackOnEngine(stack, certificates.caCert);
     const config = { hostname: "localhost", httpPort: String(http), httpsPort: String(https), realtimeNodes: "2", tlsCert: certificates.cert, tlsKey: certificates.key };
     up = await onEngine.upProgram("chat-platform", EXAMPLE, config, ["tlsCert", "tlsKey"], options);

@@ -1,15 +1,13 @@
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { createTestCertificates } from "../../driver/certs";
 import { docker } from "../../driver/engine";
 import { freePorts } from "../../driver/ports";
 import { closeClients, everyContainerHealthy } from "../integration/clients";
 import { checkPassesForOwnImages, voteAcrossNodes, voteOverBothTransports } from "../integration/own-images/checks";
 import { buildExamples, LIVE_POLL, OWN_IMAGES, STATUS_API } from "../integration/own-images/images";
-import { destroyLeavingNothing, StackOnEngine, type UpResult } from "./stack";
+import { destroyLeavingNothing, stackCertificates, StackOnEngine, type UpResult } from "./stack";
 
 /**
  * The Pulumi program with images of one's own (the examples: a Socket.IO poll and a Python API),
@@ -35,10 +33,8 @@ describe("Pulumi program with your own images applied to the Docker engine (the 
       before(async function () {
         const [http, https] = await freePorts(2);
         const settings = { topology, ...OWN_IMAGES, ports: { http, https } };
-        const terminators = new StackOnEngine(stack).plan(settings).services.filter((service) => service.mountsTls).map((service) => service.name);
-        const certificates = await createTestCertificates(["localhost", "127.0.0.1", ...terminators]);
-        caFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "rk-pe-own-")), "ca.pem");
-        fs.writeFileSync(caFile, certificates.caCert);
+        const certificates = await stackCertificates(settings);
+        caFile = certificates.caFile;
         onEngine = new StackOnEngine(stack, certificates.caCert);
         up = await onEngine.up(settings, { tlsCert: certificates.cert, tlsKey: certificates.key });
         process.stdout.write(`      applied ${up.steps.length} resources in ${(up.durationMs / 1000).toFixed(1)} s\n`);

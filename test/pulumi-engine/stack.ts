@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { planDeployment, type Deployment } from "../../render/deployment";
 import { adoptDeployment } from "../../driver/adopt";
+import { createTestCertificates } from "../../driver/certs";
 import { docker, removeByLabel } from "../../driver/engine";
 import type { RunningTopology } from "../../driver/running";
 import { KIT_LABEL } from "../../model/labels";
@@ -147,4 +151,17 @@ export async function labelled(stack: string): Promise<string[]> {
 export async function destroyLeavingNothing(onEngine: StackOnEngine | undefined, stack: string): Promise<void> {
   if (onEngine) assert.deepEqual((await onEngine.destroy()).leftByDestroy, [], "deleting the applied resources leaves nothing with the stack's label");
   assert.deepEqual(await labelled(stack), []);
+}
+
+/**
+ * A certificate for a TLS deployment of these options, valid for localhost and for its
+ * terminators' names (client containers on the network connect to them by name), signed by a
+ * throwaway CA whose PEM is also written to a temporary file for `realtime-kit check --ca`.
+ */
+export async function stackCertificates(options: Record<string, unknown>): Promise<{ cert: string; key: string; caCert: string; caFile: string }> {
+  const terminators = new StackOnEngine("certificates").plan(options).services.filter((service) => service.mountsTls).map((service) => service.name);
+  const certificates = await createTestCertificates(["localhost", "127.0.0.1", ...terminators]);
+  const caFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "rk-pe-")), "ca.pem");
+  fs.writeFileSync(caFile, certificates.caCert);
+  return { cert: certificates.cert, key: certificates.key, caCert: certificates.caCert, caFile };
 }

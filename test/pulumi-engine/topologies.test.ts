@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { createTestCertificates } from "../../driver/certs";
 import { docker } from "../../driver/engine";
 import { freePorts } from "../../driver/ports";
 import type { RunningTopology } from "../../driver/running";
@@ -17,7 +15,7 @@ import {
   websocketOnlyRoundTrip,
 } from "../integration/checks";
 import { crossNodeBroadcast } from "./checks";
-import { destroyLeavingNothing, StackOnEngine, type UpResult } from "./stack";
+import { destroyLeavingNothing, stackCertificates, StackOnEngine, type UpResult } from "./stack";
 
 /**
  * The Pulumi program's resources applied to this machine's Docker engine with the docker
@@ -62,15 +60,11 @@ describe("Pulumi program applied to the Docker engine (the provider's Docker cal
         const settings: Record<string, unknown> = { ...config, ports: { http, ...(tls ? { https } : {}) } };
         const secrets: Record<string, string> = {};
         let ca: string | null = null;
-        onEngine = new StackOnEngine(stack);
         if (tls) {
-          // Valid for the terminators' names too: client containers on the network connect to them by name.
-          const terminators = onEngine.plan(settings).services.filter((service) => service.mountsTls).map((service) => service.name);
-          const certificates = await createTestCertificates(["localhost", "127.0.0.1", ...terminators]);
+          const certificates = await stackCertificates(settings);
           Object.assign(secrets, { tlsCert: certificates.cert, tlsKey: certificates.key });
           ca = certificates.caCert;
-          caFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "rk-pe-")), "ca.pem");
-          fs.writeFileSync(caFile, ca);
+          caFile = certificates.caFile;
         }
         onEngine = new StackOnEngine(stack, ca);
         up = await onEngine.up(settings, secrets);
