@@ -57,4 +57,11 @@ describe("realtime-kit as a library: RealtimeDeployment in a Pulumi program of o
     assert.equal(load.status, 0, load.stderr);
     assert.equal(load.stdout.trim(), "RealtimeDeployment,StackConfigError function");
   });
+
+  it("realtime-kit/server is @realtime-kit/server's build (server/dist), loadable by plain Node without the Redis packages", () => {
+    const script = "const lib = require('realtime-kit/server'); console.log(typeof lib.createKitServer, typeof lib.readKitEnv, Object.keys(require.cache).some((f) => /node_modules[\\/](redis|@socket\.io[\\/]redis)/.test(f)))";
+    const load = spawnSync(process.execPath, ["-e", script], { cwd: REPO, encoding: "utf8" });
+    assert.equal(load.status, 0, load.stderr);
+    assert.equal(load.stdout.trim(), "function function false", "the Redis packages are loaded only when Redis is given");
+  });
 });

@@ -1,0 +1,104 @@
+import * as http from "node:http";
+import { Server, type ServerOptions } from "socket.io";
+import { readKitEnv, type Env, type KitEnv } from "./env";
+import { answerHealth, NodeLifecycle, refuseWhileStopping, stopNode, stopOnSignals, type StopParts } from "./lifecycle";
+import { connectRedisAdapter } from "./adapter";
+import { jsonLogger, type Logger } from "./log";
+import { prefixSessionIds, SOCKET_IO_PATH, socketIoOptions } from "./options";
+import type { RedisAdapterLink } from "./redis";
+
+export interface KitServerOptions {
+  /** Where the kit's variables are read (default: process.env). */
+  env?: Env;
+  /** The application's own HTTP routes; everything that is not the health route or /socket.io/ reaches it (default: 404). */
+  onRequest?: http.RequestListener;
+  /** Your own Socket.IO options, applied over the kit's (socketIoOptions). */
+  serverOptions?: Partial<ServerOptions>;
+  /** Default: JSON lines on stdout/stderr, each with the node's NODE_ID. */
+  log?: Logger;
+  /** Default: process.exit. */
+  exit?: (code: number) => void;
+}
+
+export interface KitServer {
+  readonly io: Server;
+  readonly httpServer: http.Server;
+  readonly env: KitEnv;
+  readonly lifecycle: NodeLifecycle;
+  /** The adapter's Redis link in multi-node (REDIS_URL set), else null. */
+  readonly redis: RedisAdapterLink | null;
+  /** Listens on PORT and stops gracefully on SIGTERM/SIGINT. Resolves once listening. */
+  listen(): Promise<void>;
+  /** The graceful stop, as SIGTERM runs it (ends with `exit`). */
+  stop(reason?: string): Promise<void>;
+}
+
+/**
+ * A Socket.IO server that meets realtime-kit's contract, in one call: options from the kit's
+ * environment, the Redis adapter when REDIS_URL is given, the health route at HEALTH_PATH, 503
+ * for new sessions while stopping, and the graceful stop on SIGTERM.
+ *
+ *     const kit = createKitServer();
+ *     kit.io.on("connection", (socket) => { ... });
+ *     await kit.listen();
+ */
+export function createKitServer(options: KitServerOptions = {}): KitServer {
+  const env = readKitEnv(options.env);
+  const log = options.log ?? jsonLogger(env.nodeId);
+  const lifecycle = new NodeLifecycle();
+  const onRequest: http.RequestListener =
+    options.onRequest ??
+    ((_req, res) => {
+      res.writeHead(404, { "Content-Type": "text/plain; charset=utf-8" });
+      res.end("404 Not Found\n");
+    });
+
+  const httpServer = http.createServer();
+  const io = new Server(httpServer, { ...socketIoOptions(env), ...options.serverOptions });
+  prefixSessionIds(io, env.sessionIdPrefix);
+  const redis = env.redisUrl ? connectRedisAdapter({ redisUrl: env.redisUrl, adapter: env.adapter }, log) : null;
+  redis?.install(io);
+
+  // Socket.IO answers /socket.io/ from its own "request" listener; ours answers the rest.
+  const socketIoListeners = httpServer.listeners("request") as http.RequestListener[];
+  httpServer.removeAllListeners("request");
+  lifecycle.countRequests(httpServer);
+  httpServer.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const path = (req.url ?? "/").split("?")[0];
+    if (path === env.healthPath) answerHealth(res, lifecycle, env.nodeId, req.method === "HEAD");
+    else if (!(req.url ?? "").startsWith(SOCKET_IO_PATH)) onRequest(req, res);
+    else if (lifecycle.stopping) refuseWhileStopping(res);
+    else for (const l of socketIoListeners) l.call(httpServer, req, res);
+  });
+  // Longer than the idle timeouts of the proxies in front, so that they, not we, close idle
+  // keep-alive connections (otherwise a request can race our close and fail).
+  httpServer.keepAliveTimeout = 65_000;
+  httpServer.headersTimeout = 66_000;
+
+  const stopParts: StopParts = {
+    lifecycle,
+    io,
+    servers: [httpServer],
+    log,
+    closeLast: redis ? [() => redis.close()] : [],
+    exit: options.exit,
+  };
+  return {
+    io,
+    httpServer,
+    env,
+    lifecycle,
+    redis,
+    listen: () =>
+      new Promise<void>((resolve, reject) => {
+        httpServer.once("error", reject);
+        httpServer.listen(env.port, () => {
+          httpServer.off("error", reject);
+          stopOnSignals(stopParts);
+          log.info("listening", { port: env.port, healthPath: env.healthPath, redis: redis ? env.adapter : "off" });
+          resolve();
+        });
+      }),
+    stop: (reason = "stop()") => stopNode(stopParts, reason),
+  };
+}
