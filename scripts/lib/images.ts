@@ -5,6 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { dockerfileBuildContext } from "../../model/kit-root";
 import { IMAGE_NAMES } from "../../model/layout";
 import { describeFailure, envWithSbin, formatBytes, formatDuration, run, tailFile } from "./proc";
 import { imageInfo, type Reporter, REPO_ROOT, SETUP_LOG_DIR, SetupError, silent } from "./setup-shared";
@@ -50,12 +51,11 @@ export function listImageFolders(imagesDir = IMAGES_DIR): ImageFolder[] {
     const dockerfile = path.join(dir, "Dockerfile");
     if (!fs.existsSync(dockerfile)) continue;
     const text = fs.readFileSync(dockerfile, "utf8");
-    const ctx = /^#\s*build-context:\s*(\S+)\s*$/m.exec(text);
     const bases: string[] = [];
     for (const m of text.matchAll(/^\s*FROM\s+(?:--\S+\s+)*(\S+)/gim)) bases.push(m[1]);
     const args = [...text.matchAll(/^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)/gm)].map((m) => m[1]);
     const repository = (IMAGE_NAMES as Record<string, string>)[name] ?? `realtime-kit/${name}`;
-    out.push({ name, dir, dockerfile, context: ctx ? path.resolve(dir, ctx[1]) : dir, repository, bases, args });
+    out.push({ name, dir, dockerfile, context: dockerfileBuildContext(dockerfile, text), repository, bases, args });
   }
   return out;
 }

@@ -2,10 +2,11 @@ import path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { IMAGE_NAMES, type ImageName } from "../../model/layout";
+import { kitImageBuild } from "../../model/kit-root";
 import { KIT_LABEL } from "../../model/labels";
 import { kitImage, type ServiceSpec } from "../../plan/services";
 import type { HostSpec } from "../../model/model";
-import { PROJECT_ROOT, type RegistrySettings } from "../config";
+import type { RegistrySettings } from "../config";
 
 /** Name of the machine when the stack has no `hosts`: the default Docker engine (DOCKER_HOST or the local socket). */
 export const DEFAULT_HOST = "local";
@@ -71,7 +72,7 @@ export class DeploymentHost extends pulumi.ComponentResource {
         {
           imageName: registry ? `${registry.server}/${IMAGE_NAMES[spec.role]}:latest` : spec.image,
           build: {
-            context: buildContext(spec.role),
+            ...buildLocation(spec.role),
             // The classic builder, as `npm run setup` builds: the provider's default (BuildKit)
             // would use another cache and, with a `# syntax` line, pull a frontend image.
             builderVersion: "BuilderV1",
@@ -97,9 +98,15 @@ export class DeploymentHost extends pulumi.ComponentResource {
   }
 }
 
-/** images/<role>, relative to where Pulumi runs the program (the state then does not depend on the checkout's location). */
-function buildContext(role: ImageName): string {
-  return path.relative(process.cwd(), path.join(PROJECT_ROOT, "images", role)) || ".";
+/**
+ * images/<role>'s build context (and its Dockerfile when the context is another folder, as the
+ * realtime image's is: it takes @realtime-kit/server from server/), relative to where Pulumi runs
+ * the program, so that the state does not depend on the checkout's location.
+ */
+function buildLocation(role: ImageName): { context: string; dockerfile?: string } {
+  const { context, dockerfile } = kitImageBuild(role);
+  const relative = (to: string) => path.relative(process.cwd(), to) || ".";
+  return path.dirname(dockerfile) === context ? { context: relative(context) } : { context: relative(context), dockerfile: relative(dockerfile) };
 }
 
 /**

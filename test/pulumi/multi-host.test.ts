@@ -98,11 +98,11 @@ describe("Pulumi program: multi-node over several hosts", () => {
     assert.deepEqual(run.ofType(TYPES.network).map((network) => [hostOf(network), network.inputs.name]), [["edge", "prod-net"], ["b", "prod-net"], ["c", "prod-net"]]);
     const built = run.ofType(TYPES.image).map((image) => `${hostOf(image)}: ${image.inputs.build.context}`).sort();
     assert.deepEqual(built, [
+      "b: .",
       "b: images/app",
-      "b: images/realtime",
       "c: images/app",
+      "edge: .",
       "edge: images/haproxy",
-      "edge: images/realtime",
       "edge: images/redis",
       "edge: images/stunnel",
     ]);

@@ -78,7 +78,7 @@ describe("Pulumi program (mocked engine): one stack per topology", () => {
       assert.equal(run.ofType(TYPES.provider).length, 0, "one machine: the default Docker provider");
     });
 
-    it("builds the realtime image from images/realtime with the classic builder, tagged as the kit names it, without pushing", async () => {
+    it("builds the realtime image from images/realtime/Dockerfile (context: the repository root, for server/) with the classic builder, tagged as the kit names it, without pushing", async () => {
       const saved = process.env.BUILD_CA_CERTS;
       delete process.env.BUILD_CA_CERTS;
       const run = await runProgram(config, {}, "single").finally(() => {
@@ -86,7 +86,7 @@ describe("Pulumi program (mocked engine): one stack per topology", () => {
       });
       const images = run.ofType(TYPES.image);
       assert.equal(images.length, 1);
-      assert.deepEqual(images[0]!.inputs.build, { context: "images/realtime", builderVersion: "BuilderV1" }, "the builder npm run setup uses, so both share the layer cache");
+      assert.deepEqual(images[0]!.inputs.build, { context: ".", dockerfile: "images/realtime/Dockerfile", builderVersion: "BuilderV1" }, "the builder npm run setup uses, so both share the layer cache");
       assert.equal(images[0]!.inputs.imageName, "realtime-kit/realtime:latest");
       assert.equal(images[0]!.inputs.skipPush, true);
       assert.equal(run.container("realtime-1").inputs.image, "sha256:built-local-realtime-image", "the container runs the built image by digest");
@@ -271,13 +271,13 @@ describe("Pulumi program (mocked engine): one stack per topology", () => {
       assert.ok(at("create app-1") < at("created redis"), "the app pool does not wait for Redis");
     });
 
-    it("builds each kit image once, from images/<role>", async () => {
+    it("builds each kit image once, from images/<role> (the realtime image from the repository root)", async () => {
       const run = await runProgram(config, TLS_SECRETS, "multi-node");
       const built = run.ofType(TYPES.image).map((image) => [image.inputs.imageName, image.inputs.build.context]).sort();
       assert.deepEqual(built, [
         ["realtime-kit/app:latest", "images/app"],
         ["realtime-kit/haproxy:latest", "images/haproxy"],
-        ["realtime-kit/realtime:latest", "images/realtime"],
+        ["realtime-kit/realtime:latest", "."],
         ["realtime-kit/redis:latest", "images/redis"],
         ["realtime-kit/stunnel:latest", "images/stunnel"],
       ]);

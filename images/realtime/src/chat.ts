@@ -1,11 +1,11 @@
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
+import type { RedisAdapterLink } from "@realtime-kit/server";
 import type { Server, Socket } from "socket.io";
 import { errMessage, log } from "./log";
-import type { RedisLink } from "./redis";
 
 /** The Redis list that holds the chat history shared by all nodes. */
-export const HISTORY_KEY = "realtime-kit:chat:history";
+const HISTORY_KEY = "realtime-kit:chat:history";
 const MAX_CHAT_LENGTH = 2000;
 
 interface ChatMessage {
@@ -21,27 +21,36 @@ type Ack = (response: unknown) => void;
 /**
  * The chat history sent to each new connection: Redis's shared list when Redis answers, else
  * this node's own copy (the last list read from Redis plus the messages it accepted since).
+ * While Redis is down, nothing waits on it: its commands are skipped or bounded to 1 s.
  */
 export class ChatHistory {
   private local: ChatMessage[] = [];
 
   constructor(
-    private readonly redis: RedisLink | null,
+    private readonly redis: RedisAdapterLink | null,
     private readonly size: number,
   ) {}
 
   remember(m: ChatMessage): void {
     this.local.push(m);
     if (this.local.length > this.size) this.local = this.newest(this.local);
+    if (this.size > 0) {
+      void this.redis?.command((c) => c.multi().rPush(HISTORY_KEY, JSON.stringify(m)).lTrim(HISTORY_KEY, -this.size, -1).exec());
+    }
   }
 
   async current(): Promise<unknown[]> {
-    if (this.redis) {
-      const shared = await this.redis.history();
-      if (shared) {
-        this.local = this.newest(shared as ChatMessage[]);
-        return shared;
-      }
+    const shared = this.size === 0 ? null : await this.redis?.command((c) => c.lRange(HISTORY_KEY, -this.size, -1));
+    if (shared) {
+      const parsed = shared.flatMap((raw) => {
+        try {
+          return [JSON.parse(raw) as ChatMessage];
+        } catch {
+          return []; // skip foreign entries
+        }
+      });
+      this.local = this.newest(parsed);
+      return parsed;
     }
     return [...this.local];
   }
@@ -53,7 +62,7 @@ export class ChatHistory {
 }
 
 /** The `chat`, `echo` and `whoami` events, and the `history` each connection gets first. */
-export function attachChat(io: Server, nodeId: string, historySize: number, redis: RedisLink | null): void {
+export function attachChat(io: Server, nodeId: string, historySize: number, redis: RedisAdapterLink | null): void {
   const history = new ChatHistory(redis, historySize);
 
   // Event handlers are created once and shared by every socket (Socket.IO calls them with `this`
@@ -67,7 +76,6 @@ export function attachChat(io: Server, nodeId: string, historySize: number, redi
     }
     const msg: ChatMessage = { id: randomUUID(), text, node: nodeId, at: Date.now() };
     history.remember(msg);
-    void redis?.push(msg);
     if (redis && !redis.ready) this.broadcast.local.emit("chat", msg);
     else this.broadcast.emit("chat", msg);
     reply({ ok: true, id: msg.id, node: nodeId });

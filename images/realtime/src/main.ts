@@ -1,16 +1,14 @@
 import { join } from "node:path";
-import { attachChat, HISTORY_KEY } from "./chat";
-import { ConfigError, loadConfig, type Config } from "./config";
+import { connectRedisAdapter, KitEnvError, NodeLifecycle, originCheck } from "@realtime-kit/server";
+import { attachChat } from "./chat";
+import { loadConfig, type Config } from "./config";
 import { EchoServer } from "./echo";
 import { errMessage, log, setLogNode } from "./log";
-import { makeOriginCheck } from "./origin";
 import { UpstreamProxy } from "./proxy";
-import type { RedisLink } from "./redis";
 import { routeRequests } from "./routes";
 import { configureServers, createServers, limitConnections, listen } from "./servers";
 import { handleShutdownSignals, ignoreUnhandledRejections } from "./shutdown";
 import { createSocketIo } from "./socket-io";
-import { NodeState } from "./state";
 import { loadPublic } from "./static";
 import { Stats } from "./stats";
 import { routeUpgrades } from "./upgrades";
@@ -18,26 +16,24 @@ import { routeUpgrades } from "./upgrades";
 /** Builds the node's parts from its configuration and starts listening. */
 function run(config: Config): void {
   const nodeId = config.nodeId;
-  const originAllowed = makeOriginCheck(config.corsOrigins);
+  const originAllowed = originCheck(config.corsOrigins);
   const publicFiles = loadPublic(join(__dirname, "..", "public"));
   // The Redis client and adapters are loaded only when a Redis URL is set: a node without Redis
   // would carry several MB of their code and state for nothing.
-  const redis: RedisLink | null = config.redisUrl
-    ? new (require("./redis") as typeof import("./redis")).RedisLink(config.redisUrl, config.adapter, HISTORY_KEY, config.historySize)
-    : null;
+  const redis = config.redisUrl ? connectRedisAdapter({ redisUrl: config.redisUrl, adapter: config.adapter }, log) : null;
   const proxy = config.appUpstream ? new UpstreamProxy(config.appUpstream, config.nodeId, config.maxHttpBufferSize) : null;
   const echo = new EchoServer(nodeId, config.maxHttpBufferSize);
-  const state = new NodeState();
+  const lifecycle = new NodeLifecycle();
 
   const servers = createServers(config);
-  const sio = createSocketIo(config, servers.realtime, originAllowed, redis);
+  const sio = createSocketIo(config, servers.realtime, redis);
   limitConnections(servers, config);
   attachChat(sio.io, nodeId, config.historySize, redis);
 
-  const stats = new Stats(nodeId, sio.io, proxy, redis, state);
-  routeRequests(servers, { config, state, sio, proxy, publicFiles, stats });
-  routeUpgrades(servers, { nodeId, healthPath: config.healthPath, state, sio, echo, proxy, originAllowed });
-  configureServers(servers, config, state);
+  const stats = new Stats(nodeId, sio.io, proxy, redis, lifecycle);
+  routeRequests(servers, { config, lifecycle, sio, proxy, publicFiles, stats });
+  routeUpgrades(servers, { nodeId, healthPath: config.healthPath, lifecycle, sio, echo, proxy, originAllowed });
+  configureServers(servers, config, lifecycle);
 
   listen(servers, config).then(
     () =>
@@ -59,8 +55,8 @@ function run(config: Config): void {
     },
   );
 
-  handleShutdownSignals({ state, servers, io: sio.io, echo, proxy, redis });
-  ignoreUnhandledRejections(state);
+  handleShutdownSignals({ lifecycle, servers, io: sio.io, echo, proxy, redis });
+  ignoreUnhandledRejections(lifecycle);
 }
 
 function main(): void {
@@ -68,7 +64,7 @@ function main(): void {
   try {
     config = loadConfig();
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof KitEnvError) {
       log.error("invalid configuration", { error: err.message });
       process.exit(2);
     }

@@ -1,13 +1,12 @@
-export const SOCKET_IO_PATH = "/socket.io/";
+import { SOCKET_IO_PATH } from "@realtime-kit/server";
+
+export { DEFAULT_HEALTH_PATH, SOCKET_IO_PATH } from "@realtime-kit/server";
 
 export function pathnameOf(url: string | undefined): string {
   const u = url ?? "/";
   const q = u.indexOf("?");
   return q === -1 ? u : u.slice(0, q);
 }
-
-/** The health route when HEALTH_PATH is not given (the kit always gives it). */
-export const DEFAULT_HEALTH_PATH = "/healthz";
 
 /** Paths the node answers itself on its main port, whatever APP_UPSTREAM says. */
 export function isOwnPath(p: string, healthPath: string): boolean {

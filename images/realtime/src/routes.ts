@@ -1,4 +1,5 @@
 import type * as http from "node:http";
+import { answerHealth, type NodeLifecycle } from "@realtime-kit/server";
 import { refuseOversizedBody } from "./body-limit";
 import type { Config } from "./config";
 import { isEchoPath, isOwnPath, isSocketIoPath, pathnameOf } from "./paths";
@@ -9,11 +10,10 @@ import { refuseWhileShuttingDown } from "./shutdown";
 import type { SocketIo } from "./socket-io";
 import type { StaticFile } from "./static";
 import type { Stats } from "./stats";
-import type { NodeState } from "./state";
 
 export interface RouteParts {
   config: Config;
-  state: NodeState;
+  lifecycle: NodeLifecycle;
   sio: SocketIo;
   proxy: UpstreamProxy | null;
   publicFiles: Map<string, StaticFile>;
@@ -30,7 +30,7 @@ function serveStatic(res: http.ServerResponse, file: StaticFile, head: boolean):
  * endpoints (unless a split port carries them) and proxies the rest to APP_UPSTREAM; the split
  * port answers only the realtime endpoints.
  */
-export function routeRequests(servers: Servers, { config, state, sio, proxy, publicFiles, stats }: RouteParts): void {
+export function routeRequests(servers: Servers, { config, lifecycle, sio, proxy, publicFiles, stats }: RouteParts): void {
   const nodeId = config.nodeId;
   const split = servers.split !== null;
 
@@ -41,7 +41,7 @@ export function routeRequests(servers: Servers, { config, state, sio, proxy, pub
     }
     const head = req.method === "HEAD";
     if (p === config.healthPath) {
-      sendJson(res, state.shuttingDown ? 503 : 200, { status: state.shuttingDown ? "shutting-down" : "ok", node: nodeId });
+      answerHealth(res, lifecycle, nodeId, head);
     } else if (p === "/stats") {
       sendJson(res, 200, stats.snapshot());
     } else if (p.startsWith("/stats/sockets/")) {
@@ -64,7 +64,7 @@ export function routeRequests(servers: Servers, { config, state, sio, proxy, pub
 
   function onMainRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
     const p = pathnameOf(req.url);
-    if (refuseWhileShuttingDown(state, nodeId, req, res, p)) return;
+    if (refuseWhileShuttingDown(lifecycle, nodeId, req, res, p)) return;
     if (isSocketIoPath(req.url) || isEchoPath(p)) {
       res.setHeader("X-Node-Id", nodeId);
       if (split) sendText(res, 404, "404 Not Found (realtime endpoints are on the realtime port)\n");
@@ -88,7 +88,7 @@ export function routeRequests(servers: Servers, { config, state, sio, proxy, pub
 
   function onSplitRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
     const p = pathnameOf(req.url);
-    if (refuseWhileShuttingDown(state, nodeId, req, res, p)) return;
+    if (refuseWhileShuttingDown(lifecycle, nodeId, req, res, p)) return;
     res.setHeader("X-Node-Id", nodeId);
     if (isSocketIoPath(req.url)) {
       if (!refuseOversizedBody(req, res, config.maxHttpBufferSize, { "X-Node-Id": nodeId })) sio.handleRequest(req, res);

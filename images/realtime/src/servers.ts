@@ -1,10 +1,10 @@
 import * as http from "node:http";
+import type { NodeLifecycle } from "@realtime-kit/server";
 import { answerExpectContinue } from "./body-limit";
 import type { Config } from "./config";
 import { limitConnectionRate } from "./connection-rate";
 import { log } from "./log";
 import { isSocketIoPath } from "./paths";
-import type { NodeState } from "./state";
 
 /** The node's HTTP listeners: the main port and, with REALTIME_PORT, the split realtime port. */
 export interface Servers {
@@ -38,7 +38,7 @@ export function limitConnections(servers: Servers, config: Config): void {
  * answer, keep-alive timeouts, the count of in-flight requests (shutdown waits for them) and
  * the answer to malformed requests.
  */
-export function configureServers(servers: Servers, config: Config, state: NodeState): void {
+export function configureServers(servers: Servers, config: Config, lifecycle: NodeLifecycle): void {
   const nodeId = config.nodeId;
   for (const s of servers.all) {
     // An Engine.IO POST announced over the limit is refused before its body is sent; the upstream
@@ -48,10 +48,7 @@ export function configureServers(servers: Servers, config: Config, state: NodeSt
     // keep-alive connections (otherwise a request can race our close and fail).
     s.keepAliveTimeout = 65_000;
     s.headersTimeout = 66_000;
-    s.on("request", (_req: http.IncomingMessage, res: http.ServerResponse) => {
-      state.activeRequests++;
-      res.once("close", () => state.activeRequests--);
-    });
+    lifecycle.countRequests(s);
     s.on("clientError", (_err, socket) => {
       if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
       socket.destroy();

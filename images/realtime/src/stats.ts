@@ -1,7 +1,6 @@
 import type { Server } from "socket.io";
 import type { UpstreamProxy } from "./proxy";
-import type { RedisLink } from "./redis";
-import type { NodeState } from "./state";
+import type { NodeLifecycle, RedisAdapterLink } from "@realtime-kit/server";
 
 /** The bodies of /stats and /stats/sockets/:id. */
 export class Stats {
@@ -9,8 +8,8 @@ export class Stats {
     private readonly nodeId: string,
     private readonly io: Server,
     private readonly proxy: UpstreamProxy | null,
-    private readonly redis: RedisLink | null,
-    private readonly state: NodeState,
+    private readonly redis: RedisAdapterLink | null,
+    private readonly lifecycle: NodeLifecycle,
   ) {}
 
   /** /stats */
@@ -30,7 +29,7 @@ export class Stats {
       transports,
       backendConnections: this.proxy ? this.proxy.connections : 0,
       redis: this.redis ? this.redis.state : "off",
-      uptimeS: Math.round((Date.now() - this.state.startedAt) / 1000),
+      uptimeS: Math.round((Date.now() - this.lifecycle.startedAt) / 1000),
       rssBytes: mem.rss,
       heapUsedBytes: mem.heapUsed,
     };

@@ -1,17 +1,17 @@
 import type * as http from "node:http";
 import type { Duplex } from "node:stream";
+import type { NodeLifecycle } from "@realtime-kit/server";
 import type { EchoServer } from "./echo";
 import { isEchoPath, isOwnPath, isSocketIoPath, pathnameOf } from "./paths";
 import type { UpstreamProxy } from "./proxy";
 import { rejectUpgrade } from "./respond";
 import type { Servers } from "./servers";
 import type { SocketIo } from "./socket-io";
-import type { NodeState } from "./state";
 
 export interface UpgradeParts {
   nodeId: string;
   healthPath: string;
-  state: NodeState;
+  lifecycle: NodeLifecycle;
   sio: SocketIo;
   echo: EchoServer;
   proxy: UpstreamProxy | null;
@@ -27,7 +27,7 @@ function destroySocket(this: Duplex): void {
  * WebSocket upgrades of both ports: Socket.IO and /echo on whichever server carries the realtime
  * endpoints, the rest of the main port's to APP_UPSTREAM.
  */
-export function routeUpgrades(servers: Servers, { nodeId, healthPath, state, sio, echo, proxy, originAllowed }: UpgradeParts): void {
+export function routeUpgrades(servers: Servers, { nodeId, healthPath, lifecycle, sio, echo, proxy, originAllowed }: UpgradeParts): void {
   const split = servers.split !== null;
 
   /** Upgrades for the realtime endpoints, on whichever server carries them. */
@@ -44,7 +44,7 @@ export function routeUpgrades(servers: Servers, { nodeId, healthPath, state, sio
 
   function onMainUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on("error", destroySocket);
-    if (state.shuttingDown) return rejectUpgrade(socket, 503, "Service Unavailable", nodeId);
+    if (lifecycle.stopping) return rejectUpgrade(socket, 503, "Service Unavailable", nodeId);
     const p = pathnameOf(req.url);
     if (isSocketIoPath(req.url) || isEchoPath(p)) {
       if (split || !realtimeUpgrade(req, socket, head)) rejectUpgrade(socket, 404, "Not Found", nodeId);
@@ -57,7 +57,7 @@ export function routeUpgrades(servers: Servers, { nodeId, healthPath, state, sio
 
   function onSplitUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on("error", destroySocket);
-    if (state.shuttingDown) return rejectUpgrade(socket, 503, "Service Unavailable", nodeId);
+    if (lifecycle.stopping) return rejectUpgrade(socket, 503, "Service Unavailable", nodeId);
     if (!realtimeUpgrade(req, socket, head)) rejectUpgrade(socket, 404, "Not Found", nodeId);
   }
 
