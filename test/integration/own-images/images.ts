@@ -26,9 +26,12 @@ async function buildImage(tag: string, context: string, args: Record<string, str
   await promisify(execFile)("docker", [...argv, context], { env: { ...process.env, BUILD_CA_CERTS: ca }, maxBuffer: 64 * 1024 * 1024 });
 }
 
-/** The two examples, as their users would build them (the layer cache makes a rebuild quick). */
+/**
+ * The two examples, as their users would build them (the layer cache makes a rebuild quick);
+ * live-poll from the repository root, for the @realtime-kit/server it builds from server/.
+ */
 export async function buildExamples(): Promise<void> {
-  await buildImage(LIVE_POLL, path.join(REPO, "examples", "live-poll"));
+  await buildImage(LIVE_POLL, REPO, {}, "examples/live-poll/Dockerfile");
   await buildImage(STATUS_API, path.join(REPO, "examples", "status-api"));
 }
 
