@@ -167,6 +167,9 @@ export async function verifyImage(model: Model, service: ServiceSpec, onStep: (s
 
 type Step = (name: string, body: () => Promise<string>) => Promise<boolean>;
 
+/** Where a Node realtime server gets the behaviour a failed step asks for, in one call. */
+const LIBRARY_HINT = "; in Node, createKitServer() from @realtime-kit/server does this (README: Your own images)";
+
 async function realtimeSteps(model: Model, service: ServiceSpec, base: string, step: Step): Promise<boolean> {
   const env = service.env;
   let handshake: EngineIoOpen & { setCookie: string[] } = { sid: "", pingInterval: 0, pingTimeout: 0, maxPayload: 0, setCookie: [] };
@@ -180,7 +183,7 @@ async function realtimeSteps(model: Model, service: ServiceSpec, base: string, s
       const names = { pingInterval: "PING_INTERVAL_MS", pingTimeout: "PING_TIMEOUT_MS", maxPayload: "MAX_HTTP_BUFFER_SIZE (maxHttpBufferSize)" };
       for (const key of Object.keys(wanted) as (keyof typeof wanted)[]) {
         if (handshake[key] !== wanted[key]) {
-          throw new Error(`the handshake says ${key} ${handshake[key]}, the kit gave ${names[key]}=${wanted[key]}: pass it to new Server(...), or the proxies' idle timeouts (set from these values) cut idle clients`);
+          throw new Error(`the handshake says ${key} ${handshake[key]}, the kit gave ${names[key]}=${wanted[key]}: pass it to new Server(...), or the proxies' idle timeouts (set from these values) cut idle clients${LIBRARY_HINT}`);
         }
       }
       return `${wanted.pingInterval}/${wanted.pingTimeout} ms, ${wanted.maxPayload} bytes`;
@@ -214,7 +217,7 @@ async function stickinessStep(model: Model, env: Record<string, string>, handsha
         throw new Error(
           `sid ${handshake.sid} does not begin with ${JSON.stringify(prefix)}: HAProxy routes each session's requests by it. ` +
             `Prefix the ids (const generate = io.engine.generateId; io.engine.generateId = (req) => \`\${process.env.SESSION_ID_PREFIX}.\${generate(req)}\`), ` +
-            `or choose realtime.stickiness: source or cookie`,
+            `or choose realtime.stickiness: source or cookie${LIBRARY_HINT}`,
         );
       }
       return handshake.sid;
@@ -223,7 +226,7 @@ async function stickinessStep(model: Model, env: Record<string, string>, handsha
   if (model.realtime.stickiness === "cookie") {
     return step(`sets the ${model.realtime.cookieName} cookie (realtime.stickiness: cookie)`, async () => {
       const cookie = handshake.setCookie.find((line) => line.startsWith(`${env.STICKY_COOKIE}=`));
-      if (!cookie) throw new Error(`the handshake sets no ${env.STICKY_COOKIE} cookie: pass cookie: { name: process.env.STICKY_COOKIE } to new Server(...)`);
+      if (!cookie) throw new Error(`the handshake sets no ${env.STICKY_COOKIE} cookie: pass cookie: { name: process.env.STICKY_COOKIE } to new Server(...)${LIBRARY_HINT}`);
       return cookie.split(";")[0]!;
     });
   }
@@ -251,7 +254,7 @@ async function gracefulStop(service: ServiceSpec, container: Docker.Container, b
     if (state.ExitCode === 137 || seconds > GRACEFUL_STOP_BOUND_S) {
       throw new Error(
         `it was still running ${seconds.toFixed(1)} s after SIGTERM and was killed: on SIGTERM, fail the health route, take no new sessions, close the clients (io.close()) and exit; ` +
-          `a shell form CMD (CMD node server.js written without brackets) runs the server under /bin/sh, which does not pass SIGTERM on`,
+          `a shell form CMD (CMD node server.js written without brackets) runs the server under /bin/sh, which does not pass SIGTERM on${service.role === "realtime" ? LIBRARY_HINT : ""}`,
       );
     }
     if (client && disconnectedAt === null) throw new Error(`it exited (code ${state.ExitCode}) in ${seconds.toFixed(1)} s but its client saw no disconnect`);
