@@ -78,13 +78,21 @@ async function buildImage(engine: Docker, inputs: Inputs): Promise<{ id: string;
 /**
  * getIgnorePatterns: <dockerfile>.dockerignore, else <context>/.dockerignore, read with Docker's
  * pattern rules (@balena/dockerignore implements them); TrimBuildFilesFromExcludes keeps the
- * Dockerfile and .dockerignore in the context whatever the patterns say.
+ * Dockerfile and .dockerignore in the context whatever the patterns say. archive.TarWithOptions
+ * walks into an excluded folder when an exception (`!path`) may match below it (`*` then
+ * `!images/realtime`, as the repository root's .dockerignore does).
  */
 function ignoreFilter(context: string, dockerfile: string, relDockerfile: string): (relative: string) => boolean {
   const file = [`${dockerfile}.dockerignore`, path.join(context, ".dockerignore")].find((candidate) => fs.existsSync(candidate));
   if (!file) return () => false;
-  const rules = dockerignore().add(fs.readFileSync(file, "utf8").split(/\r?\n/));
-  return (relative) => relative !== "" && relative !== relDockerfile && relative !== ".dockerignore" && rules.ignores(relative);
+  const lines = fs.readFileSync(file, "utf8").split(/\r?\n/);
+  const rules = dockerignore().add(lines);
+  const exceptions = lines.map((line) => line.trim()).filter((line) => line.startsWith("!")).map((line) => path.posix.normalize(line.slice(1).trim()).replace(/^\/+/, ""));
+  const hasExceptionBelow = (relative: string) => exceptions.some((pattern) => `${pattern}/`.startsWith(`${relative}/`));
+  return (relative) => {
+    if (relative === "" || relative === relDockerfile || relative === ".dockerignore" || !rules.ignores(relative)) return false;
+    return !(hasExceptionBelow(relative) && fs.statSync(path.join(context, relative)).isDirectory());
+  };
 }
 
 /**
