@@ -6,6 +6,7 @@ import { ConfigError } from "../model/errors";
 import { DRIVER_LABEL, KIT_LABEL, LOCAL_DRIVER, SERVICE_LABEL, TOPOLOGY_LABEL } from "../model/labels";
 import type { Model } from "../model/model";
 import { deploymentParts } from "../plan/roles";
+import { hasRedis, secretEnvOf, type DeploymentSecrets } from "../plan/secrets";
 import { tlsMaterial, type TlsMaterial } from "./certs";
 import { docker, removeByLabel } from "./engine";
 import { imageHealthCheck, shellCommand } from "./health";
@@ -68,6 +69,8 @@ export async function startTopology(model: Model, options: StartOptions = {}): P
   await assertImages(deployment);
 
   const tls = await tlsMaterial(deployment);
+  // Made here, per deployment, and given only to the containers that need it (plan/secrets.ts).
+  const secrets: DeploymentSecrets = { redisPassword: hasRedis(deployment.services) ? crypto.randomBytes(24).toString("base64url") : null };
   const networkName = `rk-${runId}`;
   const containers = new Map<string, ServiceContainer>();
   try {
@@ -78,7 +81,7 @@ export async function startTopology(model: Model, options: StartOptions = {}): P
       // so none of them is created after the removal.
       const results = await Promise.allSettled(
         group.map(async (service) => {
-          containers.set(service.name, await startService(service, deployment, { runId, networkName, publishAddress, tls, options }));
+          containers.set(service.name, await startService(service, deployment, { runId, networkName, publishAddress, tls, secrets, options }));
         }),
       );
       const failed = results.find((result): result is PromiseRejectedResult => result.status === "rejected");
@@ -114,6 +117,7 @@ interface StartContext {
   networkName: string;
   publishAddress: string;
   tls: TlsMaterial | null;
+  secrets: DeploymentSecrets;
   options: StartOptions;
 }
 
@@ -125,7 +129,7 @@ async function startService(service: ServiceSpec, deployment: Deployment, contex
     .onNetwork(networkName, service.name)
     .withName(`rk-${runId}-${service.name}`)
     .withLabels({ ...labels, [SERVICE_LABEL]: service.name })
-    .withEnvironment(service.env)
+    .withEnvironment({ ...service.env, ...secretEnvOf(service, context.secrets) })
     .publishOn(context.publishAddress, service.publish)
     .confined(service, mounts)
     .withStartupTimeout(context.options.startupTimeoutMs ?? 90_000);

@@ -1,10 +1,12 @@
 import type Docker from "dockerode";
+import crypto from "node:crypto";
 import type { Socket } from "socket.io-client";
 import { ConfigError } from "../model/errors";
 import { IMAGE_NAMES, REALTIME_ROUTES } from "../model/layout";
 import { DRIVER_LABEL, KIT_LABEL, LOCAL_DRIVER } from "../model/labels";
 import type { Model } from "../model/model";
 import { planDeployment } from "../render/deployment";
+import { REDIS_PASSWORD_VARIABLE, secretEnvOf, type DeploymentSecrets } from "../plan/secrets";
 import { kitImage, type ServiceSpec } from "../plan/services";
 import { docker, logsOf, removeByLabel } from "./engine";
 import { execIn } from "./exec";
@@ -121,11 +123,13 @@ export async function verifyImage(model: Model, service: ServiceSpec, onStep: (s
       })) &&
       (await step(`starts and answers GET ${healthPath} on PORT=${port}`, async () => {
         const network = await docker.createNetwork({ Name: `rk-${owner}`, Labels: labels });
-        if (service.env.REDIS_URL) await startRedis(owner, labels, new URL(service.env.REDIS_URL).hostname);
+        // A Redis with a password of its own, as the kit deploys one.
+        const secrets: DeploymentSecrets = { redisPassword: service.env.REDIS_URL ? crypto.randomBytes(24).toString("base64url") : null };
+        if (service.env.REDIS_URL) await startRedis(owner, labels, new URL(service.env.REDIS_URL).hostname, secrets);
         container = await docker.createContainer({
           Image: image,
           name: `rk-${owner}-${service.name}`,
-          Env: Object.entries(service.env).map(([key, value]) => `${key}=${value}`),
+          Env: Object.entries({ ...service.env, ...secretEnvOf(service, secrets) }).map(([key, value]) => `${key}=${value}`),
           Labels: labels,
           ExposedPorts: { [`${port}/tcp`]: {} },
           HostConfig: { NetworkMode: network.id, PortBindings: { [`${port}/tcp`]: [{ HostIp: "127.0.0.1", HostPort: "" }] } },
@@ -264,11 +268,12 @@ async function gracefulStop(service: ServiceSpec, container: Docker.Container, b
   }
 }
 
-async function startRedis(owner: string, labels: Record<string, string>, alias: string): Promise<void> {
+async function startRedis(owner: string, labels: Record<string, string>, alias: string, secrets: DeploymentSecrets): Promise<void> {
   const network = `rk-${owner}`;
   const redis = await docker.createContainer({
     Image: `${IMAGE_NAMES.redis}:latest`,
     name: `rk-${owner}-redis`,
+    Env: [`${REDIS_PASSWORD_VARIABLE}=${secrets.redisPassword}`],
     Labels: labels,
     HostConfig: { NetworkMode: network },
     NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: [alias] } } },

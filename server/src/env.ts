@@ -21,6 +21,8 @@ export interface KitEnv {
   sessionIdPrefix: string | null;
   /** REDIS_URL: the adapter's Redis (multi-node); null when the node is alone. */
   redisUrl: string | null;
+  /** REDIS_PASSWORD: the password the kit's Redis requires (kept out of REDIS_URL, so that logging the URL shows no secret). */
+  redisPassword: string | null;
   /** ADAPTER: which Socket.IO adapter the deployment chose. */
   adapter: AdapterKind;
   /** CONNECTION_STATE_RECOVERY: clients that reconnect within 2 minutes get their missed events. */
@@ -142,6 +144,7 @@ export function readKitEnv(env: Env = process.env): KitEnv {
     stickyCookie,
     sessionIdPrefix,
     redisUrl,
+    redisPassword: env.REDIS_PASSWORD || null,
     adapter,
     connectionStateRecovery: envFlag(env, "CONNECTION_STATE_RECOVERY"),
   };

@@ -56,7 +56,7 @@ export function createKitServer(options: KitServerOptions = {}): KitServer {
   const httpServer = http.createServer();
   const io = new Server(httpServer, { ...socketIoOptions(env), ...options.serverOptions });
   prefixSessionIds(io, env.sessionIdPrefix);
-  const redis = env.redisUrl ? connectRedisAdapter({ redisUrl: env.redisUrl, adapter: env.adapter }, log) : null;
+  const redis = env.redisUrl ? connectRedisAdapter({ redisUrl: env.redisUrl, redisPassword: env.redisPassword, adapter: env.adapter }, log) : null;
   redis?.install(io);
 
   // Socket.IO answers /socket.io/ from its own "request" listener; ours answers the rest.

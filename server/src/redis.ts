@@ -135,11 +135,12 @@ export class RedisAdapterLink {
     url: string,
     kind: AdapterKind,
     private readonly log: Logger,
+    password: string | null = null,
   ) {
     // The adapter package first: a missing one is refused before any connection is opened.
     const pubSub = kind === "redis" ? adapterPackage<PubSubAdapterModule>(kind) : null;
     const streams = kind === "redis-streams" ? adapterPackage<StreamsAdapterModule>(kind) : null;
-    this.client = createClient({ url, socket: { connectTimeout: 2000, reconnectStrategy: reconnectDelay } });
+    this.client = createClient({ url, ...(password ? { password } : {}), socket: { connectTimeout: 2000, reconnectStrategy: reconnectDelay } });
     this.track(this.client);
     // connect() must be called before the adapter subscribes; it resolves once Redis answers,
     // however long that takes (the reconnect strategy never gives up).

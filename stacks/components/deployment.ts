@@ -1,10 +1,12 @@
 import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import { planDeployment, type Deployment } from "../../render/deployment";
 import { kitImage, type ServiceSpec } from "../../plan/services";
 import type { ImageName } from "../../model/layout";
 import type { Model } from "../../model/model";
 import { deploymentParts } from "../../plan/roles";
+import { hasRedis } from "../../plan/secrets";
 import { resolveDeploymentArgs, type RegistrySettings } from "../config";
 import type { ConfigInput } from "../../model/schema";
 import { EdgeProxies } from "./edge";
@@ -55,6 +57,8 @@ export class RealtimeDeployment extends pulumi.ComponentResource {
   readonly nodes: pulumi.Output<Record<string, NodeInfo>>;
   /** Name of the deployment's private Docker network (the same on every host). */
   readonly network: pulumi.Output<string>;
+  /** The password Redis requires (a secret), for programs that reach the deployment's Redis themselves; null without Redis. */
+  readonly redisPassword: pulumi.Output<string> | null;
 
   constructor(name: string, args: RealtimeDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("realtime-kit:index:RealtimeDeployment", name, {}, opts);
@@ -82,7 +86,10 @@ export class RealtimeDeployment extends pulumi.ComponentResource {
       if (!host) throw new Error(`${spec.name} is placed on unknown host ${spec.host}`);
       return host;
     };
-    const context: ServiceContext = { stack, plan, tls, hostOf };
+    // Redis requires a password: made once and kept secret in the state (the same across updates),
+    // given only to Redis and the realtime nodes (plan/secrets.ts).
+    this.redisPassword = hasRedis(plan.services) ? new random.RandomPassword(`${name}-redis-password`, { length: 32, special: false }, { parent: this }).result : null;
+    const context: ServiceContext = { stack, plan, tls, hostOf, redisPassword: this.redisPassword };
     const { redis, realtime, app, edge } = deploymentParts(plan.services);
 
     // Redis before the realtime nodes (they connect at start); the front door last, so that when

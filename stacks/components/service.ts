@@ -2,6 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { KIT_LABEL, SEED_LABEL, SERVICE_LABEL } from "../../model/labels";
 import type { Deployment } from "../../render/deployment";
+import { needsRedisPassword, secretEnvOf } from "../../plan/secrets";
 import type { ServiceSpec } from "../../plan/services";
 import { fileVolumesOf, volumeNames, type Upload } from "../../plan/volumes";
 import type { TlsMaterial } from "../config";
@@ -20,6 +21,8 @@ export interface ServiceContext {
   tls: TlsMaterial | null;
   /** The machine a service runs on (its provider, network and images). */
   hostOf(spec: ServiceSpec): DeploymentHost;
+  /** The Redis password (secret), added to the environment of the services that need it; null without Redis. */
+  redisPassword: pulumi.Output<string> | null;
 }
 
 /** The args of every component that runs a group of services. */
@@ -89,7 +92,7 @@ export function serviceContainer(
     {
       name: `${context.stack}-${spec.name}`,
       image: host.imageFor(spec),
-      envs: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
+      envs: containerEnv(context, spec),
       user: spec.user ?? undefined,
       networksAdvanced: [{ name: host.network.name, aliases: [spec.name] }],
       ports: spec.publish.map((port) => ({ internal: port.containerPort, external: port.hostPort, ...(port.hostIp ? { ip: port.hostIp } : {}) })),
@@ -110,6 +113,15 @@ export function serviceContainer(
     // After its seeds: the files are in place when the service starts. A seed replaced later (new
     // config, renewed certificate) does not replace the service: it only depends on it by order.
     { ...options, dependsOn: [...dependsOn, ...seeds] },
+  );
+}
+
+/** The planned environment, plus the deployment's secrets where the service needs them (kept secret in the state). */
+function containerEnv(context: ServiceContext, spec: ServiceSpec): pulumi.Input<string[]> {
+  const planned = Object.entries(spec.env).map(([key, value]) => `${key}=${value}`);
+  if (!context.redisPassword || !needsRedisPassword(spec)) return planned;
+  return pulumi.secret(
+    context.redisPassword.apply((redisPassword) => [...planned, ...Object.entries(secretEnvOf(spec, { redisPassword })).map(([key, value]) => `${key}=${value}`)]),
   );
 }
 

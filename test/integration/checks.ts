@@ -384,3 +384,22 @@ export function itChecks(topology: TopologyHandle, checks: (StandardCheck | [Sta
     });
   }
 }
+
+/**
+ * Redis requires the deployment's password (issue: anyone on the network could PUBLISH into the
+ * adapter's channels): a client without it is refused, one with it is served, and no container's
+ * log and nothing in the deployment's plan shows it.
+ */
+export async function redisRequiresPassword(t: RunningTopology): Promise<void> {
+  const redis = await t.engineContainer("redis");
+  const password = ((await redis.inspect()).Config.Env ?? []).find((entry) => entry.startsWith("REDIS_PASSWORD="))?.slice("REDIS_PASSWORD=".length);
+  assert.ok(password && password.length >= 24, "Redis runs with a password of its own");
+  const stranger = await t.exec("redis", ["redis-cli", "-h", "redis", "-p", "6379", "PUBLISH", "socket.io#/#", "from a stranger"]);
+  assert.match(stranger.output, /NOAUTH/, `an unauthenticated PUBLISH is refused, got: ${stranger.output.trim()}`);
+  const member = await t.exec("redis", ["bash", "-c", 'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -h redis -p 6379 PUBLISH realtime-kit:probe ok']);
+  assert.match(member.output.trim(), /^\d+$/, `with the password Redis answers, got: ${member.output.trim()}`);
+  for (const service of t.deployment.services) {
+    assert.ok(!(await t.logs(service.name)).includes(password), `${service.name}'s log shows the Redis password`);
+  }
+  assert.ok(!JSON.stringify(t.deployment).includes(password), "the plan holds no password");
+}

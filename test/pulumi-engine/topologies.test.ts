@@ -9,6 +9,7 @@ import { closeClients, everyContainerHealthy } from "../integration/clients";
 import {
   checkCommandPasses,
   pollingManyRoundTrips,
+  redisRequiresPassword,
   secondStackBehindFrontDoor,
   tlsChecks,
   upgradesToWebsocket,
@@ -122,6 +123,10 @@ describe("Pulumi program applied to the Docker engine (the provider's Docker cal
       if (config.topology === "multi-node") {
         it("a message sent on one realtime node reaches a client on the other (Redis adapter)", async () => {
           await crossNodeBroadcast(t());
+        });
+
+        it("Redis refuses a client without the stack's password (the RandomPassword); no log shows it", async () => {
+          await redisRequiresPassword(t());
         });
       }
     });

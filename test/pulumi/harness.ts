@@ -43,6 +43,7 @@ export const TYPES = {
   container: "docker:index/container:Container",
   image: "docker:index/image:Image",
   remoteImage: "docker:index/remoteImage:RemoteImage",
+  randomPassword: "random:index/randomPassword:RandomPassword",
   network: "docker:index/network:Network",
   provider: "pulumi:providers:docker",
 } as const;
@@ -61,6 +62,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     const state: Record<string, any> = { ...args.inputs };
     if (args.type === TYPES.image) state.repoDigest = `sha256:built-${args.name}`;
     if (args.type === TYPES.remoteImage) state.imageId = `sha256:pulled-${args.name}`;
+    if (args.type === TYPES.randomPassword) state.result = `mock-password-of-${args.name}`;
     const delay = this.slow[args.name];
     if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
     this.events.push(`created ${args.name}`);

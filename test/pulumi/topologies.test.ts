@@ -12,7 +12,8 @@ import { CONTAINER_PATHS } from "../../model/layout";
 import { KIT_LABEL, SERVICE_LABEL } from "../../model/labels";
 import { DEFAULT_STATIC_DIR, resolveModel } from "../../model/model";
 import { PROJECT_ROOT } from "../../stacks/config";
-import { runProgram, TLS_SECRETS, TYPES, type Run, type Upload } from "./harness";
+import { isSecret, reveal, runProgram, TLS_SECRETS, TYPES, type Run, type Upload } from "./harness";
+import { needsRedisPassword, REDIS_PASSWORD_VARIABLE } from "../../plan/secrets";
 
 const REPO = path.resolve(__dirname, "..", "..");
 
@@ -32,6 +33,12 @@ function uploads(run: Run, service: string): Upload[] {
 }
 
 /** Checks every plan service is one container, set up exactly as its ServiceSpec says. */
+/** The password the mocks gave the deployment's RandomPassword (harness.ts), or none without Redis. */
+function redisPasswordOf(run: Run): string | undefined {
+  const generated = run.ofType(TYPES.randomPassword);
+  return generated.length === 1 ? `mock-password-of-${generated[0]!.name}` : undefined;
+}
+
 function assertMatchesPlan(run: Run, plan: Deployment, stack: string): void {
   const containers = run.services();
   assert.deepEqual(containers.map((container) => container.name).sort(), plan.services.map((spec) => spec.name).sort(), "one container per plan service");
@@ -39,7 +46,10 @@ function assertMatchesPlan(run: Run, plan: Deployment, stack: string): void {
     const { inputs } = run.container(spec.name);
     assert.equal(inputs.name, `${stack}-${spec.name}`);
     assert.deepEqual(inputs.networksAdvanced, [{ name: `${stack}-net`, aliases: [spec.name] }], `${spec.name}: network alias`);
-    assert.deepEqual([...inputs.envs].sort(), Object.entries(spec.env).map(([key, value]) => `${key}=${value}`).sort(), `${spec.name}: environment`);
+    // The plan's environment, and the Redis password (a secret) exactly where the plan says it is needed.
+    const redisPassword = needsRedisPassword(spec) ? [`${REDIS_PASSWORD_VARIABLE}=${redisPasswordOf(run)}`] : [];
+    assert.deepEqual([...reveal<string[]>(inputs.envs)].sort(), [...Object.entries(spec.env).map(([key, value]) => `${key}=${value}`), ...redisPassword].sort(), `${spec.name}: environment`);
+    assert.equal(isSecret(inputs.envs), redisPassword.length > 0, `${spec.name}: its environment is secret exactly when it holds the password`);
     assert.deepEqual(inputs.labels, [{ label: KIT_LABEL, value: stack }, { label: SERVICE_LABEL, value: spec.name }]);
     assert.equal(inputs.restart, "unless-stopped");
     assert.equal(inputs.user, spec.user ?? undefined, `${spec.name}: user`);
@@ -251,12 +261,28 @@ describe("Pulumi program (mocked engine): one stack per topology", () => {
       assert.deepEqual(servers, ["realtime-1 realtime-1:8080", "realtime-2 realtime-2:8080", "realtime-3 realtime-3:8080", "app-1 app-1:3000", "app-2 app-2:3000", "app-3 app-3:3000", "app-4 app-4:3000"]);
     });
 
+    it("Redis requires a password made for the deployment (a RandomPassword, secret), given to Redis and the realtime nodes only, in no upload or output", async () => {
+      const run = await runProgram(config, TLS_SECRETS, "multi-node");
+      const [generated] = run.ofType(TYPES.randomPassword);
+      assert.deepEqual(generated!.inputs, { length: 32, special: false });
+      const password = redisPasswordOf(run)!;
+      const holders = run.services().filter((container) => reveal<string[]>(container.inputs.envs).includes(`REDIS_PASSWORD=${password}`)).map((container) => container.name);
+      assert.deepEqual(holders.sort(), ["realtime-1", "realtime-2", "realtime-3", "redis"]);
+      for (const container of run.services()) assert.equal(isSecret(container.inputs.envs), holders.includes(container.name), container.name);
+      for (const container of run.services()) {
+        for (const upload of run.uploads(container.name)) assert.ok(!upload.content?.includes(password), `${upload.file} of ${container.name}`);
+      }
+      assert.ok(!JSON.stringify(run.outputs).includes(password), "no stack output carries it");
+      const single = await runProgram({ topology: "single" }, {}, "single");
+      assert.equal(single.ofType(TYPES.randomPassword).length, 0, "no Redis, no password");
+    });
+
     it("the realtime nodes share the unpublished Redis by name", async () => {
       const run = await runProgram(config, TLS_SECRETS, "multi-node");
       assert.deepEqual(published(run, "redis"), []);
       for (const node of ["realtime-1", "realtime-2", "realtime-3"]) {
-        assert.ok(run.container(node).inputs.envs.includes("REDIS_URL=redis://redis:6379"), node);
-        assert.ok(run.container(node).inputs.envs.includes(`NODE_ID=${node}`), node);
+        assert.ok(reveal<string[]>(run.container(node).inputs.envs).includes("REDIS_URL=redis://redis:6379"), node);
+        assert.ok(reveal<string[]>(run.container(node).inputs.envs).includes(`NODE_ID=${node}`), node);
       }
     });
 

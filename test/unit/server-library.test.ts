@@ -49,6 +49,7 @@ describe("@realtime-kit/server", () => {
         stickyCookie: null,
         sessionIdPrefix: null,
         redisUrl: null,
+        redisPassword: null,
         adapter: "redis",
         connectionStateRecovery: false,
       });
@@ -66,6 +67,7 @@ describe("@realtime-kit/server", () => {
         STICKY_COOKIE: "rk_node",
         SESSION_ID_PREFIX: "r2",
         REDIS_URL: "redis://redis:6379/0",
+        REDIS_PASSWORD: "s3cret",
         ADAPTER: "redis-streams",
         CONNECTION_STATE_RECOVERY: "1",
       });
@@ -73,7 +75,7 @@ describe("@realtime-kit/server", () => {
       assert.equal(env.healthPath, "/up", "the load balancer's query is not part of the route");
       assert.deepEqual(env.corsOrigins, ["https://example.com", "http://localhost:8080"]);
       assert.deepEqual([env.pingIntervalMs, env.pingTimeoutMs, env.maxHttpBufferSize], [10000, 5000, 65536]);
-      assert.deepEqual([env.stickyCookie, env.sessionIdPrefix, env.redisUrl, env.adapter, env.connectionStateRecovery], ["rk_node", "r2", "redis://redis:6379/0", "redis-streams", true]);
+      assert.deepEqual([env.stickyCookie, env.sessionIdPrefix, env.redisUrl, env.redisPassword, env.adapter, env.connectionStateRecovery], ["rk_node", "r2", "redis://redis:6379/0", "s3cret", "redis-streams", true]);
     });
 
     const refused: Array<[Record<string, string>, RegExp]> = [

@@ -6,6 +6,7 @@ import { CONTAINER } from "./container";
 import { IMAGE, REMOTE_IMAGE } from "./image";
 import { NETWORK } from "./network";
 import { PROVIDER, engineFor } from "./provider";
+import { RANDOM_PASSWORD } from "./random";
 import { VOLUME } from "./volume";
 
 /** What one resource type does on the engine, the way its provider does it (each file cites the source). */
@@ -45,6 +46,7 @@ const HANDLERS: Record<string, ResourceHandler> = {
   "docker:index/image:Image": IMAGE,
   "docker:index/remoteImage:RemoteImage": REMOTE_IMAGE,
   "pulumi:providers:docker": PROVIDER,
+  "random:index/randomPassword:RandomPassword": RANDOM_PASSWORD,
 };
 
 /**

@@ -1,0 +1,21 @@
+import crypto from "node:crypto";
+import type Docker from "dockerode";
+import type { Inputs, ResourceHandler } from "./engine";
+
+/**
+ * random.RandomPassword (pulumi-random, the terraform-provider-random resource it wraps): a
+ * password of `length` characters, letters and digits when `special` is false, made once at
+ * create and kept in the state as the secret output `result`. Not a Docker resource: it touches
+ * no engine.
+ */
+export const RANDOM_PASSWORD: ResourceHandler = {
+  fields: { length: true, special: true },
+  replace: "create-before-delete",
+  async create(_engine: Docker, inputs: Inputs) {
+    if (inputs.special !== false) throw new Error("RandomPassword with special characters is not applied here; the kit asks for special: false");
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    const result = Array.from(crypto.randomBytes(inputs.length), (byte) => alphabet[byte % alphabet.length]).join("");
+    return { id: "none", outputs: { ...inputs, result } };
+  },
+  async delete() {},
+};
