@@ -27,6 +27,8 @@ import { sleep, waitFor } from "./wait";
 export const GRACEFUL_STOP_BOUND_S = 10;
 /** How long the image may take from start to answering its health route. */
 const READY_WITHIN_MS = 30_000;
+/** How long the health route may answer 404 before the step fails (a missing route, not a slow start). */
+const NOT_FOUND_FOR_MS = 5_000;
 
 export interface ContractStep {
   name: string;
@@ -140,6 +142,9 @@ export async function verifyImage(model: Model, service: ServiceSpec, onStep: (s
         base = `http://127.0.0.1:${published}`;
         const started = Date.now();
         let last = "";
+        // A server that answers 404 on the route has no such route: no warm-up ends that, so after
+        // a few seconds of it the step fails without waiting out the whole bound.
+        let notFoundSince: number | null = null;
         for (;;) {
           const state = (await container.inspect()).State;
           if (!state.Running) throw new Error(`the container exited (code ${state.ExitCode}) before answering${tail(await logsOf(container))}`);
@@ -147,9 +152,12 @@ export async function verifyImage(model: Model, service: ServiceSpec, onStep: (s
             const response = await httpRequest(`${base}${healthPath}`, { timeoutMs: 2_000 });
             if (response.status === 200) return `200 after ${((Date.now() - started) / 1000).toFixed(1)} s`;
             last = `GET ${healthPath} answered ${response.status}; it must answer 200 once the node is ready (the route is HEALTH_PATH, ${service.role}.healthPath in the kit's options)`;
+            notFoundSince = response.status === 404 ? (notFoundSince ?? Date.now()) : null;
           } catch (error) {
             last = `nothing answers on port ${port} (${(error as Error).message}); the server must listen on process.env.PORT on every interface (0.0.0.0)`;
+            notFoundSince = null;
           }
+          if (notFoundSince !== null && Date.now() - notFoundSince > NOT_FOUND_FOR_MS) throw new Error(`${last}, for ${NOT_FOUND_FOR_MS / 1000} s on end${tail(await logsOf(container))}`);
           if (Date.now() - started > READY_WITHIN_MS) throw new Error(`${last}, ${READY_WITHIN_MS / 1000} s after start${tail(await logsOf(container))}`);
           await sleep(250);
         }
