@@ -132,7 +132,9 @@ function isExecutable(file: string): boolean {
 /**
  * page.goto that retries when Chromium reports ERR_NETWORK_CHANGED: it aborts navigations
  * whenever the machine's interfaces change, which Docker does each time a container or network
- * comes or goes (also containers other people start on the same engine).
+ * comes or goes (also containers other people start on the same engine). The same abort can
+ * surface as the navigation "interrupted by another navigation to chrome-error://chromewebdata/"
+ * (Chromium's own error page; seen once in CI at 4f50b2c, its first navigation over https).
  */
 export async function gotoResilient(page: import("playwright-core").Page, url: string, attempts = 4): Promise<void> {
   for (let attempt = 1; ; attempt++) {
@@ -140,7 +142,7 @@ export async function gotoResilient(page: import("playwright-core").Page, url: s
       await page.goto(url, { timeout: 30_000 });
       return;
     } catch (error) {
-      if (attempt >= attempts || !/ERR_NETWORK_CHANGED/.test((error as Error).message)) throw error;
+      if (attempt >= attempts || !/ERR_NETWORK_CHANGED|interrupted by another navigation to "chrome-error:\/\//.test((error as Error).message)) throw error;
     }
   }
 }
