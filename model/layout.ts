@@ -9,6 +9,8 @@ export const INTERNAL_PORTS = {
   realtime: 8080,
   /** Socket.IO server, split-port option: only the realtime endpoints answer here. */
   realtimeSplit: 8081,
+  /** Socket.IO server: Prometheus metrics (GET /metrics), internal only. */
+  realtimeMetrics: 9464,
   /** nginx: public plain-HTTP listener (static assets and the second stack). */
   nginx: 8080,
   /** nginx: listener for traffic HAProxy forwards after TLS; trusts X-Forwarded-Proto. */
@@ -21,7 +23,7 @@ export const INTERNAL_PORTS = {
   haproxyFromTls: 4000,
   /** HAProxy: native TLS entry (`bind ... ssl`). */
   haproxyTls: 8443,
-  /** HAProxy: monitor URI and stats page, internal only. */
+  /** HAProxy: monitor URI, stats page and Prometheus exporter (/metrics), internal only. */
   haproxyMonitor: 8404,
   /** stunnel: TLS entry. */
   stunnel: 8443,

@@ -14,6 +14,8 @@ export function realtimeEnvironment(model: Model): Record<string, string> {
     PING_INTERVAL_MS: String(model.realtime.pingIntervalMs),
     PING_TIMEOUT_MS: String(model.realtime.pingTimeoutMs),
     MAX_HTTP_BUFFER_SIZE: String(model.limits.maxMessageBytes),
+    // Prometheus metrics on a port of the deployment's network that nothing publishes.
+    METRICS_PORT: String(INTERNAL_PORTS.realtimeMetrics),
   };
   if (model.realtime.stickiness === "cookie") env.STICKY_COOKIE = model.realtime.cookieName;
   if (model.realtime.adapter !== "memory") {

@@ -102,6 +102,7 @@ function monitorFrontend(text: ConfigText): void {
   text.line("stats enable", undefined, I);
   text.line("stats uri /stats", undefined, I);
   text.line("stats refresh 5s", undefined, I);
+  text.line("http-request use-service prometheus-exporter if { path /metrics }", "HAProxy's own Prometheus exporter: frontends, backends and each server's state and queue.", I);
   text.blank();
 }
 

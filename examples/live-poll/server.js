@@ -2,7 +2,8 @@
 // node it is connected to. An application of one's own, written with @realtime-kit/server, which
 // does what realtime-kit's contract asks (README: Your own images): listen on PORT, answer
 // HEALTH_PATH, take the heartbeat, message size, sticky cookie, session id prefix and CORS from the
-// environment, use the Redis adapter at REDIS_URL, and stop gracefully on SIGTERM.
+// environment, use the Redis adapter at REDIS_URL, serve Prometheus metrics on METRICS_PORT (with
+// prom-client installed), and stop gracefully on SIGTERM.
 "use strict";
 const { createKitServer } = require("@realtime-kit/server");
 

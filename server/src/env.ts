@@ -27,6 +27,8 @@ export interface KitEnv {
   adapter: AdapterKind;
   /** CONNECTION_STATE_RECOVERY: clients that reconnect within 2 minutes get their missed events. */
   connectionStateRecovery: boolean;
+  /** METRICS_PORT: where Prometheus scrapes GET /metrics, a port nothing publishes; null for none. */
+  metricsPort: number | null;
 }
 
 export type AdapterKind = "redis" | "redis-streams";
@@ -147,5 +149,6 @@ export function readKitEnv(env: Env = process.env): KitEnv {
     redisPassword: env.REDIS_PASSWORD || null,
     adapter,
     connectionStateRecovery: envFlag(env, "CONNECTION_STATE_RECOVERY"),
+    metricsPort: envPort(env, "METRICS_PORT"),
   };
 }

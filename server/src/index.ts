@@ -22,5 +22,6 @@ export { answerHealth, NodeLifecycle, refuseWhileStopping, STOP_BOUND_MS, stopNo
 export { errorMessage, jsonLogger, type Logger } from "./log";
 export { originCheck, prefixSessionIds, SOCKET_IO_PATH, socketIoOptions } from "./options";
 export { connectRedisAdapter } from "./adapter";
+export { startMetrics } from "./metrics-port";
 export type { RedisAdapterLink, RedisClient, RedisState } from "./redis";
 

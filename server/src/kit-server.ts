@@ -1,8 +1,9 @@
 import * as http from "node:http";
 import { Server, type ServerOptions } from "socket.io";
-import { readKitEnv, type Env, type KitEnv } from "./env";
+import { KitEnvError, readKitEnv, type Env, type KitEnv } from "./env";
 import { answerHealth, NodeLifecycle, refuseWhileStopping, stopNode, stopOnSignals, type StopParts } from "./lifecycle";
 import { connectRedisAdapter } from "./adapter";
+import { startMetrics } from "./metrics-port";
 import { jsonLogger, type Logger } from "./log";
 import { prefixSessionIds, SOCKET_IO_PATH, socketIoOptions } from "./options";
 import type { RedisAdapterLink } from "./redis";
@@ -75,12 +76,13 @@ export function createKitServer(options: KitServerOptions = {}): KitServer {
   httpServer.keepAliveTimeout = 65_000;
   httpServer.headersTimeout = 66_000;
 
+  let metricsServer: http.Server | null = null;
   const stopParts: StopParts = {
     lifecycle,
     io,
     servers: [httpServer],
     log,
-    closeLast: redis ? [() => redis.close()] : [],
+    closeLast: [() => metricsServer?.close(), () => redis?.close()],
     exit: options.exit,
   };
   return {
@@ -95,9 +97,18 @@ export function createKitServer(options: KitServerOptions = {}): KitServer {
         httpServer.listen(env.port, () => {
           httpServer.off("error", reject);
           stopOnSignals(stopParts);
-          log.info("listening", { port: env.port, healthPath: env.healthPath, redis: redis ? env.adapter : "off" });
+          log.info("listening", { port: env.port, healthPath: env.healthPath, redis: redis ? env.adapter : "off", metricsPort: env.metricsPort });
           resolve();
         });
+      }).then(async () => {
+        if (env.metricsPort === null) return;
+        try {
+          metricsServer = await startMetrics(io, { port: env.metricsPort, nodeId: env.nodeId, redis });
+        } catch (error) {
+          // The kit gives every node a METRICS_PORT; an application without prom-client still runs.
+          if (!(error instanceof KitEnvError)) throw error;
+          log.warn("no metrics", { error: error.message });
+        }
       }),
     stop: (reason = "stop()") => stopNode(stopParts, reason),
   };

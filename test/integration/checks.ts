@@ -3,6 +3,7 @@ import crypto from "node:crypto";
 import tls from "node:tls";
 import type { Socket } from "socket.io-client";
 import { httpRequest, sendBody } from "../../driver/http";
+import { INTERNAL_PORTS } from "../../model/layout";
 import { canConnect } from "../../driver/ports";
 import type { RunningTopology } from "../../driver/running";
 import { request, whoami } from "../../driver/socket-client";
@@ -402,4 +403,34 @@ export async function redisRequiresPassword(t: RunningTopology): Promise<void> {
     assert.ok(!(await t.logs(service.name)).includes(password), `${service.name}'s log shows the Redis password`);
   }
   assert.ok(!JSON.stringify(t.deployment).includes(password), "the plan holds no password");
+}
+
+/** The value of one Prometheus series in a scrape (NaN when absent). */
+export function seriesValue(scrape: string, series: string): number {
+  const line = scrape.split("\n").find((candidate) => candidate.startsWith(`${series} `));
+  return line ? Number(line.slice(series.length + 1)) : NaN;
+}
+
+/**
+ * Prometheus metrics inside the deployment's network only: each realtime node's /metrics counts a
+ * websocket client while it is connected (and on the node it is connected to), HAProxy's exporter
+ * shows every realtime server UP; neither port is published.
+ */
+export async function metricsInsideOnly(t: RunningTopology): Promise<void> {
+  const scrape = async (url: string) => {
+    const response = await t.fetchInside(url);
+    assert.equal(response.status, 200, `GET ${url}`);
+    return response.body;
+  };
+  const sockets = async (node: string) => seriesValue(await scrape(`http://${node}:${INTERNAL_PORTS.realtimeMetrics}/metrics`), `socketio_sockets{transport="websocket",node="${node}"}`);
+  const before = Object.fromEntries(await Promise.all(t.realtimeNodes.map(async (node) => [node, await sockets(node)] as const)));
+  const socket = await connectedClient({ url: t.urls.realtime, ca: t.ca ?? undefined, transports: ["websocket"] });
+  const { node } = await whoami(socket);
+  await waitFor(async () => (await sockets(node)) === before[node]! + 1, { timeoutMs: 5_000, what: `${node}'s socketio_sockets to count the new client` });
+  socket.disconnect();
+  await waitFor(async () => (await sockets(node)) === before[node], { timeoutMs: 5_000, what: `${node}'s socketio_sockets to let the client go` });
+  const haproxy = await scrape(`http://haproxy:${INTERNAL_PORTS.haproxyMonitor}/metrics`);
+  for (const member of t.realtimeNodes) assert.match(haproxy, new RegExp(`^haproxy_server_status\\{proxy="[^"]+",server="${member}",state="UP"\\} 1$`, "m"), `HAProxy's exporter shows ${member} UP`);
+  const published = (await Promise.all(t.deployment.services.map((service) => t.engineContainer(service.name).then((c) => c.inspect())))).flatMap((info) => Object.keys(info.NetworkSettings.Ports ?? {}).filter((port) => (info.NetworkSettings.Ports[port] ?? []).length > 0));
+  assert.ok(!published.includes(`${INTERNAL_PORTS.realtimeMetrics}/tcp`) && !published.includes(`${INTERNAL_PORTS.haproxyMonitor}/tcp`), `metrics ports published: ${published.join(", ")}`);
 }

@@ -13,7 +13,7 @@ import { sleep, waitFor } from "../../driver/wait";
 import { gotoResilient, launchBrowser } from "../../harness/browser";
 import { runRoundtrips, type ClientReport } from "../../harness/client/agent";
 import { INTERNAL_PORTS } from "../../model/layout";
-import { everyImageHealthy, itChecks, rateLimitPerClientAddress, redisRequiresPassword, secondStackBehindFrontDoor, timeUntil, upgradesToWebsocket } from "./checks";
+import { everyImageHealthy, itChecks, metricsInsideOnly, rateLimitPerClientAddress, redisRequiresPassword, secondStackBehindFrontDoor, timeUntil, upgradesToWebsocket } from "./checks";
 import { ARTIFACTS, connectedClient, measure, useTopology } from "./helpers";
 
 /**
@@ -118,6 +118,10 @@ describe("multi-node: source stickiness, TLS by stunnel, Redis adapter (2 realti
   });
 
   itChecks(topology, ["chunked", ["checkCommand", "(5) `realtime-kit check` passes against the https URL with the CA"], "tls"]);
+
+  it("Prometheus metrics inside the network only: a node's socketio_sockets counts a client while it is connected; HAProxy's exporter shows every realtime server UP", async function () {
+    await metricsInsideOnly(topology.t);
+  });
 
   it("Redis refuses a client without the deployment's password; no log shows it", async function () {
     await redisRequiresPassword(topology.t);

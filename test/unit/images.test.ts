@@ -65,7 +65,7 @@ describe("images agree with model/layout.ts", () => {
   const healthCheck = (name: string) => /^HEALTHCHECK[^\n]*\\\n\s*CMD (.*)$/m.exec(dockerfile(name))?.[1] ?? "";
 
   it("each image exposes the ports the plan connects to", () => {
-    assert.deepEqual(exposed("realtime"), [INTERNAL_PORTS.realtime]);
+    assert.deepEqual(exposed("realtime"), [INTERNAL_PORTS.realtime, INTERNAL_PORTS.realtimeMetrics]);
     assert.deepEqual(exposed("nginx"), [INTERNAL_PORTS.nginx]);
     assert.deepEqual(exposed("stunnel"), [INTERNAL_PORTS.stunnel]);
     assert.deepEqual(exposed("redis"), [INTERNAL_PORTS.redis]);

@@ -34,6 +34,14 @@ function get(port: number, path: string, agent?: http.Agent): Promise<{ status: 
   });
 }
 
+async function waitUntil(condition: () => Promise<boolean>, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error("condition not met within the time allowed");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 describe("@realtime-kit/server", () => {
   describe("readKitEnv", () => {
     it("has the kit's defaults when a variable is unset", () => {
@@ -52,6 +60,7 @@ describe("@realtime-kit/server", () => {
         redisPassword: null,
         adapter: "redis",
         connectionStateRecovery: false,
+        metricsPort: null,
       });
     });
 
@@ -70,7 +79,9 @@ describe("@realtime-kit/server", () => {
         REDIS_PASSWORD: "s3cret",
         ADAPTER: "redis-streams",
         CONNECTION_STATE_RECOVERY: "1",
+        METRICS_PORT: "9464",
       });
+      assert.equal(env.metricsPort, 9464);
       assert.equal(env.port, 3000);
       assert.equal(env.healthPath, "/up", "the load balancer's query is not part of the route");
       assert.deepEqual(env.corsOrigins, ["https://example.com", "http://localhost:8080"]);
@@ -91,6 +102,7 @@ describe("@realtime-kit/server", () => {
       [{ REDIS_URL: "http://redis:6379" }, /^REDIS_URL must be redis:\/\/host:port/],
       [{ ADAPTER: "postgres" }, /^ADAPTER must be "redis" or "redis-streams"/],
       [{ CONNECTION_STATE_RECOVERY: "maybe" }, /^CONNECTION_STATE_RECOVERY must be 1\/0/],
+      [{ METRICS_PORT: "0" }, /^METRICS_PORT must be >= 1/],
     ];
     for (const [env, message] of refused) {
       it(`refuses ${JSON.stringify(env)} with one error naming the variable`, () => {
@@ -170,6 +182,37 @@ describe("@realtime-kit/server", () => {
       clients.push(client);
       const answer = await client.timeout(3000).emitWithAck("hello");
       assert.equal(answer, "hello from unit-1");
+    });
+
+    it("serves Prometheus metrics on METRICS_PORT only: sockets by transport, handshakes, upgrades, events, disconnects by reason", async () => {
+      const metricsPort = await freePort();
+      const withMetrics = createKitServer({ env: { PORT: String(await freePort()), NODE_ID: "unit-m", METRICS_PORT: String(metricsPort) }, log: quiet, exit: () => undefined });
+      withMetrics.io.on("connection", (socket) => socket.on("ping-me", (ack: () => void) => ack()));
+      await withMetrics.listen();
+      const appPort = withMetrics.env.port;
+      const scrape = async () => {
+        const response = await get(metricsPort, "/metrics");
+        assert.equal(response.status, 200);
+        return response.body;
+      };
+      const value = (text: string, series: string) => Number(new RegExp(`^${series.replace(/[{}"]/g, (c) => `\\${c}`)} (\\d+)$`, "m").exec(text)?.[1] ?? NaN);
+      try {
+        assert.equal((await get(appPort, "/metrics")).status, 404, "not on the public port");
+        const client = connect(`http://127.0.0.1:${appPort}`, { reconnection: false });
+        clients.push(client);
+        await client.timeout(3000).emitWithAck("ping-me");
+        await waitUntil(async () => value(await scrape(), 'socketio_sockets{transport="websocket",node="unit-m"}') === 1);
+        const during = await scrape();
+        assert.equal(value(during, 'socketio_handshakes_total{node="unit-m"}'), 1);
+        assert.equal(value(during, 'socketio_upgrades_total{node="unit-m"}'), 1);
+        assert.equal(value(during, 'socketio_events_received_total{node="unit-m"}'), 1);
+        assert.match(during, /^process_resident_memory_bytes\{node="unit-m"\} \d+/m);
+        client.close();
+        await waitUntil(async () => value(await scrape(), 'socketio_disconnects_total{reason="client namespace disconnect",node="unit-m"}') === 1);
+        await waitUntil(async () => value(await scrape(), 'socketio_sockets{transport="websocket",node="unit-m"}') === 0);
+      } finally {
+        await withMetrics.stop("test over");
+      }
     });
 
     it("on stop: health checks and new sessions turned away at once, every client let go, exit 0 well within the bound", async () => {

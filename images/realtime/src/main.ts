@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { connectRedisAdapter, KitEnvError, NodeLifecycle, originCheck } from "@realtime-kit/server";
+import { connectRedisAdapter, KitEnvError, NodeLifecycle, originCheck, startMetrics } from "@realtime-kit/server";
 import { attachChat } from "./chat";
 import { loadConfig, type Config } from "./config";
 import { EchoServer } from "./echo";
@@ -35,12 +35,18 @@ function run(config: Config): void {
   routeUpgrades(servers, { nodeId, healthPath: config.healthPath, lifecycle, sio, echo, proxy, originAllowed });
   configureServers(servers, config, lifecycle);
 
-  listen(servers, config).then(
+  const started = async (): Promise<void> => {
+    await listen(servers, config);
+    // prom-client is loaded only when METRICS_PORT is given.
+    if (config.metricsPort !== null) await startMetrics(sio.io, { port: config.metricsPort, nodeId, redis });
+  };
+  started().then(
     () =>
       log.info("realtime server started", {
         node: nodeId,
         port: config.port,
         realtimePort: config.realtimePort,
+        metricsPort: config.metricsPort,
         publicRealtimePort: config.publicRealtimePort,
         redis: redis ? config.adapter : "off",
         connectionStateRecovery: config.connectionStateRecovery,
@@ -54,6 +60,7 @@ function run(config: Config): void {
       process.exit(1);
     },
   );
+
 
   handleShutdownSignals({ lifecycle, servers, io: sio.io, echo, proxy, redis });
   ignoreUnhandledRejections(lifecycle);
