@@ -6,7 +6,7 @@ import { ConfigError } from "../model/errors";
 import { DRIVER_LABEL, KIT_LABEL, LOCAL_DRIVER, SERVICE_LABEL, TOPOLOGY_LABEL } from "../model/labels";
 import type { Model } from "../model/model";
 import { deploymentParts } from "../plan/roles";
-import { hasRedis, secretEnvOf, type DeploymentSecrets } from "../plan/secrets";
+import { hasRedis, newDeploymentSecrets, secretEnvOf, type DeploymentSecrets } from "../plan/secrets";
 import { tlsMaterial, type TlsMaterial } from "./certs";
 import { docker, removeByLabel } from "./engine";
 import { imageHealthCheck, shellCommand } from "./health";
@@ -70,7 +70,7 @@ export async function startTopology(model: Model, options: StartOptions = {}): P
 
   const tls = await tlsMaterial(deployment);
   // Made here, per deployment, and given only to the containers that need it (plan/secrets.ts).
-  const secrets: DeploymentSecrets = { redisPassword: hasRedis(deployment.services) ? crypto.randomBytes(24).toString("base64url") : null };
+  const secrets = newDeploymentSecrets(hasRedis(deployment.services));
   const networkName = `rk-${runId}`;
   const containers = new Map<string, ServiceContainer>();
   try {

@@ -1,3 +1,4 @@
+import crypto from "node:crypto";
 import type { ServiceSpec } from "./services";
 
 /**
@@ -8,6 +9,11 @@ import type { ServiceSpec } from "./services";
 export interface DeploymentSecrets {
   /** The password the deployment's Redis requires; null where there is no Redis. */
   redisPassword: string | null;
+}
+
+/** New secrets for a deployment that runs a Redis (`withRedis`) or not: what the local driver and verify-image use. */
+export function newDeploymentSecrets(withRedis: boolean): DeploymentSecrets {
+  return { redisPassword: withRedis ? crypto.randomBytes(24).toString("base64url") : null };
 }
 
 /** The variable that carries the Redis password to Redis and to the adapters of the realtime nodes. */

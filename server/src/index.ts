@@ -18,7 +18,7 @@ export {
   type Env,
   type KitEnv,
 } from "./env";
-export { answerHealth, NodeLifecycle, refuseWhileStopping, STOP_BOUND_MS, stopNode, stopOnSignals, type StopParts } from "./lifecycle";
+export { answerHealth, keepAliveBehindProxies, listenOn, NodeLifecycle, refuseWhileStopping, STOP_BOUND_MS, stopNode, stopOnSignals, type StopParts } from "./lifecycle";
 export { errorMessage, jsonLogger, type Logger } from "./log";
 export { originCheck, prefixSessionIds, SOCKET_IO_PATH, socketIoOptions } from "./options";
 export { connectRedisAdapter } from "./adapter";

@@ -1,7 +1,7 @@
 import * as http from "node:http";
 import { Server, type ServerOptions } from "socket.io";
 import { KitEnvError, readKitEnv, type Env, type KitEnv } from "./env";
-import { answerHealth, NodeLifecycle, refuseWhileStopping, stopNode, stopOnSignals, type StopParts } from "./lifecycle";
+import { answerHealth, keepAliveBehindProxies, listenOn, NodeLifecycle, refuseWhileStopping, stopNode, stopOnSignals, type StopParts } from "./lifecycle";
 import { connectRedisAdapter } from "./adapter";
 import { startMetrics } from "./metrics-port";
 import { jsonLogger, type Logger } from "./log";
@@ -71,10 +71,7 @@ export function createKitServer(options: KitServerOptions = {}): KitServer {
     else if (lifecycle.stopping) refuseWhileStopping(res);
     else for (const l of socketIoListeners) l.call(httpServer, req, res);
   });
-  // Longer than the idle timeouts of the proxies in front, so that they, not we, close idle
-  // keep-alive connections (otherwise a request can race our close and fail).
-  httpServer.keepAliveTimeout = 65_000;
-  httpServer.headersTimeout = 66_000;
+  keepAliveBehindProxies(httpServer);
 
   let metricsServer: http.Server | null = null;
   const stopParts: StopParts = {
@@ -91,17 +88,11 @@ export function createKitServer(options: KitServerOptions = {}): KitServer {
     env,
     lifecycle,
     redis,
-    listen: () =>
-      new Promise<void>((resolve, reject) => {
-        httpServer.once("error", reject);
-        httpServer.listen(env.port, () => {
-          httpServer.off("error", reject);
-          stopOnSignals(stopParts);
-          log.info("listening", { port: env.port, healthPath: env.healthPath, redis: redis ? env.adapter : "off", metricsPort: env.metricsPort });
-          resolve();
-        });
-      }).then(async () => {
-        if (env.metricsPort === null) return;
+    listen: async () => {
+      await listenOn(httpServer, env.port);
+      stopOnSignals(stopParts);
+      log.info("listening", { port: env.port, healthPath: env.healthPath, redis: redis ? env.adapter : "off", metricsPort: env.metricsPort });
+      if (env.metricsPort !== null) {
         try {
           metricsServer = await startMetrics(io, { port: env.metricsPort, nodeId: env.nodeId, redis });
         } catch (error) {
@@ -109,7 +100,8 @@ export function createKitServer(options: KitServerOptions = {}): KitServer {
           if (!(error instanceof KitEnvError)) throw error;
           log.warn("no metrics", { error: error.message });
         }
-      }),
+      }
+    },
     stop: (reason = "stop()") => stopNode(stopParts, reason),
   };
 }

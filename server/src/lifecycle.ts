@@ -25,6 +25,26 @@ export class NodeLifecycle {
   }
 }
 
+/**
+ * Keep-alive timeouts longer than the idle timeouts of the proxies in front, so that they, not
+ * the node, close idle keep-alive connections (otherwise a request can race the node's close and fail).
+ */
+export function keepAliveBehindProxies(server: http.Server): void {
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+}
+
+/** Resolves once `server` listens on `port`; rejects with the listen error (a port in use, say). */
+export function listenOn(server: http.Server, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}
+
 /** The health route's answer: 200 while serving, 503 from the moment the node stops. */
 export function answerHealth(res: http.ServerResponse, lifecycle: NodeLifecycle, nodeId: string, head = false): void {
   const body = JSON.stringify({ status: lifecycle.stopping ? "shutting-down" : "ok", node: nodeId });

@@ -1,6 +1,6 @@
 import type * as http from "node:http";
 import type { Server } from "socket.io";
-import { KitEnvError } from "./env";
+import { requireOptionalPeer } from "./optional";
 import type { RedisAdapterLink } from "./redis";
 
 /**
@@ -9,12 +9,6 @@ import type { RedisAdapterLink } from "./redis";
  * is given no METRICS_PORT carries none of it.
  */
 export function startMetrics(io: Server, options: { port: number; nodeId: string; redis?: RedisAdapterLink | null }): Promise<http.Server> {
-  let metrics: typeof import("./metrics");
-  try {
-    metrics = require("./metrics") as typeof import("./metrics");
-  } catch (err) {
-    if ((err as { code?: string }).code !== "MODULE_NOT_FOUND") throw err;
-    throw new KitEnvError("METRICS_PORT needs the package prom-client: npm install prom-client");
-  }
+  const metrics = requireOptionalPeer(() => require("./metrics") as typeof import("./metrics"), "METRICS_PORT", "prom-client");
   return metrics.serveMetrics(metrics.socketIoMetrics(io, options), options.port);
 }

@@ -1,6 +1,7 @@
 import * as http from "node:http";
 import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
 import type { Server, Socket } from "socket.io";
+import { listenOn } from "./lifecycle";
 import type { RedisAdapterLink } from "./redis";
 
 /**
@@ -75,11 +76,5 @@ export function serveMetrics(registry: Registry, port: number): Promise<http.Ser
       (error: unknown) => res.writeHead(500, { "Content-Type": "text/plain; charset=utf-8" }).end(`${String(error)}\n`),
     );
   });
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, () => {
-      server.off("error", reject);
-      resolve(server);
-    });
-  });
+  return listenOn(server, port).then(() => server);
 }

@@ -1,7 +1,8 @@
 import { createClient } from "redis";
 import type { Server } from "socket.io";
-import { KitEnvError, type AdapterKind } from "./env";
+import type { AdapterKind } from "./env";
 import { errorMessage, type Logger } from "./log";
+import { requireOptionalPeer } from "./optional";
 
 type PubSubAdapterModule = typeof import("@socket.io/redis-adapter");
 type StreamsAdapterModule = typeof import("@socket.io/redis-streams-adapter");
@@ -17,12 +18,7 @@ const ADAPTER_PACKAGES: Record<AdapterKind, string> = {
 /** The adapter package ADAPTER names; only that one need be installed. */
 function adapterPackage<T>(kind: AdapterKind): T {
   const name = ADAPTER_PACKAGES[kind];
-  try {
-    return require(name) as T;
-  } catch (err) {
-    if ((err as { code?: string }).code !== "MODULE_NOT_FOUND") throw err;
-    throw new KitEnvError(`ADAPTER=${kind} needs the package ${name}: npm install ${name}`);
-  }
+  return requireOptionalPeer(() => require(name) as T, `ADAPTER=${kind}`, name);
 }
 
 /** Capped exponential backoff: 50 ms, 100 ms, 200 ms, ... never more than ~1 s between attempts. */

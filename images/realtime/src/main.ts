@@ -61,7 +61,6 @@ function run(config: Config): void {
     },
   );
 
-
   handleShutdownSignals({ lifecycle, servers, io: sio.io, echo, proxy, redis });
   ignoreUnhandledRejections(lifecycle);
 }

@@ -1,5 +1,5 @@
 import * as http from "node:http";
-import type { NodeLifecycle } from "@realtime-kit/server";
+import { keepAliveBehindProxies, listenOn, type NodeLifecycle } from "@realtime-kit/server";
 import { answerExpectContinue } from "./body-limit";
 import type { Config } from "./config";
 import { limitConnectionRate } from "./connection-rate";
@@ -44,10 +44,7 @@ export function configureServers(servers: Servers, config: Config, lifecycle: No
     // An Engine.IO POST announced over the limit is refused before its body is sent; the upstream
     // proxy's bodies (node-proxy) keep Node's default: 100 Continue, then its own limit.
     answerExpectContinue(s, config.maxHttpBufferSize, (req) => isSocketIoPath(req.url), { "X-Node-Id": nodeId });
-    // Longer than the idle timeouts of the proxies in front, so that they, not we, close idle
-    // keep-alive connections (otherwise a request can race our close and fail).
-    s.keepAliveTimeout = 65_000;
-    s.headersTimeout = 66_000;
+    keepAliveBehindProxies(s);
     lifecycle.countRequests(s);
     s.on("clientError", (_err, socket) => {
       if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
@@ -58,16 +55,8 @@ export function configureServers(servers: Servers, config: Config, lifecycle: No
 
 /** Resolves once every listener listens on its port (PORT, and REALTIME_PORT if set). */
 export function listen(servers: Servers, config: Config): Promise<unknown> {
-  const listening = (s: http.Server, port: number) =>
-    new Promise<void>((resolve, reject) => {
-      s.once("error", reject);
-      s.listen(port, () => {
-        s.off("error", reject);
-        resolve();
-      });
-    });
   return Promise.all([
-    listening(servers.main, config.port),
-    ...(servers.split && config.realtimePort ? [listening(servers.split, config.realtimePort)] : []),
+    listenOn(servers.main, config.port),
+    ...(servers.split && config.realtimePort ? [listenOn(servers.split, config.realtimePort)] : []),
   ]);
 }
