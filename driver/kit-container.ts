@@ -1,6 +1,6 @@
 import { GenericContainer, type StartedTestContainer } from "testcontainers";
 import type { ServiceSpec } from "../plan/services";
-import type { ReadOnlyMount } from "./volumes";
+import type { ServiceMount } from "./volumes";
 
 /** GenericContainer that joins exactly one network (no default bridge) and publishes on one address. */
 export class KitContainer extends GenericContainer {
@@ -27,8 +27,8 @@ export class KitContainer extends GenericContainer {
     return this;
   }
 
-  /** The plan's confinement (read-only root, tmpfs folders, capabilities), its restart policy, and its files' volumes mounted read-only. */
-  confined(spec: ServiceSpec, mounts: ReadOnlyMount[]): this {
+  /** The plan's confinement (read-only root, tmpfs folders, capabilities), its restart policy, and its volumes. */
+  confined(spec: ServiceSpec, mounts: ServiceMount[]): this {
     this.hostConfig.ReadonlyRootfs = spec.readOnlyRootFs;
     this.hostConfig.RestartPolicy = { Name: spec.restart };
     if (Object.keys(spec.tmpfs).length > 0) this.withTmpFs(spec.tmpfs);
@@ -41,11 +41,12 @@ export class KitContainer extends GenericContainer {
     return this;
   }
 
-  publishOn(address: string, ports: { containerPort: number; hostPort: number }[]): this {
+  /** Publishes each port on its own `hostIp` where the plan sets one (Prometheus: loopback only), on `address` otherwise. */
+  publishOn(address: string, ports: { containerPort: number; hostPort: number; hostIp?: string }[]): this {
     if (ports.length === 0) return this;
     this.withExposedPorts(...ports.map((port) => ({ container: port.containerPort, host: port.hostPort })));
     this.hostConfig.PortBindings = Object.fromEntries(
-      ports.map((port) => [`${port.containerPort}/tcp`, [{ HostIp: address, HostPort: String(port.hostPort) }]]),
+      ports.map((port) => [`${port.containerPort}/tcp`, [{ HostIp: port.hostIp ?? address, HostPort: String(port.hostPort) }]]),
     );
     return this;
   }

@@ -30,7 +30,8 @@ export async function assertPortsFree(deployment: Deployment): Promise<void> {
             : code === "EACCES"
               ? "needs privileges to bind (ports below 1024); choose a port from 1024 up or run as root"
               : `cannot be bound (${code ?? String(error)})`;
-        throw new ConfigError(`ports.${published.name}`, `${published.hostPort} ${why}; choose a free port, e.g. --set ports.${published.name}=<port>`);
+        const option = published.name === "metrics" ? "metrics.port" : `ports.${published.name}`;
+        throw new ConfigError(option, `${published.hostPort} ${why}; choose a free port, e.g. --set ${option}=<port>`);
       }
     }
   }

@@ -13,6 +13,8 @@ export interface TopologyUrls {
   realtime: string;
   /** The chat page. */
   chat: string;
+  /** The deployment's Prometheus server (metrics.prometheus), on the loopback address. */
+  prometheus: string | null;
 }
 
 /** The same entry points as seen from a container on the deployment's network. */
@@ -26,7 +28,8 @@ export interface InternalUrls {
 /** Where the deployment's entry points answer from this machine. */
 export function urlsOf(model: Model): TopologyUrls {
   const origins = publicOrigins(model);
-  return { http: origins.http, https: origins.https, realtimePort: origins.splitRealtime, realtime: origins.realtime, chat: `${origins.page}/chat/` };
+  const prometheus = model.prometheus ? `http://127.0.0.1:${model.prometheus.port}` : null;
+  return { http: origins.http, https: origins.https, realtimePort: origins.splitRealtime, realtime: origins.realtime, chat: `${origins.page}/chat/`, prometheus };
 }
 
 /** The entry points as services on the deployment's network answer them. */

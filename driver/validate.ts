@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { CONTAINER_PATHS, IMAGE_NAMES } from "../model/layout";
 import { KIT_LABEL } from "../model/labels";
-import { PROXY_CONFIG_FILES } from "../plan/files";
+import { CHECKED_CONFIG_FILES } from "../plan/files";
 import { createTestCertificates } from "./certs";
 import { docker, logsOf, runOneShot } from "./engine";
 
@@ -20,12 +20,13 @@ const OWNER = "validate";
 const PEER_NAME = /\b((?:realtime|app)-\d+|nginx|haproxy|redis)\b/g;
 
 /**
- * Checks generated configs with the real programs, inside the kit's own images (the exact
+ * Checks generated configs with the real programs (haproxy -c, nginx -t, a stunnel start,
+ * promtool check config), inside the kit's own images (the exact
  * versions that will run them), with every peer name resolvable and the operator's certificate
  * and key mounted where the deployment mounts them (a throwaway pair when none is given).
  */
 export async function validateDirectory(dir: string, operatorTls: { certFile: string; keyFile: string } | null = null): Promise<ValidationResult[]> {
-  const present = PROXY_CONFIG_FILES.filter((file) => fs.existsSync(path.join(dir, file)));
+  const present = CHECKED_CONFIG_FILES.filter((file) => fs.existsSync(path.join(dir, file)));
   const tlsDir = fs.mkdtempSync(path.join(os.tmpdir(), "realtime-kit-validate-"));
   try {
     const certificates = operatorTls
@@ -59,6 +60,14 @@ export async function validateDirectory(dir: string, operatorTls: { certFile: st
           owner: OWNER,
         });
         results.push({ file, program: "nginx -t", ok: exitCode === 0 && !/\[(warn|error|emerg|crit|alert)\]/.test(output), output });
+      } else if (file === "prometheus.yml") {
+        const { exitCode, output } = await runOneShot({
+          image: `${IMAGE_NAMES.prometheus}:latest`,
+          cmd: ["promtool", "check", "config", CONTAINER_PATHS.prometheusConfig],
+          binds: [`${hostPath}:${CONTAINER_PATHS.prometheusConfig}:ro`],
+          owner: OWNER,
+        });
+        results.push({ file, program: "promtool check config", ok: exitCode === 0 && !/\b(WARNING|FAILED)\b/.test(output), output });
       } else {
         results.push(await startStunnel(hostPath, tlsBinds, extraHosts));
       }

@@ -3,7 +3,7 @@ import type Docker from "dockerode";
 import { SEED_LABEL } from "../model/labels";
 import type { Deployment } from "../render/deployment";
 import type { ServiceSpec } from "../plan/services";
-import { fileVolumesOf, volumeNames, type Upload } from "../plan/volumes";
+import { dataVolumeName, fileVolumesOf, volumeNames, type Upload } from "../plan/volumes";
 import { tarArchive } from "./tar";
 
 /** The TLS material a driver holds (PEM text), for the uploads that name it. */
@@ -12,16 +12,17 @@ export interface TlsFiles {
   key: string;
 }
 
-/** What a service mounts once its volumes are filled: Docker `Mounts` entries, read-only. */
-export type ReadOnlyMount = { Type: "volume"; Source: string; Target: string; ReadOnly: true };
+/** What a service mounts: Docker `Mounts` entries, its files read-only, its data volume writable. */
+export type ServiceMount = { Type: "volume"; Source: string; Target: string; ReadOnly: boolean };
 
 /**
  * Fills a service's volumes the way the Pulumi program does (plan/volumes.ts): each volume is
  * created (or, when it exists, kept), then a seed container that mounts it is created (never
  * started; a seed left by an earlier delivery is removed first, as the provider replaces it) and
  * every upload is copied into the seed exactly as the docker provider copies a container's
- * `uploads`. Returns the read-only mounts for the service itself. Everything carries `names.labels` (the run's KIT_LABEL
- * among them), so teardown by label removes it.
+ * `uploads`. A service that keeps state (ServiceSpec.dataDir) gets its data volume too, created
+ * when missing and kept otherwise. Returns the service's mounts. Everything carries `names.labels`
+ * (the run's KIT_LABEL among them), so teardown by label removes it.
  */
 export async function fillServiceVolumes(
   engine: Docker,
@@ -29,8 +30,8 @@ export async function fillServiceVolumes(
   service: ServiceSpec,
   names: { prefix: string; labels: Record<string, string> },
   tls: TlsFiles | null,
-): Promise<ReadOnlyMount[]> {
-  const mounts: ReadOnlyMount[] = [];
+): Promise<ServiceMount[]> {
+  const mounts: ServiceMount[] = [];
   for (const files of fileVolumesOf(deployment, service)) {
     const { volume, seed } = volumeNames(names.prefix, service, files);
     await engine.createVolume({ Name: volume, Labels: names.labels });
@@ -48,6 +49,11 @@ export async function fillServiceVolumes(
     });
     for (const upload of files.uploads) await container.putArchive(providerUploadArchive(upload, tls, service), { path: "/" });
     mounts.push({ Type: "volume", Source: volume, Target: files.target, ReadOnly: true });
+  }
+  if (service.dataDir) {
+    const volume = dataVolumeName(names.prefix, service);
+    await engine.createVolume({ Name: volume, Labels: names.labels });
+    mounts.push({ Type: "volume", Source: volume, Target: service.dataDir, ReadOnly: false });
   }
   return mounts;
 }

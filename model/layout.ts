@@ -28,18 +28,22 @@ export const INTERNAL_PORTS = {
   /** stunnel: TLS entry. */
   stunnel: 8443,
   redis: 6379,
+  /** Prometheus (metrics.prometheus): query API and web UI, published on the loopback address only. */
+  prometheus: 9090,
 } as const;
 
 /**
  * multi-node over several hosts: ports a service on another machine than the edge publishes on
  * that machine's private address (never on every interface), so the edge can reach it.
  * Realtime node i listens on 18080 + i, app node i on 13000 + i (i from 1); Redis, on the edge
- * host, on 6379 for realtime nodes elsewhere.
+ * host, on 6379 for realtime nodes elsewhere. With metrics.prometheus, realtime node i's metrics
+ * port on 19464 + i, for the Prometheus server on the edge host.
  */
 export const CROSS_HOST_PORTS = {
   realtimeBase: 18080,
   appBase: 13000,
   redis: 6379,
+  realtimeMetricsBase: 19464,
 } as const;
 
 /** Configuration files are mounted read-only here at run time; images never bake them in. */
@@ -48,6 +52,9 @@ export const CONTAINER_PATHS = {
   haproxyConfig: `${CONFIG_DIR}/haproxy.cfg`,
   nginxConfig: `${CONFIG_DIR}/nginx.conf`,
   stunnelConfig: `${CONFIG_DIR}/stunnel.conf`,
+  prometheusConfig: `${CONFIG_DIR}/prometheus.yml`,
+  /** Prometheus's time series: a volume of the deployment, kept when the container is replaced. */
+  prometheusData: "/var/lib/prometheus/metrics2",
   /** Certificate chain (PEM). HAProxy finds the key beside it as `<cert>.key`. */
   tlsCert: `${CONFIG_DIR}/tls/server.pem`,
   tlsKey: `${CONFIG_DIR}/tls/server.pem.key`,
@@ -62,6 +69,7 @@ export const HEALTH_PATHS = {
   realtime: "/healthz",
   nginx: "/nginx-healthz",
   haproxy: "/healthz", // monitor-uri on INTERNAL_PORTS.haproxyMonitor
+  prometheus: "/-/ready",
 } as const;
 
 /**
@@ -85,5 +93,6 @@ export const IMAGE_NAMES = {
   nginx: "realtime-kit/nginx",
   stunnel: "realtime-kit/stunnel",
   redis: "realtime-kit/redis",
+  prometheus: "realtime-kit/prometheus",
 } as const;
 export type ImageName = keyof typeof IMAGE_NAMES;

@@ -50,6 +50,15 @@ export interface Model {
   limits: { maxMessageBytes: number; maxConnections: number; connectionRatePerClient: number };
   /** Resizable pools with `hosts` only: which machine runs what. null: everything on one Docker engine. */
   placement: Placement | null;
+  /** The deployment's own Prometheus server, when asked for. */
+  prometheus: PrometheusSettings | null;
+}
+
+export interface PrometheusSettings {
+  /** Host port of the query API and UI, bound to 127.0.0.1 of the edge host. */
+  port: number;
+  scrapeIntervalMs: number;
+  retentionMs: number;
 }
 
 export interface AppStack {
@@ -130,6 +139,7 @@ export function resolveModel(input: unknown, source: ModelSource): Model {
   const httpsPort = descriptor.tls ? config.ports.https : null;
   const publicPorts = { http: ports.http, https: httpsPort, realtime: ports.realtime };
   checkPortClashes(publicPorts);
+  const prometheus = resolvePrometheus(input as ConfigInput, config, publicPorts);
   const placement = resolvePlacement(config, realtimeNodes, appNodes, source);
   if (placement) checkCrossHostPorts(publicPorts, placement);
 
@@ -184,7 +194,20 @@ export function resolveModel(input: unknown, source: ModelSource): Model {
     cors: { origins: config.cors.origins ?? [publicOrigins({ hostname: config.hostname, ports, tls }).page] },
     limits: config.limits,
     placement,
+    prometheus,
   };
+}
+
+/** metrics.prometheus, checked: its other settings mean nothing without it, and its port must be free of the public ones. */
+function resolvePrometheus(input: ConfigInput, config: ParsedConfig, ports: PublicPorts): PrometheusSettings | null {
+  if (!config.metrics.prometheus) {
+    const stray = (["port", "scrapeInterval", "retention"] as const).find((key) => getPath(input, `metrics.${key}`) !== undefined);
+    if (stray) throw new ConfigError(`metrics.${stray}`, "applies to the deployment's Prometheus server only; set metrics.prometheus: true (or `up --with-metrics`), or remove it");
+    return null;
+  }
+  const clash = Object.entries(ports).find(([, value]) => value === config.metrics.port);
+  if (clash) throw new ConfigError("metrics.port", `${config.metrics.port} is already used by ports.${clash[0]}; give Prometheus a port of its own`);
+  return { port: config.metrics.port, scrapeIntervalMs: config.metrics.scrapeInterval, retentionMs: config.metrics.retention };
 }
 
 function resolveTls(config: ParsedConfig, terminators: readonly TlsTerminator[], httpsPort: number, source: ModelSource): TlsSettings {

@@ -220,6 +220,19 @@ export const configSchema = z.strictObject({
       connectionRatePerClient: wholeNumber(1, 100_000, "connections per 10 s").default(500).describe("New connections one client address may open per 10 s at HAProxy before being refused."),
     })
     .prefault({}),
+  metrics: z
+    .strictObject({
+      prometheus: z
+        .boolean()
+        .default(false)
+        .describe(
+          "Run a Prometheus server in the deployment (`up --with-metrics` sets this) scraping every realtime node and HAProxy. Its query API and web UI are published on the loopback address of the (edge) host only: reach them there or through an SSH tunnel.",
+        ),
+      port: port.default(9090).describe("With metrics.prometheus: host port of Prometheus's query API and UI, on 127.0.0.1 only."),
+      scrapeInterval: duration(1000, 300_000).prefault("15s").describe("With metrics.prometheus: how often every target is scraped."),
+      retention: duration(3_600_000, 3650 * 86_400_000).prefault("15d").describe("With metrics.prometheus: how long series are kept (in a volume of the deployment, kept across updates, removed by `down` or `pulumi destroy`)."),
+    })
+    .prefault({}),
   hosts: z
     .array(host)
     .min(1, "list at least one host, or leave hosts out to deploy everything on one Docker engine")

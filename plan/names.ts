@@ -31,6 +31,8 @@ export function proxiesOf(model: Model): { haproxy: boolean; nginx: boolean; stu
 export interface PoolMember {
   /** Service name, e.g. `realtime-2`. */
   name: string;
+  /** Node number in its pool, from 1 (the number in its name). */
+  number: number;
   /** Machine it runs on (a name from `hosts`); null when everything runs on one Docker engine. */
   host: string | null;
   /** Port it listens on inside its container. */
@@ -46,14 +48,14 @@ export interface PoolMember {
 
 export function realtimeMembers(model: Model): PoolMember[] {
   return realtimeNodeNames(model).map((name, index) =>
-    member(model, name, INTERNAL_PORTS.realtime, model.placement?.realtime[index] ?? null, CROSS_HOST_PORTS.realtimeBase + index + 1),
+    member(model, name, index + 1, INTERNAL_PORTS.realtime, model.placement?.realtime[index] ?? null, CROSS_HOST_PORTS.realtimeBase),
   );
 }
 
 export function appMembers(model: Model): PoolMember[] {
   const app = model.app;
   if (!app) return [];
-  return appNodeNames(model).map((name, index) => member(model, name, app.port, model.placement?.app[index] ?? null, CROSS_HOST_PORTS.appBase + index + 1));
+  return appNodeNames(model).map((name, index) => member(model, name, index + 1, app.port, model.placement?.app[index] ?? null, CROSS_HOST_PORTS.appBase));
 }
 
 /** The machine that runs the edge (HAProxy, stunnel) and Redis; null on one Docker engine. */
@@ -75,10 +77,21 @@ export function redisUrlFor(model: Model, node: PoolMember | null): string {
   return node?.crossHost && edge ? `redis://${edge.address}:${CROSS_HOST_PORTS.redis}` : `redis://redis:${INTERNAL_PORTS.redis}`;
 }
 
-function member(model: Model, name: string, port: number, host: string | null, crossHostPort: number): PoolMember {
+/**
+ * Where the deployment's Prometheus (on the edge host) scrapes a realtime node's metrics: by name
+ * on the deployment's network, or, for a node on another host, the port that host publishes them
+ * on its private address (null crossHost when nothing needs publishing).
+ */
+export function metricsTargetOf(model: Model, node: PoolMember): { address: string; crossHost: { address: string; port: number } | null } {
+  if (!model.prometheus || !node.crossHost) return { address: `${node.name}:${INTERNAL_PORTS.realtimeMetrics}`, crossHost: null };
+  const crossHost = { address: node.crossHost.address, port: CROSS_HOST_PORTS.realtimeMetricsBase + node.number };
+  return { address: `${crossHost.address}:${crossHost.port}`, crossHost };
+}
+
+function member(model: Model, name: string, number: number, port: number, host: string | null, crossHostPortBase: number): PoolMember {
   const edge = edgeHost(model);
   const machine = model.placement?.hosts.find((candidate) => candidate.name === host);
   const remote = edge !== null && machine !== undefined && machine.name !== edge.name;
-  const crossHost = remote ? { address: machine.address, port: crossHostPort } : null;
-  return { name, host, port, crossHost, address: crossHost ? `${crossHost.address}:${crossHost.port}` : `${name}:${port}` };
+  const crossHost = remote ? { address: machine.address, port: crossHostPortBase + number } : null;
+  return { name, number, host, port, crossHost, address: crossHost ? `${crossHost.address}:${crossHost.port}` : `${name}:${port}` };
 }

@@ -3,9 +3,10 @@ import type { ImageName } from "../model/layout";
 
 /**
  * The parts of a deployment, in start order: Redis before the realtime nodes (they connect to it
- * at start), the pools, and the front door last, so that when it answers every backend is up.
+ * at start), the pools, the front door, so that when it answers every backend is up, and the
+ * optional Prometheus server last, once every target it scrapes exists.
  */
-const DEPLOYMENT_PARTS = ["redis", "realtime", "app", "edge"] as const;
+const DEPLOYMENT_PARTS = ["redis", "realtime", "app", "edge", "monitoring"] as const;
 export type DeploymentPart = (typeof DEPLOYMENT_PARTS)[number];
 
 /**
@@ -20,6 +21,7 @@ const PART_OF_ROLE: Record<ImageName, DeploymentPart> = {
   haproxy: "edge",
   nginx: "edge",
   stunnel: "edge",
+  prometheus: "monitoring",
 };
 
 /** The plan's services grouped by part (keys in start order), each part in plan order. */

@@ -3,16 +3,20 @@ import type { Model } from "../model/model";
 import { publicOrigins } from "../model/urls";
 import type { GeneratedFile } from "./files";
 import { confinementOf, type Confinement } from "./hardening";
-import { appMembers, edgeHost, proxiesOf, realtimeMembers, redisCrossHost, type PoolMember } from "./names";
+import { formatMs } from "../model/model";
+import { appMembers, edgeHost, metricsTargetOf, proxiesOf, realtimeMembers, redisCrossHost, type PoolMember } from "./names";
 import { realtimeNodeEnvironment } from "./realtime-env";
 
 /** A port a service publishes on the host. */
 export interface PublishedPort {
   /** An entry port (http, https, realtime), or a port another host of a multi-host deployment connects to. */
-  name: "http" | "https" | "realtime" | "cross-host";
+  name: "http" | "https" | "realtime" | "cross-host" | "metrics";
   hostPort: number;
   containerPort: number;
-  /** Host address to bind: set for cross-host ports (the machine's private address only); absent means every interface. */
+  /**
+   * Host address to bind: set for cross-host ports (the machine's private address only) and for
+   * Prometheus (127.0.0.1: operators only); absent means the driver's public address.
+   */
   hostIp?: string;
 }
 
@@ -38,6 +42,11 @@ export interface ServiceSpec extends Confinement {
   /** Host folder whose files the service serves from CONTAINER_PATHS.staticDir. */
   staticDir: string | null;
   /**
+   * Folder the service keeps its state in (Prometheus's series): a named volume of the deployment,
+   * writable, kept when the container is replaced, removed with the deployment.
+   */
+  dataDir: string | null;
+  /**
    * Docker's restart policy. A process that exits on its own (a crash, or stunnel restarting to
    * read a renewed key) comes back; `docker stop` and `docker kill` are left alone.
    */
@@ -61,10 +70,10 @@ export function planServices(model: Model, realtimeEnv: Record<string, string>):
   const services: ServiceSpec[] = [];
   // Without hosts everything shares one engine (host null); with hosts the edge host runs all but the pools' remote members.
   const edge = edgeHost(model)?.name ?? null;
-  type Derived = "configFiles" | "mountsTls" | "user" | "staticDir" | "publish" | "env" | "host" | "restart" | keyof Confinement;
+  type Derived = "configFiles" | "mountsTls" | "user" | "staticDir" | "dataDir" | "publish" | "env" | "host" | "restart" | keyof Confinement;
   const service = (spec: Omit<ServiceSpec, Derived> & Partial<Pick<ServiceSpec, Derived>>): void => {
     const mountsTls = spec.mountsTls ?? false;
-    const base = { configFiles: [], staticDir: null, publish: [], env: {}, host: edge, restart: "unless-stopped" as const, ...spec, mountsTls, user: mountsTls ? "root" : null };
+    const base = { configFiles: [], staticDir: null, dataDir: null, publish: [], env: {}, host: edge, restart: "unless-stopped" as const, ...spec, mountsTls, user: mountsTls ? "root" : null };
     services.push({ ...base, ...confinementOf(spec.role, spec.image, kitImage(spec.role), mountsTls, model) });
   };
   const http = (containerPort: number): PublishedPort => ({ name: "http", hostPort: model.ports.http, containerPort });
@@ -73,6 +82,11 @@ export function planServices(model: Model, realtimeEnv: Record<string, string>):
     model.ports.realtime === null ? [] : [{ name: "realtime", hostPort: model.ports.realtime, containerPort }];
   const crossHost = (member: PoolMember): PublishedPort[] =>
     member.crossHost ? [{ name: "cross-host", hostIp: member.crossHost.address, hostPort: member.crossHost.port, containerPort: member.port }] : [];
+  // A realtime node on another host than Prometheus (which runs on the edge host) publishes its metrics port on its private address.
+  const crossHostMetrics = (member: PoolMember): PublishedPort[] => {
+    const target = metricsTargetOf(model, member);
+    return target.crossHost ? [{ name: "cross-host", hostIp: target.crossHost.address, hostPort: target.crossHost.port, containerPort: INTERNAL_PORTS.realtimeMetrics }] : [];
+  };
 
   if (proxies.redis) {
     const edgeAddress = edgeHost(model)?.address;
@@ -97,7 +111,7 @@ export function planServices(model: Model, realtimeEnv: Record<string, string>):
       image: model.realtime.image,
       port: INTERNAL_PORTS.realtime,
       env: realtimeNodeEnvironment(model, member, realtimeEnv),
-      publish: realtimeInFront ? [http(INTERNAL_PORTS.realtime), ...realtimeSplit(INTERNAL_PORTS.realtimeSplit)] : crossHost(member),
+      publish: [...(realtimeInFront ? [http(INTERNAL_PORTS.realtime), ...realtimeSplit(INTERNAL_PORTS.realtimeSplit)] : crossHost(member)), ...crossHostMetrics(member)],
       host: member.host,
     });
   }
@@ -139,6 +153,19 @@ export function planServices(model: Model, realtimeEnv: Record<string, string>):
       publish: https(INTERNAL_PORTS.stunnel),
     });
   }
+  if (model.prometheus) {
+    service({
+      name: "prometheus",
+      role: "prometheus",
+      image: kitImage("prometheus"),
+      port: INTERNAL_PORTS.prometheus,
+      env: { RETENTION: formatMs(model.prometheus.retentionMs) },
+      configFiles: [{ file: "prometheus.yml", containerPath: CONTAINER_PATHS.prometheusConfig }],
+      dataDir: CONTAINER_PATHS.prometheusData,
+      // For operators: the loopback address of the edge host, whatever address the entry ports use.
+      publish: [{ name: "metrics", hostIp: "127.0.0.1", hostPort: model.prometheus.port, containerPort: INTERNAL_PORTS.prometheus }],
+    });
+  }
 
   return services;
 }
@@ -152,6 +179,7 @@ export function entrypointsOf(model: Model): Entrypoint[] {
       { name: "realtime", url: origins.realtime, what: "Socket.IO endpoint (wss:// and https:// long-polling)" },
       { name: "site", url: `${origins.http}/`, what: "the second stack over plain http" },
       { name: "site-tls", url: `${origins.https}/`, what: "the second stack over https" },
+      ...prometheusEntrypoint(model),
     ];
   }
   const entrypoints: Entrypoint[] = [
@@ -159,7 +187,14 @@ export function entrypointsOf(model: Model): Entrypoint[] {
     { name: "realtime", url: origins.realtime, what: "Socket.IO endpoint (ws:// and long-polling)" },
   ];
   if (model.app) entrypoints.push({ name: "site", url: `${origins.http}/`, what: "the second stack, through the front door" });
-  return entrypoints;
+  return [...entrypoints, ...prometheusEntrypoint(model)];
+}
+
+/** Prometheus's query API and UI: on the edge host's loopback address, so a multi-host operator reaches it through an SSH tunnel. */
+function prometheusEntrypoint(model: Model): Entrypoint[] {
+  if (!model.prometheus) return [];
+  const where = model.placement ? ` on ${model.placement.hosts[0]!.name} (ssh -L ${model.prometheus.port}:127.0.0.1:${model.prometheus.port})` : "";
+  return [{ name: "prometheus", url: `http://127.0.0.1:${model.prometheus.port}/`, what: `Prometheus: every node's metrics and HAProxy's (loopback only${where})` }];
 }
 
 /** The kit's own image for a role, as built from images/<role> (`realtime-kit/<role>:latest`). */

@@ -65,6 +65,11 @@ export function volumeNames(deployment: string, service: ServiceSpec, volume: Fi
   return { volume: volumeName, seed: `${volumeName}-seed` };
 }
 
+/** The name a driver gives a service's data volume (ServiceSpec.dataDir) on the engine. */
+export function dataVolumeName(deployment: string, service: ServiceSpec): string {
+  return `${deployment}-${service.name}-data`;
+}
+
 function staticVolume(folder: string): FileVolume {
   const files = filesUnder(folder);
   const digest = createHash("sha256");

@@ -2,6 +2,7 @@ import type { Model } from "../model/model";
 import { renderEnvFile } from "./env-file";
 import { haproxyConfig } from "./haproxy";
 import { nginxConfig } from "./nginx";
+import { prometheusConfig } from "./prometheus";
 import { deploymentReadme } from "./readme";
 import { stunnelConfig } from "./stunnel";
 import type { GeneratedFiles } from "../plan/files";
@@ -31,6 +32,7 @@ export function planDeployment(model: Model): Deployment {
   if (proxies.haproxy) files["haproxy.cfg"] = haproxyConfig(model);
   if (proxies.nginx) files["nginx.conf"] = nginxConfig(model);
   if (proxies.stunnel) files["stunnel.conf"] = stunnelConfig(model);
+  if (model.prometheus) files["prometheus.yml"] = prometheusConfig(model);
   files["README.md"] = deploymentReadme(model, services, entrypoints);
   return { model, files, services, entrypoints };
 }

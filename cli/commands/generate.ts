@@ -5,7 +5,7 @@ import { ConfigError } from "../../model/errors";
 import { loadModel } from "../../model/load";
 import { listed, TOPOLOGY_NAMES } from "../../model/topologies";
 import { planDeployment } from "../../render/deployment";
-import { GENERATED_FILES, PROXY_CONFIG_FILES } from "../../plan/files";
+import { GENERATED_FILES, CHECKED_CONFIG_FILES } from "../../plan/files";
 import { writeDeployment } from "../output";
 import { printValidation } from "./validate";
 import { action, collect } from "../run";
@@ -23,9 +23,9 @@ export function register(program: Command): void {
       action(async (topology: string, options: { out: string; config?: string; set: string[]; validate?: boolean }) => {
         const model = loadModel({ topology, configFile: options.config, sets: options.set });
         const deployment = planDeployment(model);
-        const checked = PROXY_CONFIG_FILES.filter((file) => deployment.files[file] !== undefined);
+        const checked = CHECKED_CONFIG_FILES.filter((file) => deployment.files[file] !== undefined);
         if (options.validate && checked.length === 0) {
-          throw new ConfigError("--validate", `${model.topology} generates no ${listed(PROXY_CONFIG_FILES, "or")} (only ${Object.keys(deployment.files).join(" and ")}): there is nothing for the proxies to check; drop --validate`);
+          throw new ConfigError("--validate", `${model.topology} generates no ${listed(CHECKED_CONFIG_FILES, "or")} (only ${Object.keys(deployment.files).join(" and ")}): there is nothing for their programs to check; drop --validate`);
         }
         const operatorTls = model.tls?.certFile && model.tls.keyFile ? { certFile: model.tls.certFile, keyFile: model.tls.keyFile } : null;
         let failed = false;

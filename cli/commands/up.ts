@@ -19,6 +19,7 @@ export function register(program: Command): void {
     .option("--config <file>", "YAML or JSON file of model options")
     .option("--set <key=value>", "set one option, e.g. --set ports.http=8080 (repeatable)", collect, [])
     .option("--listen <address>", "host address the public ports are published on (0.0.0.0 for every interface)", "127.0.0.1")
+    .option("--with-metrics", "also run a Prometheus server scraping every node and HAProxy (metrics.prometheus=true; on 127.0.0.1 only)")
     .addHelpText(
       "after",
       "\nEverything `up` creates carries the label io.realtime-kit.deployment=<run id> and is removed on exit.\n" +
@@ -26,8 +27,9 @@ export function register(program: Command): void {
         "TLS topologies without tls.certFile get a throwaway CA; its PEM is written beside the record.",
     )
     .action(
-      action(async (topology: string, options: { config?: string; set: string[]; listen: string }) => {
-        const model = loadModel({ topology, configFile: options.config, sets: options.set });
+      action(async (topology: string, options: { config?: string; set: string[]; listen: string; withMetrics?: boolean }) => {
+        const sets = options.withMetrics ? [...options.set, "metrics.prometheus=true"] : options.set;
+        const model = loadModel({ topology, configFile: options.config, sets });
         const runId = newRunId("up");
         let stopping: string | null = null;
         let wake: () => void = () => undefined;
@@ -97,9 +99,9 @@ function printUrls(running: RunningTopology, caFile: string | null): void {
   for (const entry of running.deployment.entrypoints) {
     // The chat page is the kit's own server's; a realtime image of one's own serves what it serves.
     if (entry.name === "chat" && ownRealtime) continue;
-    out(`  ${entry.name.padEnd(9)} ${entry.url.padEnd(34)} ${entry.what}`);
+    out(`  ${entry.name.padEnd(10)} ${entry.url.padEnd(34)} ${entry.what}`);
   }
-  if (caFile) out(`  CA        ${caFile}  (throwaway CA: trust it, e.g. curl --cacert, or check --ca)`);
+  if (caFile) out(`  CA         ${caFile}  (throwaway CA: trust it, e.g. curl --cacert, or check --ca)`);
   out();
   const base = running.urls.https ?? running.urls.http;
   const extra = [

@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { validateDirectory, type ValidationResult } from "../../driver/validate";
 import { ConfigError } from "../../model/errors";
 import { listed } from "../../model/topologies";
-import { PROXY_CONFIG_FILES } from "../../plan/files";
+import { CHECKED_CONFIG_FILES } from "../../plan/files";
 import { action } from "../run";
 
 export function register(program: Command): void {
@@ -15,7 +15,7 @@ export function register(program: Command): void {
       action(async (dir: string) => {
         if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new ConfigError("<dir>", `${dir} is not a folder; give the --out folder of \`realtime-kit generate\``);
         const results = await validateDirectory(dir);
-        if (results.length === 0) throw new ConfigError("<dir>", `${dir} holds no ${listed(PROXY_CONFIG_FILES, "or")} to check`);
+        if (results.length === 0) throw new ConfigError("<dir>", `${dir} holds no ${listed(CHECKED_CONFIG_FILES, "or")} to check`);
         printValidation(results);
         return results.every((result) => result.ok) ? 0 : 1;
       }),

@@ -8,7 +8,8 @@
 #   reload-on-change.sh --signal SIG --check 'command' -- program [args...]
 #
 #   --signal  USR2 for HAProxy (master-worker reload: a new worker takes the listeners, the old one
-#             finishes its connections), HUP for nginx (new workers; the old ones finish), TERM for
+#             finishes its connections), HUP for nginx (new workers; the old ones finish) and for
+#             Prometheus (re-reads its scrape configuration, keeps its series), TERM for
 #             stunnel (after dropping privileges it cannot re-read the root-only key, so it exits and
 #             Docker's restart policy starts it again as root)
 #   --check   shell command that must pass before the program is signalled; if it fails the
@@ -16,7 +17,7 @@
 #
 # The folder is polled every CONFIG_POLL_SECONDS (default 2) with shell builtins only: reading a
 # few small files costs next to nothing, and a poll works whatever wrote the files.
-# Every image folder is its own build context, so each edge image carries a copy of this script;
+# Every image folder is its own build context, so each image using it carries a copy of this script;
 # test/unit/images.test.ts keeps the copies identical.
 set -euo pipefail
 

@@ -28,7 +28,7 @@ export interface ImageFolder {
 }
 
 /** Images built first when nothing else decides (infra images are small and independent). */
-const PREFERRED_ORDER = ["redis", "haproxy", "stunnel", "nginx", "realtime", "app"];
+const PREFERRED_ORDER = ["redis", "haproxy", "stunnel", "nginx", "realtime", "app", "prometheus"];
 
 function stripTag(ref: string): string {
   const noDigest = ref.split("@")[0];

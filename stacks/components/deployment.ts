@@ -11,6 +11,7 @@ import { resolveDeploymentArgs, type RegistrySettings } from "../config";
 import type { ConfigInput } from "../../model/schema";
 import { EdgeProxies } from "./edge";
 import { DEFAULT_HOST, DeploymentHost } from "./host";
+import { PrometheusServer } from "./monitoring";
 import { AppPool, RealtimePool } from "./pools";
 import { SharedRedis } from "./redis";
 import type { ServiceContext } from "./service";
@@ -51,7 +52,8 @@ export class RealtimeDeployment extends pulumi.ComponentResource {
   readonly realtime: RealtimePool;
   readonly app: AppPool | undefined;
   readonly edge: EdgeProxies | undefined;
-  /** Entry points by name (chat, realtime, site, site-tls). */
+  readonly prometheus: PrometheusServer | undefined;
+  /** Entry points by name (chat, realtime, site, site-tls, and prometheus with metrics.prometheus). */
   readonly urls: Record<string, string>;
   /** Which service runs on which machine, in which container. */
   readonly nodes: pulumi.Output<Record<string, NodeInfo>>;
@@ -90,7 +92,7 @@ export class RealtimeDeployment extends pulumi.ComponentResource {
     // given only to Redis and the realtime nodes (plan/secrets.ts).
     this.redisPassword = hasRedis(plan.services) ? new random.RandomPassword(`${name}-redis-password`, { length: 32, special: false }, { parent: this }).result : null;
     const context: ServiceContext = { stack, plan, tls, hostOf, redisPassword: this.redisPassword };
-    const { redis, realtime, app, edge } = deploymentParts(plan.services);
+    const { redis, realtime, app, edge, monitoring } = deploymentParts(plan.services);
 
     // Redis before the realtime nodes (they connect at start); the front door last, so that when
     // `pulumi up` returns every backend is up and the entry points answer.
@@ -99,9 +101,12 @@ export class RealtimeDeployment extends pulumi.ComponentResource {
     this.app = app.length > 0 ? new AppPool("app", { context, services: app }, { parent: this }) : undefined;
     const backends = [this.realtime, ...(this.app ? [this.app] : [])];
     this.edge = edge.length > 0 ? new EdgeProxies("edge", { context, services: edge }, { parent: this, dependsOn: backends }) : undefined;
+    // Last: every target it scrapes exists when it starts.
+    const scraped = [...backends, ...(this.edge ? [this.edge] : [])];
+    this.prometheus = monitoring.length > 0 ? new PrometheusServer("prometheus", { context, services: monitoring }, { parent: this, dependsOn: scraped }) : undefined;
 
     this.urls = Object.fromEntries(plan.entrypoints.map((entry) => [entry.name, entry.url]));
-    const containers: [ServiceSpec, docker.Container][] = [this.redis, this.realtime, this.app, this.edge]
+    const containers: [ServiceSpec, docker.Container][] = [this.redis, this.realtime, this.app, this.edge, this.prometheus]
       .flatMap((component) => (component ? Object.entries(component.containers) : []))
       .map(([service, container]) => [plan.services.find((spec) => spec.name === service)!, container]);
     this.nodes = pulumi

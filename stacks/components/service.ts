@@ -4,7 +4,7 @@ import { KIT_LABEL, SEED_LABEL, SERVICE_LABEL } from "../../model/labels";
 import type { Deployment } from "../../render/deployment";
 import { needsRedisPassword, secretEnvOf } from "../../plan/secrets";
 import type { ServiceSpec } from "../../plan/services";
-import { fileVolumesOf, volumeNames, type Upload } from "../../plan/volumes";
+import { dataVolumeName, fileVolumesOf, volumeNames, type Upload } from "../../plan/volumes";
 import type { TlsMaterial } from "../config";
 import type { DeploymentHost } from "./host";
 
@@ -35,7 +35,7 @@ export interface ServiceGroupArgs {
 /** Component options whose dependencies are plain resources, so each container can add its own. */
 export type ServiceGroupOptions = Omit<pulumi.ComponentResourceOptions, "dependsOn"> & { dependsOn?: pulumi.Resource[] };
 
-/** A group of containers run from the plan's ServiceSpecs: RealtimePool, AppPool, EdgeProxies and SharedRedis are groups. */
+/** A group of containers run from the plan's ServiceSpecs: RealtimePool, AppPool, EdgeProxies, SharedRedis and PrometheusServer are groups. */
 export abstract class ServiceGroup extends pulumi.ComponentResource {
   readonly containers: Record<string, docker.Container> = {};
 
@@ -50,7 +50,8 @@ export abstract class ServiceGroup extends pulumi.ComponentResource {
 
 /**
  * One service: the volumes holding its files, each with the seed container that fills it (see
- * plan/volumes.ts for why), and the service's container, which mounts them read-only. The plan
+ * plan/volumes.ts for why), its data volume where it keeps state, and the service's container,
+ * which mounts the files read-only. The plan
  * decides name, image, environment, files and published ports; this only translates them into
  * @pulumi/docker's arguments.
  */
@@ -86,6 +87,11 @@ export function serviceContainer(
       ),
     );
     mounts.push({ type: "volume", source: volume.name, target: files.target, readOnly: true });
+  }
+  if (spec.dataDir) {
+    // Kept when the container is replaced (a new image, a new environment); removed by `pulumi destroy`.
+    const data = new docker.Volume(`${spec.name}-data`, { name: dataVolumeName(context.stack, spec), labels }, options);
+    mounts.push({ type: "volume", source: data.name, target: spec.dataDir });
   }
   return new docker.Container(
     spec.name,

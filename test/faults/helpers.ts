@@ -5,7 +5,7 @@ import { docker, removeByLabel } from "../../driver/engine";
 import { HaproxyRuntime } from "../../driver/haproxy-runtime";
 import { freePorts } from "../../driver/ports";
 import type { RunningTopology } from "../../driver/running";
-import { connect, describeError, request, SOCKET_IO_DEFAULT_BACKOFF, whoami } from "../../driver/socket-client";
+import { connect, describeError, request, SOCKET_IO_DEFAULT_BACKOFF, whoami, type Transport } from "../../driver/socket-client";
 import { newRunId, startTopology } from "../../driver/start";
 import { waitFor } from "../../driver/wait";
 import { KIT_LABEL } from "../../model/labels";
@@ -59,8 +59,10 @@ export function useFaultTopology(sets: string[]): FaultTopology {
   const runId = newRunId("ft");
   before(async function () {
     this.timeout(300_000);
-    const [http, https] = await freePorts(2);
-    allSets = [`ports.http=${http}`, `ports.https=${https}`, ...sets];
+    const [http, https, metrics] = await freePorts(3);
+    // With the deployment's Prometheus, its port too (published on 127.0.0.1).
+    const metricsPort = sets.includes("metrics.prometheus=true") ? [`metrics.port=${metrics}`] : [];
+    allSets = [`ports.http=${http}`, `ports.https=${https}`, ...metricsPort, ...sets];
     live.add(runId);
     const started = Date.now();
     // Health checks every 2 s: Docker sees an injected fault in seconds.
@@ -151,21 +153,24 @@ const openFleets: Tracked[][] = [];
 /**
  * `count` clients from this machine through the https entry: default transports (polling, then
  * the upgrade to WebSocket), cookies kept (cookie stickiness), and Socket.IO's own reconnection
- * backoff (1 s doubling to 5 s, +-50 %): what a browser on the chat page does.
+ * backoff (1 s doubling to 5 s, +-50 %): what a browser on the chat page does. `pollingOnly`
+ * clients never upgrade, as behind a proxy that blocks WebSocket.
  */
-export async function fleet(t: RunningTopology, count: number): Promise<Tracked[]> {
+export async function fleet(t: RunningTopology, count: number, options: { pollingOnly?: boolean } = {}): Promise<Tracked[]> {
   const clients: Tracked[] = [];
   openFleets.push(clients);
   // One at a time, each on its WebSocket before the next: HAProxy balances new sessions by
   // least connections, and only established ones count.
   for (let index = 0; index < count; index++) {
-    const socket = connect({ url: t.urls.realtime, ca: t.ca ?? undefined, withCredentials: true, reconnection: true, backoff: SOCKET_IO_DEFAULT_BACKOFF });
+    const transports: Transport[] | undefined = options.pollingOnly ? ["polling"] : undefined;
+    const socket = connect({ url: t.urls.realtime, ca: t.ca ?? undefined, withCredentials: true, reconnection: true, backoff: SOCKET_IO_DEFAULT_BACKOFF, transports });
     const client = new Tracked(index, socket);
     clients.push(client);
-    await waitFor(() => client.socket.connected && client.node !== null && client.socket.io.engine?.transport.name === "websocket", {
+    const transport = options.pollingOnly ? "polling" : "websocket";
+    await waitFor(() => client.socket.connected && client.node !== null && client.socket.io.engine?.transport.name === transport, {
       timeoutMs: 30_000,
       intervalMs: 50,
-      what: `client ${index} to connect and upgrade to websocket`,
+      what: `client ${index} to connect${options.pollingOnly ? " (long-polling only)" : " and upgrade to websocket"}`,
     });
   }
   return clients;

@@ -3,6 +3,7 @@ import { planDeployment } from "../../render/deployment";
 import { HAPROXY_BACKENDS, haproxyConfig } from "../../render/haproxy";
 import { docker } from "../../driver/engine";
 import { httpRequest } from "../../driver/http";
+import { queryByLabel, queryPrometheus } from "../../driver/prometheus";
 import { startReplacement } from "../../driver/replacement";
 import { rollingRestart } from "../../driver/rolling-restart";
 import type { RunningTopology } from "../../driver/running";
@@ -103,9 +104,76 @@ async function checkSwitch(
 
 }
 
-describe("faults: multi-node (cookie stickiness, redis-streams adapter, connection state recovery)", function () {
+describe("faults: multi-node (cookie stickiness, redis-streams adapter, connection state recovery, Prometheus)", function () {
   this.timeout(180_000);
-  const ft = useFaultTopology(["realtime.stickiness=cookie", "realtime.adapter=redis-streams", "realtime.connectionStateRecovery=true"]);
+  const ft = useFaultTopology([
+    "realtime.stickiness=cookie",
+    "realtime.adapter=redis-streams",
+    "realtime.connectionStateRecovery=true",
+    "metrics.prometheus=true",
+    "metrics.scrapeInterval=1s",
+  ]);
+
+  it("Prometheus (metrics.prometheus) sees each node's sockets by transport, and the killed node and HAProxy's view of it, change", async function () {
+    const t = ft.t;
+    const prometheus = t.urls.prometheus!;
+    const scrapedServices = [...t.realtimeNodes, "haproxy"];
+    await waitFor(async () => {
+      const up = await queryByLabel(prometheus, "up", "service");
+      return scrapedServices.every((service) => up[service] === 1);
+    }, { timeoutMs: 30_000, intervalMs: 250, what: "Prometheus to scrape every realtime node and HAProxy" });
+
+    const onWebSocket = await fleet(t, 6);
+    const onPolling = await fleet(t, 2, { pollingOnly: true });
+    const clients = [...onWebSocket, ...onPolling];
+    const perNode = (list: Tracked[]) => Object.fromEntries(t.realtimeNodes.map((node) => [node, list.filter((client) => client.node === node).length]));
+    const connectedAt = Date.now();
+    const seen = async (expected: Record<string, number>, polling: number): Promise<boolean> => {
+      const sockets = await queryByLabel(prometheus, "sum by (service) (socketio_sockets)", "service");
+      const onPollingNow = (await queryPrometheus(prometheus, 'sum(socketio_sockets{transport="polling"})'))[0]?.value;
+      return Object.entries(expected).every(([node, count]) => sockets[node] === count) && onPollingNow === polling;
+    };
+    const before = perNode(clients);
+    await waitFor(() => seen(before, onPolling.length), { timeoutMs: 15_000, intervalMs: 250, what: `Prometheus to count the clients per node (${JSON.stringify(before)}) and ${onPolling.length} on long-polling` });
+    const countedAfterMs = Date.now() - connectedAt;
+
+    const victim = onWebSocket[0]!.node!;
+    const survivor = t.realtimeNodes.find((node) => node !== victim)!;
+    const lost = Date.now();
+    await t.killService(victim, "SIGKILL");
+    try {
+      const targetDown = waitFor(async () => (await queryByLabel(prometheus, "up", "service"))[victim] === 0, { timeoutMs: 15_000, intervalMs: 100, what: `up{service="${victim}"} to turn 0` }).then(() => Date.now() - lost);
+      const serverDown = waitFor(
+        async () => (await queryByLabel(prometheus, `haproxy_server_status{proxy="${REALTIME}",state="UP"}`, "server"))[victim] === 0,
+        { timeoutMs: 15_000, intervalMs: 100, what: `HAProxy's exporter to report ${victim} not UP` },
+      ).then(() => Date.now() - lost);
+      const activeServers = waitFor(
+        async () => (await queryPrometheus(prometheus, `haproxy_backend_active_servers{proxy="${REALTIME}"}`))[0]?.value === t.realtimeNodes.length - 1,
+        { timeoutMs: 15_000, intervalMs: 100, what: `${REALTIME} to report ${t.realtimeNodes.length - 1} active servers` },
+      ).then(() => Date.now() - lost);
+      // Every client ends up on the survivor: its socket count holds them all, on their transports.
+      const movedOver = waitFor(() => seen({ [survivor]: clients.length }, onPolling.length), { timeoutMs: 30_000, intervalMs: 250, what: `Prometheus to count all ${clients.length} clients on ${survivor}` }).then(() => Date.now() - lost);
+      const [targetDownMs, serverDownMs, activeServersMs, movedOverMs] = await Promise.all([targetDown, serverDown, activeServers, movedOver]);
+      record("prometheus-during-node-kill", {
+        scrapeIntervalMs: 1_000,
+        clients: clients.length,
+        pollingOnly: onPolling.length,
+        countedAfterConnectMs: countedAfterMs,
+        targetDownSeenMs: targetDownMs,
+        haproxyServerDownSeenMs: serverDownMs,
+        haproxyActiveServersSeenMs: activeServersMs,
+        allOnSurvivorSeenMs: movedOverMs,
+      });
+    } finally {
+      await t.startService(victim);
+      await waitServerStatus(ft.haproxy, REALTIME, victim, "UP");
+    }
+    await waitFor(async () => (await queryByLabel(prometheus, `haproxy_server_status{proxy="${REALTIME}",state="UP"}`, "server"))[victim] === 1, {
+      timeoutMs: 15_000,
+      intervalMs: 250,
+      what: `HAProxy's exporter to report ${victim} UP again`,
+    });
+  });
 
   it("app pool member killed: requests go to the other member; none fails once HAProxy marks it down", async function () {
     const t = ft.t;

@@ -16,7 +16,7 @@ import { waitFor } from "../../driver/wait";
 import { runRoundtrips } from "../../harness/client/agent";
 import { startClientContainer } from "../../harness/client-containers";
 import { KIT_LABEL } from "../../model/labels";
-import { INTERNAL_PORTS } from "../../model/layout";
+import { HEALTH_PATHS, INTERNAL_PORTS } from "../../model/layout";
 import { burst, pollingManyRoundTrips, pollingSession, websocketOnlyRoundTrip } from "../integration/checks";
 import { connectedClient, everyContainerHealthy, measure, publishedPorts } from "../integration/clients";
 import { sendGarbage, type GarbageReport } from "./garbage";
@@ -69,8 +69,8 @@ export async function confinement(t: RunningTopology): Promise<ConfinementRow[]>
     assert.deepEqual((host.CapAdd ?? []).map((cap: string) => cap.replace(/^CAP_/, "")).sort(), [...(spec.capabilities ?? [])].sort(), `${spec.name}: CapAdd`);
     assert.ok((host.SecurityOpt ?? []).includes("no-new-privileges:true"), `${spec.name}: no-new-privileges`);
     const mounts = (info.Mounts ?? []).filter((mount) => mount.Type === "volume").map((mount) => [mount.Destination, mount.RW]);
-    const planned = fileVolumesOf(t.deployment, spec).map((files) => [files.target, false]);
-    assert.deepEqual(mounts.sort(), planned.sort(), `${spec.name}: its files' folders are volumes mounted read-only`);
+    const planned = [...fileVolumesOf(t.deployment, spec).map((files) => [files.target, false]), ...(spec.dataDir ? [[spec.dataDir, true]] : [])];
+    assert.deepEqual(mounts.sort(), planned.sort(), `${spec.name}: its files' folders are volumes mounted read-only, its data folder (if any) a writable volume`);
 
     const write = await t.exec(spec.name, ["sh", "-c", "touch /probe-root 2>&1; touch /usr/probe 2>&1; true"]);
     assert.match(write.output, /Read-only file system[\s\S]*Read-only file system/, `${spec.name}: writing to / or /usr did not fail: ${write.output}`);
@@ -87,7 +87,7 @@ export async function confinement(t: RunningTopology): Promise<ConfinementRow[]>
     const watcher = procs.filter((proc) => proc.pid !== 1 && /reload-on-change\.sh|^sleep \d+$/.test(proc.command));
     const program = procs.filter((proc) => proc.pid === 1 || (!/healthcheck|openssl|redis-cli|ruby -rnet|node -e/.test(proc.command) && !watcher.includes(proc)));
     const unprivileged = program.filter((proc) => proc.uid !== 0);
-    if (["haproxy", "nginx", "stunnel"].includes(spec.role)) {
+    if (["haproxy", "nginx", "stunnel", "prometheus"].includes(spec.role)) {
       assert.ok(watcher.some((proc) => /reload-on-change\.sh/.test(proc.command)), `${spec.name}: no config watcher: ${JSON.stringify(procs)}`);
       const expectedUid = spec.user === "root" ? 0 : program.find((proc) => proc.pid === 1)!.uid;
       assert.ok(watcher.every((proc) => proc.uid === expectedUid), `${spec.name}: the watcher runs as uid ${expectedUid}: ${JSON.stringify(watcher)}`);
@@ -125,7 +125,8 @@ export async function confinement(t: RunningTopology): Promise<ConfinementRow[]>
  * do answer inside the network, so the check is not vacuous.
  */
 export async function onlyEntryPortsFromOutside(t: RunningTopology): Promise<{ entry: number[]; probed: number[] }> {
-  const entry = [t.model.ports.http, t.model.tls?.httpsPort ?? null, t.model.ports.realtime].filter((port): port is number => port !== null).sort();
+  // The deployment's Prometheus is for operators, on the loopback address like every port `up` publishes here.
+  const entry = [t.model.ports.http, t.model.tls?.httpsPort ?? null, t.model.ports.realtime, t.model.prometheus?.port ?? null].filter((port): port is number => port !== null).sort();
   const published = await publishedPorts(t.runId);
   assert.deepEqual([...new Set(published.map((port) => port.hostPort))].sort(), entry, `published: ${JSON.stringify(published)}`);
   for (const port of published) assert.equal(port.hostIp, "127.0.0.1", `${port.service} publishes on ${port.hostIp}`);
@@ -152,7 +153,15 @@ export async function onlyEntryPortsFromOutside(t: RunningTopology): Promise<{ e
   for (const spec of t.deployment.services) {
     if (spec.role === "redis" || spec.role === "stunnel") continue;
     const [port, route] =
-      spec.role === "haproxy" ? [INTERNAL_PORTS.haproxyMonitor, "/healthz"] : spec.role === "app" ? [spec.port, t.model.app!.healthPath] : spec.role === "nginx" ? [spec.port, "/nginx-healthz"] : [spec.port, "/healthz"];
+      spec.role === "haproxy"
+        ? [INTERNAL_PORTS.haproxyMonitor, "/healthz"]
+        : spec.role === "app"
+          ? [spec.port, t.model.app!.healthPath]
+          : spec.role === "nginx"
+            ? [spec.port, "/nginx-healthz"]
+            : spec.role === "prometheus"
+              ? [spec.port, HEALTH_PATHS.prometheus]
+              : [spec.port, "/healthz"];
     await waitFor(async () => (await t.fetchInside(`http://${spec.name}:${port}${route}`).catch(() => ({ status: 0 }))).status === 200, {
       timeoutMs: 30_000,
       intervalMs: 1000,

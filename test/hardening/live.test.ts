@@ -32,7 +32,12 @@ const CASES: Case[] = [
   { title: "node-proxy (HAProxy in front, split realtime port)", topology: "node-proxy", sets: [...BASE, "front=haproxy", "ports.realtime=auto"], flood: false },
   { title: "ssl-split (stunnel -> HAProxy -> realtime | nginx)", topology: "ssl-split", sets: BASE, flood: false },
   { title: "ssl-split (TLS in HAProxy)", topology: "ssl-split", sets: [...BASE, "tls.terminator=haproxy"], flood: false },
-  { title: "multi-node (stunnel, cookie stickiness, 2 realtime + 1 app)", topology: "multi-node", sets: [...BASE, "realtime.stickiness=cookie", "app.nodes=1"], flood: false },
+  {
+    title: "multi-node (stunnel, cookie stickiness, 2 realtime + 1 app, Prometheus)",
+    topology: "multi-node",
+    sets: [...BASE, "realtime.stickiness=cookie", "app.nodes=1", "metrics.prometheus=true", "metrics.port=auto"],
+    flood: false,
+  },
   { title: `handshake flood: single, Node in front (${FLOOD_RATE} connections / 10 s per address)`, topology: "single", sets: [...BASE, `limits.connectionRatePerClient=${FLOOD_RATE}`], flood: true, floodOnly: true },
   { title: `handshake flood: node-proxy, HAProxy in front (${FLOOD_RATE} connections / 10 s per address)`, topology: "node-proxy", sets: [...BASE, "front=haproxy", `limits.connectionRatePerClient=${FLOOD_RATE}`], flood: true, floodOnly: true },
   { title: `handshake flood: ssl-split, TLS by stunnel (${FLOOD_RATE} connections / 10 s per address)`, topology: "ssl-split", sets: [...BASE, `limits.connectionRatePerClient=${FLOOD_RATE}`], flood: true, floodOnly: true },

@@ -3,8 +3,9 @@ import crypto from "node:crypto";
 import tls from "node:tls";
 import type { Socket } from "socket.io-client";
 import { httpRequest, sendBody } from "../../driver/http";
-import { INTERNAL_PORTS } from "../../model/layout";
+import { CONTAINER_PATHS, INTERNAL_PORTS } from "../../model/layout";
 import { canConnect } from "../../driver/ports";
+import { queryByLabel } from "../../driver/prometheus";
 import type { RunningTopology } from "../../driver/running";
 import { request, whoami } from "../../driver/socket-client";
 import { waitFor } from "../../driver/wait";
@@ -79,10 +80,14 @@ export async function secondStackBehindFrontDoor(t: RunningTopology, hostIp = "1
 
 /**
  * Published ports from the engine equal the model's public ports, bound to `hostIp` (`up` binds
- * 127.0.0.1 unless told otherwise; the Pulumi program every interface); the private ports refuse connections.
+ * 127.0.0.1 unless told otherwise; the Pulumi program every interface), and the deployment's
+ * Prometheus where it runs, on 127.0.0.1 whatever `hostIp` is; the private ports refuse connections.
  */
 export async function onlyPublicPortsPublished(t: RunningTopology, hostIp = "127.0.0.1"): Promise<void> {
-  const published = await publishedPorts(t.runId);
+  const all = await publishedPorts(t.runId);
+  const prometheus = all.filter((port) => port.service === "prometheus");
+  assert.deepEqual(prometheus.map((port) => `${port.hostIp}:${port.hostPort}`), t.model.prometheus ? [`127.0.0.1:${t.model.prometheus.port}`] : [], "Prometheus: loopback only");
+  const published = all.filter((port) => port.service !== "prometheus");
   const expected = [t.model.ports.http, t.model.tls?.httpsPort ?? null, t.model.ports.realtime].filter((port): port is number => port !== null).sort();
   assert.deepEqual([...new Set(published.map((port) => port.hostPort))].sort(), expected, `published: ${JSON.stringify(published)}`);
   for (const port of published) assert.equal(port.hostIp, hostIp, `${port.service} publishes on ${port.hostIp}`);
@@ -434,3 +439,28 @@ export async function metricsInsideOnly(t: RunningTopology): Promise<void> {
   const published = (await Promise.all(t.deployment.services.map((service) => t.engineContainer(service.name).then((c) => c.inspect())))).flatMap((info) => Object.keys(info.NetworkSettings.Ports ?? {}).filter((port) => (info.NetworkSettings.Ports[port] ?? []).length > 0));
   assert.ok(!published.includes(`${INTERNAL_PORTS.realtimeMetrics}/tcp`) && !published.includes(`${INTERNAL_PORTS.haproxyMonitor}/tcp`), `metrics ports published: ${published.join(", ")}`);
 }
+
+/**
+ * The deployment's Prometheus (metrics.prometheus) scrapes every realtime node and HAProxy, and a
+ * new client shows in its node's series; its series live in the deployment's data volume.
+ */
+export async function prometheusScrapesEveryNode(t: RunningTopology): Promise<void> {
+  const prometheus = t.urls.prometheus;
+  assert.ok(prometheus, "the model runs no Prometheus");
+  const targets = [...t.realtimeNodes, ...(t.deployment.services.some((service) => service.role === "haproxy") ? ["haproxy"] : [])];
+  await waitFor(async () => {
+    const up = await queryByLabel(prometheus, "up", "service");
+    return targets.every((service) => up[service] === 1);
+  }, { timeoutMs: 30_000, what: `Prometheus to scrape ${targets.join(", ")}` });
+  const sockets = () => queryByLabel(prometheus, "sum by (service) (socketio_sockets)", "service");
+  const before = await sockets();
+  const socket = await connectedClient({ url: t.urls.realtime, ca: t.ca ?? undefined, transports: ["websocket"] });
+  const { node } = await whoami(socket);
+  await waitFor(async () => (await sockets())[node] === (before[node] ?? 0) + 1, { timeoutMs: 15_000, what: `Prometheus to count the new client on ${node}` });
+  socket.disconnect();
+  await waitFor(async () => (await sockets())[node] === (before[node] ?? 0), { timeoutMs: 15_000, what: `Prometheus to see the client leave ${node}` });
+  const info = await (await t.engineContainer("prometheus")).inspect();
+  const data = info.Mounts.find((mount) => mount.Destination === CONTAINER_PATHS.prometheusData);
+  assert.ok(data && data.Type === "volume" && data.RW, `Prometheus's data is not in a writable volume: ${JSON.stringify(info.Mounts)}`);
+}
+

@@ -3,7 +3,9 @@ import { spawn } from "node:child_process";
 import net from "node:net";
 import path from "node:path";
 import { docker } from "../../driver/engine";
+import { httpRequest } from "../../driver/http";
 import { freePorts } from "../../driver/ports";
+import { queryByLabel } from "../../driver/prometheus";
 import { readRuns } from "../../driver/runs";
 import { waitFor } from "../../driver/wait";
 import { DRIVER_LABEL, KIT_LABEL, LOCAL_DRIVER } from "../../model/labels";
@@ -20,8 +22,8 @@ describe("CLI: up, check, down", function () {
   // up and down keep their records in ./.realtime-kit of the folder they run in: a private
   // folder keeps `down` from touching a deployment someone started from the repository.
   const cwd = useTempDir("rk-cli-", "describe");
-  const upProcess = (port: number) =>
-    spawn(process.execPath, [path.join(REPO, "bin", "realtime-kit.js"), "up", "single", "--set", `ports.http=${port}`], { cwd: cwd(), stdio: ["ignore", "pipe", "pipe"] });
+  const upProcess = (port: number, ...extra: string[]) =>
+    spawn(process.execPath, [path.join(REPO, "bin", "realtime-kit.js"), "up", "single", "--set", `ports.http=${port}`, ...extra], { cwd: cwd(), stdio: ["ignore", "pipe", "pipe"] });
 
   for (const command of ["up", "down", "check"]) {
     it(`\`${command} --help\` prints its usage and exits 0`, async function () {
@@ -102,5 +104,41 @@ describe("CLI: up, check, down", function () {
     assert.equal(await harnessContainers(runId), 0);
     const networks = await docker.listNetworks({ filters: JSON.stringify({ label: [`${KIT_LABEL}=${runId}`] }) });
     assert.equal(networks.length, 0);
+  });
+
+  it("`up --with-metrics` prints the Prometheus URL, published on 127.0.0.1 only even with --listen 0.0.0.0, scraping the node; its data volume goes with the run", async function () {
+    const [port, metricsPort] = await freePorts(2);
+    const up = upProcess(port, "--with-metrics", "--set", `metrics.port=${metricsPort}`, "--set", "metrics.scrapeInterval=1s", "--listen", "0.0.0.0");
+    let output = "";
+    up.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    up.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => up.on("close", (code) => resolve(code)));
+    try {
+      await waitFor(() => /is up \(run (up-[0-9a-f]+)\)/.test(output), { timeoutMs: 90_000, what: `up to print its URLs (output so far: ${output})` });
+      const runId = /is up \(run (up-[0-9a-f]+)\)/.exec(output)![1]!;
+      const url = `http://127.0.0.1:${metricsPort}/`;
+      assert.match(output, new RegExp(`prometheus +${url.replace(/\./g, "\\.")} +Prometheus`));
+      const filters = JSON.stringify({ label: [`${KIT_LABEL}=${runId}`] });
+      const containers = await docker.listContainers({ filters });
+      const bindings = (name: string) => containers.find((info) => info.Names.some((n) => n.endsWith(`-${name}`)))!.Ports.filter((p) => p.PublicPort !== undefined).map((p) => p.IP);
+      assert.deepEqual(bindings("prometheus"), ["127.0.0.1"], "Prometheus is published on the loopback address only");
+      assert.deepEqual(bindings("realtime-1"), ["0.0.0.0"], "the entry port follows --listen");
+      await waitFor(async () => (await queryByLabel(url.slice(0, -1), "up", "service"))["realtime-1"] === 1, { timeoutMs: 30_000, intervalMs: 250, what: "Prometheus to scrape realtime-1" });
+      // The web UI (Debian's classic one) and every script and stylesheet it loads: the image prunes Debian's JavaScript packages.
+      const page = await httpRequest(`${url}classic/graph`);
+      assert.equal(page.status, 200);
+      const assets = [...page.body.matchAll(/(?:src|href)="(\/classic\/static\/[^"]+)"/g)].map((match) => match[1]!);
+      assert.ok(assets.length >= 10, `only ${assets.length} assets on the page`);
+      for (const asset of assets) assert.equal((await httpRequest(`${url}${asset.slice(1)}`)).status, 200, asset);
+      const volumes = (await docker.listVolumes({ filters })).Volumes ?? [];
+      assert.ok(volumes.some((volume) => volume.Name.endsWith("-prometheus-data")), `no data volume among ${volumes.map((volume) => volume.Name).join(", ")}`);
+      up.kill("SIGTERM");
+      assert.equal(await exited, 0, output);
+      assert.match(output, new RegExp(`removed \\d+ container\\(s\\), 1 network\\(s\\) and ${volumes.length} volume\\(s\\) of ${runId}`));
+      assert.equal((await docker.listVolumes({ filters })).Volumes?.length ?? 0, 0);
+    } finally {
+      if (up.exitCode === null) up.kill("SIGTERM");
+      await exited;
+    }
   });
 });

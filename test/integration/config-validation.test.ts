@@ -9,7 +9,8 @@ import { useTempDir } from "../temp-dir";
 
 /**
  * Every topology and a matrix of option combinations, checked by the real programs in the kit's
- * images: haproxy -c, nginx -t and a real stunnel start. A warning counts as a failure.
+ * images: haproxy -c, nginx -t, a real stunnel start and promtool check config. A warning counts
+ * as a failure.
  */
 const MATRIX: ConfigInput[] = [
   { topology: "single" },
@@ -18,8 +19,9 @@ const MATRIX: ConfigInput[] = [
   { topology: "ssl-split" },
   { topology: "ssl-split", tls: { terminator: "haproxy", minVersion: "TLSv1.3" } },
   { topology: "ssl-split", plainHttpRealtime: "refuse", ports: { https: 8443 }, app: { port: 4567, healthPath: "/up" } },
+  { topology: "single", metrics: { prometheus: true, scrapeInterval: "5m", retention: "1h" } },
   { topology: "multi-node" },
-  { topology: "multi-node", realtime: { stickiness: "cookie", nodes: 4 }, app: { nodes: 3 } },
+  { topology: "multi-node", realtime: { stickiness: "cookie", nodes: 4 }, app: { nodes: 3 }, metrics: { prometheus: true, scrapeInterval: "1s" } },
   { topology: "multi-node", tls: { terminator: "haproxy" }, realtime: { stickiness: "cookie", cookieName: "rk_node" } },
   { topology: "multi-node", tls: { terminator: "haproxy" }, plainHttpRealtime: "refuse", realtime: { nodes: 1 } },
   {
@@ -42,7 +44,7 @@ describe("generated configs pass the real programs' checks", function () {
       fs.mkdirSync(dir);
       for (const [name, text] of Object.entries(deployment.files)) fs.writeFileSync(path.join(dir, name), text!);
       const results = await validateDirectory(dir);
-      const expected = ["haproxy.cfg", "nginx.conf", "stunnel.conf"].filter((file) => file in deployment.files);
+      const expected = ["haproxy.cfg", "nginx.conf", "stunnel.conf", "prometheus.yml"].filter((file) => file in deployment.files);
       assert.deepEqual(results.map((result) => result.file), expected);
       for (const result of results) assert.ok(result.ok, `${result.file} (${result.program}):\n${result.output}`);
     });
@@ -51,12 +53,14 @@ describe("generated configs pass the real programs' checks", function () {
   it("catches a broken config (the check can fail)", async () => {
     const dir = path.join(root(), "broken");
     fs.mkdirSync(dir);
-    const deployment = planDeployment(resolveModel({ topology: "ssl-split" }, { baseDir: root() }));
+    const deployment = planDeployment(resolveModel({ topology: "ssl-split", metrics: { prometheus: true, scrapeInterval: "5s" } }, { baseDir: root() }));
     fs.writeFileSync(path.join(dir, "haproxy.cfg"), deployment.files["haproxy.cfg"]!.replace("balance source", "balance sourcery"));
+    // A scrape timeout above the interval: valid YAML, refused by Prometheus.
+    fs.writeFileSync(path.join(dir, "prometheus.yml"), deployment.files["prometheus.yml"]!.replace("scrape_timeout: 5s", "scrape_timeout: 6s"));
     fs.writeFileSync(path.join(dir, "nginx.conf"), deployment.files["nginx.conf"]!.replace("proxy_http_version 1.1;", "proxy_http_version 1.1"));
     fs.writeFileSync(path.join(dir, "stunnel.conf"), deployment.files["stunnel.conf"]!.replace("sslVersionMin = TLSv1.2", "sslVersionMin = TLSv9"));
     const results = await validateDirectory(dir);
-    assert.deepEqual(results.map((result) => [result.file, result.ok]), [["haproxy.cfg", false], ["nginx.conf", false], ["stunnel.conf", false]]);
+    assert.deepEqual(results.map((result) => [result.file, result.ok]), [["haproxy.cfg", false], ["nginx.conf", false], ["stunnel.conf", false], ["prometheus.yml", false]]);
   });
 
   it("treats a warning as a failure", async () => {

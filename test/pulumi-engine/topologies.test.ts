@@ -9,6 +9,7 @@ import { closeClients, everyContainerHealthy } from "../integration/clients";
 import {
   checkCommandPasses,
   pollingManyRoundTrips,
+  prometheusScrapesEveryNode,
   redisRequiresPassword,
   secondStackBehindFrontDoor,
   tlsChecks,
@@ -41,7 +42,10 @@ const CASES: Case[] = [
   { what: "ssl-split, HAProxy TLS", config: { topology: "ssl-split", tls: { terminator: "haproxy" } } },
   { what: "multi-node, stunnel, source stickiness", config: { topology: "multi-node", tls: { terminator: "stunnel" }, realtime: { stickiness: "source" } } },
   { what: "multi-node, HAProxy TLS, cookie stickiness", config: { topology: "multi-node", tls: { terminator: "haproxy" }, realtime: { stickiness: "cookie" } } },
-  { what: "multi-node, HAProxy TLS, session stickiness (the default)", config: { topology: "multi-node", tls: { terminator: "haproxy" } } },
+  {
+    what: "multi-node, HAProxy TLS, session stickiness (the default), Prometheus",
+    config: { topology: "multi-node", tls: { terminator: "haproxy" }, metrics: { prometheus: true, scrapeInterval: "1s" } },
+  },
 ];
 
 describe("Pulumi program applied to the Docker engine (the provider's Docker calls, not `pulumi up`)", function () {
@@ -57,8 +61,9 @@ describe("Pulumi program applied to the Docker engine (the provider's Docker cal
 
       before(async function () {
         const tls = config.topology === "ssl-split" || config.topology === "multi-node";
-        const [http, https] = await freePorts(2);
+        const [http, https, prometheus] = await freePorts(3);
         const settings: Record<string, unknown> = { ...config, ports: { http, ...(tls ? { https } : {}) } };
+        if (config.metrics) settings.metrics = { ...config.metrics, port: prometheus };
         const secrets: Record<string, string> = {};
         let ca: string | null = null;
         if (tls) {
@@ -127,6 +132,12 @@ describe("Pulumi program applied to the Docker engine (the provider's Docker cal
 
         it("Redis refuses a client without the stack's password (the RandomPassword); no log shows it", async () => {
           await redisRequiresPassword(t());
+        });
+      }
+
+      if (config.metrics) {
+        it("Prometheus (PrometheusServer) scrapes every node and HAProxy, counts a client, keeps its series in the stack's volume", async () => {
+          await prometheusScrapesEveryNode(t());
         });
       }
     });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { planDeployment, type Deployment } from "../../render/deployment";
 import type { ServiceSpec } from "../../plan/services";
-import { fileVolumesOf, volumeNames } from "../../plan/volumes";
+import { dataVolumeName, fileVolumesOf, volumeNames } from "../../plan/volumes";
 import { CONFIG_DIR, CONTAINER_PATHS } from "../../model/layout";
 import { resolveModel } from "../../model/model";
 import { PROJECT_ROOT } from "../../stacks/config";
@@ -30,12 +30,14 @@ function assertConfined(run: Run, spec: ServiceSpec, deployment: Deployment): vo
   assert.equal(inputs.volumes, undefined, `${spec.name}: no anonymous volumes`);
   assert.deepEqual(inputs.capabilities, spec.capabilities ? { drops: ["ALL"], adds: spec.capabilities } : undefined, `${spec.name}: capabilities`);
   assert.deepEqual(inputs.securityOpts, spec.noNewPrivileges ? ["no-new-privileges:true"] : undefined, `${spec.name}: no-new-privileges`);
-  // Its files come in named volumes, mounted read-only, each filled by a seed that is never started.
+  // Its files come in named volumes, mounted read-only, each filled by a seed that is never started;
+  // the state it keeps (Prometheus's series) in a data volume of its own, the one writable mount.
   const volumes = fileVolumesOf(deployment, spec);
+  const data = spec.dataDir ? [{ type: "volume", source: dataVolumeName("hardening", spec), target: spec.dataDir }] : [];
   assert.deepEqual(
     inputs.mounts ?? [],
-    volumes.map((files) => ({ type: "volume", source: volumeNames("hardening", spec, files).volume, target: files.target, readOnly: true })),
-    `${spec.name}: file volumes mounted read-only`,
+    [...volumes.map((files) => ({ type: "volume", source: volumeNames("hardening", spec, files).volume, target: files.target, readOnly: true })), ...data],
+    `${spec.name}: file volumes mounted read-only, a data volume writable`,
   );
   for (const files of volumes) {
     const seed = run.container(`${spec.name}-${files.name}-seed`).inputs;
@@ -51,6 +53,7 @@ const CASES: { what: string; config: Record<string, unknown>; secrets?: Record<s
   { what: "node-proxy, HAProxy in front", config: { topology: "node-proxy", front: "haproxy", ports: { http: 8080, realtime: 8090 } } },
   { what: "ssl-split (stunnel, nginx with static files)", config: { topology: "ssl-split", ports: { http: 8080, https: 8443 } }, secrets: TLS_SECRETS },
   { what: "multi-node, native TLS in HAProxy", config: { topology: "multi-node", ports: { http: 8080, https: 8443 }, tls: { terminator: "haproxy" } }, secrets: TLS_SECRETS },
+  { what: "multi-node with Prometheus", config: { topology: "multi-node", ports: { http: 8080, https: 8443 }, metrics: { prometheus: true } }, secrets: TLS_SECRETS },
 ];
 
 describe("Pulumi program: container hardening from the plan", () => {
@@ -65,7 +68,7 @@ describe("Pulumi program: container hardening from the plan", () => {
   }
 
   it("the kit's images all run read-only with every capability dropped; only root-started terminators keep SETUID/SETGID", () => {
-    for (const spec of [...specs(CASES[2]!.config), ...specs(CASES[3]!.config)]) {
+    for (const spec of [...specs(CASES[2]!.config), ...specs(CASES[3]!.config), ...specs(CASES[4]!.config)]) {
       assert.equal(spec.readOnlyRootFs, true, spec.name);
       assert.equal(spec.noNewPrivileges, true, spec.name);
       assert.deepEqual(spec.capabilities, spec.user === "root" ? ["SETUID", "SETGID"] : [], spec.name);

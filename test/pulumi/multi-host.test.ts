@@ -143,6 +143,26 @@ describe("Pulumi program: multi-node over several hosts", () => {
     assert.ok(reveal<string[]>(run.container("realtime-3").inputs.envs).includes("REDIS_URL=redis://redis:6379"));
   });
 
+  it("metrics.prometheus: Prometheus runs on the edge host on its loopback address; a remote realtime node publishes its metrics port on its private address, where Prometheus scrapes it", async () => {
+    const run = await runProgram({ ...SPREAD, metrics: { prometheus: true } }, TLS_SECRETS, "prod");
+    assert.equal(hostOf(run.container("prometheus")), "edge");
+    assert.deepEqual(published(run, "prometheus"), ["127.0.0.1:9090->9090"]);
+    assert.deepEqual(published(run, "realtime-2"), ["10.0.0.12:18082->8080", `10.0.0.12:${CROSS_HOST_PORTS.realtimeMetricsBase + 2}->9464`]);
+    assert.deepEqual(published(run, "realtime-1"), [], "nodes beside Prometheus are scraped by name");
+    const scrape = run.uploads("prometheus").find((upload) => upload.file === CONTAINER_PATHS.prometheusConfig)!.content!;
+    assert.deepEqual([...scrape.matchAll(/targets: \["([^"]+)"\]/g)].map((match) => match[1]), [
+      "realtime-1:9464",
+      `10.0.0.12:${CROSS_HOST_PORTS.realtimeMetricsBase + 2}`,
+      "realtime-3:9464",
+      "haproxy:8404",
+      "localhost:9090",
+    ]);
+    assert.equal(run.outputs.urls.prometheus, "http://127.0.0.1:9090/");
+    // Without it nothing extra is published.
+    const without = await runProgram(SPREAD, TLS_SECRETS, "prod");
+    assert.deepEqual(published(without, "realtime-2"), ["10.0.0.12:18082->8080"]);
+  });
+
   it("with only the app spread out, Redis stays unpublished", async () => {
     const run = await runProgram({ ...SPREAD, realtime: { nodes: 2 } }, TLS_SECRETS, "prod");
     assert.deepEqual(published(run, "redis"), []);

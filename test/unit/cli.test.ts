@@ -77,7 +77,7 @@ describe("realtime-kit command", function () {
     ["the same --set key twice", ["generate", "single", "--set", "ports.http=81", "--set", "ports.http=82"], /ports\.http: is set twice with --set \(ports\.http=81, then ports\.http=82\); give it once/],
     ["a --set value cut by a YAML comment", ["generate", "multi-node", "--set", "app.healthPath=/up #now"], /app\.healthPath: .* which YAML reads as the start of a comment/],
     ["a limit out of range", ["generate", "multi-node", "--set", "limits.maxConnections=5"], /limits\.maxConnections: expected a whole number of connections from 100 to 1000000 \(got 5\)/],
-    ["--validate where nothing is validated", ["generate", "single", "--validate"], /--validate: single generates no haproxy\.cfg, nginx\.conf or stunnel\.conf/],
+    ["--validate where nothing is validated", ["generate", "single", "--validate"], /--validate: single generates no haproxy\.cfg, nginx\.conf, stunnel\.conf or prometheus\.yml/],
   ];
   for (const [name, args, message] of badInputs) {
     it(`bad input (${name}): one clear error, exit 2, nothing written`, () => {

@@ -6,6 +6,7 @@
  */
 export const GENERATED_CASES: Record<string, Record<string, unknown>> = {
   "single": { topology: "single" },
+  "single-prometheus": { topology: "single", metrics: { prometheus: true, port: 9191, scrapeInterval: "5s", retention: "2d" } },
   "single-split-port": { topology: "single", ports: { http: 8080, realtime: 8090 }, hostname: "chat.example.com" },
   "node-proxy": { topology: "node-proxy" },
   "node-proxy-haproxy-split": { topology: "node-proxy", front: "haproxy", ports: { http: 8080, realtime: 8090 }, app: { port: 4000, healthPath: "/up?deep=1" } },
@@ -30,5 +31,6 @@ export const GENERATED_CASES: Record<string, Record<string, unknown>> = {
     ],
     realtime: { nodes: 3, hosts: ["edge", "b"] },
     app: { nodes: 2, hosts: ["b", "c"] },
+    metrics: { prometheus: true },
   },
 };

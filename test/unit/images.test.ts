@@ -18,14 +18,14 @@ describe("images' health checks", () => {
 
   it("use one health-check script, identical in every image that copies it", () => {
     const users = folders.filter((name) => /COPY (images\/realtime\/)?healthcheck\.sh /.test(fs.readFileSync(path.join(IMAGES, name, "Dockerfile"), "utf8")));
-    assert.deepEqual(users.sort(), ["app", "haproxy", "nginx", "realtime"]);
+    assert.deepEqual(users.sort(), ["app", "haproxy", "nginx", "prometheus", "realtime"]);
     const [first, ...rest] = users.map((name) => ({ name, text: fs.readFileSync(path.join(IMAGES, name, "healthcheck.sh"), "utf8") }));
     for (const other of rest) assert.equal(other.text, first!.text, `images/${other.name}/healthcheck.sh differs from images/${first!.name}/healthcheck.sh`);
   });
 
-  it("the edge images share one reload-on-change.sh, identical in each, and run their program through it", () => {
+  it("the edge images and Prometheus share one reload-on-change.sh, identical in each, and run their program through it", () => {
     const users = folders.filter((name) => /COPY [^\n]*reload-on-change\.sh /.test(fs.readFileSync(path.join(IMAGES, name, "Dockerfile"), "utf8")));
-    assert.deepEqual(users.sort(), ["haproxy", "nginx", "stunnel"]);
+    assert.deepEqual(users.sort(), ["haproxy", "nginx", "prometheus", "stunnel"]);
     const [first, ...rest] = users.map((name) => ({ name, text: fs.readFileSync(path.join(IMAGES, name, "reload-on-change.sh"), "utf8") }));
     for (const other of rest) assert.equal(other.text, first!.text, `images/${other.name}/reload-on-change.sh differs from images/${first!.name}/reload-on-change.sh`);
     for (const name of users) {
@@ -69,6 +69,7 @@ describe("images agree with model/layout.ts", () => {
     assert.deepEqual(exposed("nginx"), [INTERNAL_PORTS.nginx]);
     assert.deepEqual(exposed("stunnel"), [INTERNAL_PORTS.stunnel]);
     assert.deepEqual(exposed("redis"), [INTERNAL_PORTS.redis]);
+    assert.deepEqual(exposed("prometheus"), [INTERNAL_PORTS.prometheus]);
     const haproxy = [INTERNAL_PORTS.haproxyHttp, INTERNAL_PORTS.haproxyRealtimeSplit, INTERNAL_PORTS.haproxyFromTls, INTERNAL_PORTS.haproxyTls, INTERNAL_PORTS.haproxyMonitor];
     assert.deepEqual(exposed("haproxy").sort(), haproxy.sort());
   });
@@ -77,6 +78,7 @@ describe("images agree with model/layout.ts", () => {
     assert.match(healthCheck("realtime"), new RegExp(`"\\$\\{PORT:-${INTERNAL_PORTS.realtime}\\}" "\\$\\{HEALTH_PATH:-${HEALTH_PATHS.realtime}\\}"$`));
     assert.match(healthCheck("haproxy"), new RegExp(`"${INTERNAL_PORTS.haproxyMonitor}", "${HEALTH_PATHS.haproxy}"\\]$`));
     assert.match(healthCheck("nginx"), new RegExp(`"${INTERNAL_PORTS.nginx}", "${HEALTH_PATHS.nginx}"\\]$`));
+    assert.match(healthCheck("prometheus"), new RegExp(`"${INTERNAL_PORTS.prometheus}", "${HEALTH_PATHS.prometheus}"\\]$`));
   });
 
   it("the realtime server answers the routes the proxies send it", () => {

@@ -78,6 +78,13 @@ describe("topology model", () => {
     it("fractional nodes", () => assertBadInput(() => resolve({ topology: "multi-node", app: { nodes: 1.5 } }), "app.nodes", /whole number/));
     it("port clash", () => assertBadInput(() => resolve({ topology: "multi-node", ports: { http: 8080, https: 8080 } }), "ports.https", /8080 is already used by ports.http/));
     it("split-port clash", () => assertBadInput(() => resolve({ topology: "single", ports: { realtime: 80 } }), "ports.realtime", /already used by ports.http/));
+    it("Prometheus port clash", () =>
+      assertBadInput(() => resolve({ topology: "multi-node", ports: { http: 9090 }, metrics: { prometheus: true } }), "metrics.port", /9090 is already used by ports.http; give Prometheus a port of its own/));
+    it("Prometheus settings without Prometheus", () =>
+      assertBadInput(() => resolve({ topology: "single", metrics: { scrapeInterval: "5s" } }), "metrics.scrapeInterval", /set metrics.prometheus: true .* or remove it/));
+    it("scrape interval out of range", () =>
+      assertBadInput(() => resolve({ topology: "single", metrics: { prometheus: true, scrapeInterval: "500ms" } }), "metrics.scrapeInterval", /duration from 1s to 5m/));
+    it("retention too short", () => assertBadInput(() => resolve({ topology: "single", metrics: { prometheus: true, retention: "10m" } }), "metrics.retention", /duration from 1h to 3650d/));
     it("port out of range", () => assertBadInput(() => resolve({ topology: "single", ports: { http: 70000 } }), "ports.http", /1 to 65535 \(got 70000\)/));
     it("port as text", () => assertBadInput(() => resolve({ topology: "single", ports: { http: "eighty" } }), "ports.http", /port number/));
     it("option that does not fit: stickiness in single", () =>

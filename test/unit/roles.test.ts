@@ -10,18 +10,20 @@ const servicesOf = (input: ConfigInput): ServiceSpec[] => planDeployment(resolve
 const names = (services: ServiceSpec[]) => services.map((service) => service.name);
 
 describe("plan roles: the deployment's parts both drivers place", () => {
-  it("groups known roles into redis, realtime, app and edge, in start order, each part in plan order", () => {
-    const parts = deploymentParts(servicesOf({ topology: "multi-node" }));
-    assert.deepEqual(Object.keys(parts), ["redis", "realtime", "app", "edge"]);
+  it("groups known roles into redis, realtime, app, edge and monitoring, in start order, each part in plan order", () => {
+    const parts = deploymentParts(servicesOf({ topology: "multi-node", metrics: { prometheus: true } }));
+    assert.deepEqual(Object.keys(parts), ["redis", "realtime", "app", "edge", "monitoring"]);
     assert.deepEqual(
       Object.values(parts).map(names),
-      [["redis"], ["realtime-1", "realtime-2"], ["app-1", "app-2"], ["haproxy", "stunnel"]],
+      [["redis"], ["realtime-1", "realtime-2"], ["app-1", "app-2"], ["haproxy", "stunnel"], ["prometheus"]],
     );
+    assert.deepEqual(deploymentParts(servicesOf({ topology: "multi-node" })).monitoring, []);
     assert.deepEqual(names(deploymentParts(servicesOf({ topology: "ssl-split" })).edge), ["nginx", "haproxy", "stunnel"]);
   });
 
   it("places every service of every topology exactly once", () => {
-    for (const input of [{ topology: "single" }, { topology: "node-proxy" }, { topology: "ssl-split" }, { topology: "multi-node" }] as ConfigInput[]) {
+    const topologies = [{ topology: "single" }, { topology: "node-proxy" }, { topology: "ssl-split" }, { topology: "multi-node" }] as ConfigInput[];
+    for (const input of [...topologies, ...topologies.map((base) => ({ ...base, metrics: { prometheus: true } }))]) {
       const services = servicesOf(input);
       const placed = Object.values(deploymentParts(services)).flat();
       assert.deepEqual(names(placed).sort(), names(services).sort(), input.topology);
