@@ -8,11 +8,11 @@ import { canConnect } from "../../driver/ports";
 import { queryByLabel } from "../../driver/prometheus";
 import type { RunningTopology } from "../../driver/running";
 import { request, whoami } from "../../driver/socket-client";
-import { waitFor } from "../../driver/wait";
+import { sleep, waitFor } from "../../driver/wait";
 import { runRoundtrips } from "../../harness/client/agent";
 import { startClientContainer } from "../../harness/client-containers";
 import { client, connectedClient, everyContainerHealthy, measure, publishedPorts, type TopologyHandle } from "./clients";
-import { runCli } from "../cli-process";
+import { runCli, spawnCli } from "../cli-process";
 
 /**
  * Assertions shared by the topology describes. Each one drives real traffic through the
@@ -452,15 +452,85 @@ export async function prometheusScrapesEveryNode(t: RunningTopology): Promise<vo
     const up = await queryByLabel(prometheus, "up", "service");
     return targets.every((service) => up[service] === 1);
   }, { timeoutMs: 30_000, what: `Prometheus to scrape ${targets.join(", ")}` });
-  const sockets = () => queryByLabel(prometheus, "sum by (service) (socketio_sockets)", "service");
-  const before = await sockets();
+  // Prometheus against the node's own count, read from inside the network: clients of earlier
+  // checks may still be leaving, so a count taken from Prometheus before connecting can be stale.
+  const inPrometheus = async (node: string) => (await queryByLabel(prometheus, "sum by (service) (socketio_sockets)", "service"))[node];
+  const onNode = async (node: string) => {
+    const scrape = (await t.fetchInside(`http://${node}:${INTERNAL_PORTS.realtimeMetrics}/metrics`)).body;
+    return seriesValue(scrape, `socketio_sockets{transport="websocket",node="${node}"}`) + seriesValue(scrape, `socketio_sockets{transport="polling",node="${node}"}`);
+  };
   const socket = await connectedClient({ url: t.urls.realtime, ca: t.ca ?? undefined, transports: ["websocket"] });
   const { node } = await whoami(socket);
-  await waitFor(async () => (await sockets())[node] === (before[node] ?? 0) + 1, { timeoutMs: 15_000, what: `Prometheus to count the new client on ${node}` });
+  const withClient = await waitFor(async () => {
+    const [seen, actual] = [await inPrometheus(node), await onNode(node)];
+    return actual >= 1 && seen === actual ? actual : false;
+  }, { timeoutMs: 15_000, what: `Prometheus to count the new client on ${node} as the node does` });
   socket.disconnect();
-  await waitFor(async () => (await sockets())[node] === (before[node] ?? 0), { timeoutMs: 15_000, what: `Prometheus to see the client leave ${node}` });
+  await waitFor(async () => (await onNode(node)) === withClient - 1 && (await inPrometheus(node)) === withClient - 1, { timeoutMs: 15_000, what: `Prometheus to see the client leave ${node}` });
   const info = await (await t.engineContainer("prometheus")).inspect();
   const data = info.Mounts.find((mount) => mount.Destination === CONTAINER_PATHS.prometheusData);
   assert.ok(data && data.Type === "volume" && data.RW, `Prometheus's data is not in a writable volume: ${JSON.stringify(info.Mounts)}`);
+}
+
+/**
+ * `realtime-kit logs`: HAProxy's access log is JSON naming the node that served each request, with
+ * its timers and termination state; each realtime node logs the client's connect and disconnect
+ * (with its reason) under the Engine.IO session id HAProxy saw; a pool name selects its nodes; an
+ * unknown service is bad input; `--follow` prints a new request as it happens.
+ */
+export async function logsCommand(t: RunningTopology): Promise<void> {
+  const socket = await connectedClient({ url: t.urls.realtime, ca: t.ca ?? undefined, transports: ["polling", "websocket"], withCredentials: true });
+  const sid = socket.io.engine.id;
+  const { node } = await whoami(socket);
+  socket.disconnect();
+  type Line = { service: string; at: string; msg?: string; [field: string]: unknown };
+  const read = async (...args: string[]): Promise<Line[]> => {
+    const result = await runCli(["logs", "--deployment", t.runId, "--json", ...args]);
+    assert.equal(result.code, 0, result.stderr);
+    return result.stdout.trim().split("\n").map((line) => JSON.parse(line) as Line);
+  };
+  let lines: Line[] = [];
+  await waitFor(async () => {
+    lines = await read();
+    return lines.some((line) => line.service === node && line.msg === "disconnected" && line.sid === sid);
+  }, { timeoutMs: 10_000, intervalMs: 500, what: `${node}'s "disconnected" line for ${sid}` });
+  const sorted = [...lines].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+  assert.deepEqual(lines.map((line) => line.at), sorted.map((line) => line.at), "merged in time order");
+
+  const connected = lines.find((line) => line.service === node && line.msg === "connected" && line.sid === sid);
+  assert.ok(connected, `${node} logged no "connected" for ${sid}`);
+  assert.equal(connected.transport, "polling");
+  assert.match(String(connected.forwardedFor), /^\d+\.\d+\.\d+\.\d+$/, `HAProxy's X-Forwarded-For: ${JSON.stringify(connected)}`);
+  const disconnected = lines.find((line) => line.service === node && line.msg === "disconnected" && line.sid === sid)!;
+  assert.equal(disconnected.reason, "client namespace disconnect");
+
+  const access = lines.filter((line) => line.service === "haproxy" && typeof line.status === "number");
+  const ofSession = access.filter((line) => String(line.request).includes(`sid=${sid}`));
+  assert.ok(ofSession.length > 0, `no HAProxy access line for ${sid} among ${access.length}`);
+  for (const line of ofSession) {
+    assert.equal(line.server, node, "the access log names the node that served the session");
+    assert.match(String(line.request), /^(GET|POST) \/socket\.io\/\?/);
+    assert.match(String(line.termination), /^[-A-Za-z]{4}$/);
+    for (const timer of ["Tw", "Tc", "Tr", "Ta", "Tt"]) assert.equal(typeof line[timer], "number", `${timer} is a number`);
+  }
+  assert.ok(!access.some((line) => String(line.request).includes("/metrics")), "scrapes are kept out of the access log");
+
+  const realtimeOnly = await read("realtime", "--since", "600");
+  assert.deepEqual([...new Set(realtimeOnly.map((line) => line.service))].sort(), [...t.realtimeNodes].sort());
+  const unknown = await runCli(["logs", "nosuch", "--deployment", t.runId]);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /service: .* has no service "nosuch"; its services are /);
+
+  const follow = spawnCli(["logs", "haproxy", "--deployment", t.runId, "--follow", "--json"]);
+  try {
+    const marker = `/ping?follow=${crypto.randomBytes(4).toString("hex")}`;
+    await sleep(1000);
+    await waitFor(async () => {
+      await httpRequest(`${t.urls.http}${marker}`).catch(() => undefined);
+      return follow.output().includes(marker);
+    }, { timeoutMs: 15_000, intervalMs: 1000, what: `--follow to print the request to ${marker}` });
+  } finally {
+    assert.equal(await follow.stop(), 0, "logs --follow exits 0 on SIGINT");
+  }
 }
 
