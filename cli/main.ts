@@ -3,6 +3,7 @@ import { EXIT_BAD_INPUT } from "../model/errors";
 import * as check from "./commands/check";
 import * as down from "./commands/down";
 import * as generate from "./commands/generate";
+import * as logs from "./commands/logs";
 import * as options from "./commands/options";
 import * as restartRealtime from "./commands/restart-realtime";
 import * as topologies from "./commands/topologies";
@@ -15,7 +16,7 @@ const program = new Command("realtime-kit")
   .showHelpAfterError()
   .exitOverride();
 
-for (const command of [topologies, options, generate, validate, up, down, check, restartRealtime, verifyImage]) command.register(program);
+for (const command of [topologies, options, generate, validate, up, down, logs, check, restartRealtime, verifyImage]) command.register(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   // Usage errors (unknown command, missing argument) are bad input too.

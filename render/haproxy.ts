@@ -30,6 +30,14 @@ export function haproxyConfig(model: Model): string {
   return text.toString();
 }
 
+/**
+ * The access log line (log-format, HAProxy 2.6): JSON with names a reader can query. Numbers stay
+ * bare; `retries` is quoted because HAProxy prefixes it with + after a redispatch.
+ */
+const ACCESS_LOG_FORMAT =
+  '{"time":"%tr","client":"%ci:%cp","frontend":"%f","backend":"%b","server":"%s","status":%ST,"bytes":%B,' +
+  '"request":"%HM %[capture.req.uri,json(utf8s)]","Tw":%Tw,"Tc":%Tc,"Tr":%Tr,"Ta":%Ta,"Tt":%Tt,"termination":"%tsc","retries":"%rc","queue":%bq}';
+
 function globalSection(text: ConfigText, model: Model): void {
   text.line("global");
   text.line("log stdout format raw local0 info", "Logs go to the container's stdout (docker logs).", I);
@@ -54,7 +62,11 @@ function defaultsSection(text: ConfigText, model: Model): void {
   text.line("defaults");
   text.line("mode http", undefined, I);
   text.line("log global", undefined, I);
-  text.line("option httplog", undefined, I);
+  text.line(
+    `log-format '${ACCESS_LOG_FORMAT}'`,
+    "One JSON object per request (realtime-kit logs reads them): the serving node, the timers (Tw queue, Tc connect,\nTr response, Ta active, Tt total, in ms; -1 when not reached) and the termination state (e.g. CD-- client\naborted, SC-- server refused; ---- normal). Only the request's URI is client text: the json converter escapes it.",
+    I,
+  );
   text.line("option dontlognull", "Health probes (of stunnel, of the containers) connect and send nothing: not worth a log line.", I);
   text.line("option forwardfor", "Backends see the client address in X-Forwarded-For.", I);
   text.line("option redispatch 1", "If a client's sticky node does not answer, retry on a healthy one at once instead of failing.", I);
@@ -102,6 +114,7 @@ function monitorFrontend(text: ConfigText): void {
   text.line("stats enable", undefined, I);
   text.line("stats uri /stats", undefined, I);
   text.line("stats refresh 5s", undefined, I);
+  text.line("http-request set-log-level silent", "Scrapes and stats views are not client traffic: keep them out of the access log.", I);
   text.line("http-request use-service prometheus-exporter if { path /metrics }", "HAProxy's own Prometheus exporter: frontends, backends and each server's state and queue.", I);
   text.blank();
 }

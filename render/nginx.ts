@@ -11,6 +11,11 @@ const II = I + I;
  * nginx.conf for ssl-split: the public plain-HTTP port serves static assets and the second
  * stack; a second, internal listener takes what HAProxy forwards after TLS.
  */
+/** nginx's access log line: the client as HAProxy forwarded it, the upstream that answered, and the timings in seconds. */
+const ACCESS_LOG_FORMAT =
+  '{"time":"$time_iso8601","client":"$remote_addr","forwardedFor":"$http_x_forwarded_for","request":"$request","status":$status,' +
+  '"bytes":$body_bytes_sent,"requestTime":$request_time,"upstream":"$upstream_addr","upstreamTime":"$upstream_response_time"}';
+
 export function nginxConfig(model: Model): string {
   const { app, tls } = model;
   if (!proxiesOf(model).nginx || !app || !tls) throw new Error(`topology ${model.topology} does not run nginx`);
@@ -27,7 +32,12 @@ export function nginxConfig(model: Model): string {
   text.line("http {");
   text.line("include /etc/nginx/mime.types;", undefined, I);
   text.line("default_type application/octet-stream;", undefined, I);
-  text.line("access_log /dev/stdout combined;", undefined, I);
+  text.line(
+    `log_format json escape=json '${ACCESS_LOG_FORMAT}';`,
+    "One JSON object per request, like HAProxy's (realtime-kit logs reads them); escape=json escapes what the client sent.",
+    I,
+  );
+  text.line("access_log /dev/stdout json;", undefined, I);
   text.line("server_tokens off;", undefined, I);
   text.line("sendfile on;", undefined, I);
   text.line(`client_max_body_size ${model.limits.maxMessageBytes};`, "The same body limit as the rest of the deployment.", I);

@@ -30,3 +30,20 @@ export function runCli(args: string[], options: { cwd?: string; timeoutMs?: numb
     });
   });
 }
+
+/** `realtime-kit <args>` left running (e.g. `logs --follow`): its output so far, and a stop by SIGINT that resolves with the exit code. */
+export function spawnCli(args: string[], options: { cwd?: string } = {}): { output: () => string; stop: () => Promise<number | null> } {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? REPO, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+  return {
+    output: () => output,
+    stop: async () => {
+      if (child.exitCode === null) child.kill("SIGINT");
+      return exited;
+    },
+  };
+}
+

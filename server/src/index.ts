@@ -20,6 +20,7 @@ export {
 } from "./env";
 export { answerHealth, keepAliveBehindProxies, listenOn, NodeLifecycle, refuseWhileStopping, STOP_BOUND_MS, stopNode, stopOnSignals, type StopParts } from "./lifecycle";
 export { errorMessage, jsonLogger, type Logger } from "./log";
+export { logConnections } from "./connection-log";
 export { originCheck, prefixSessionIds, SOCKET_IO_PATH, socketIoOptions } from "./options";
 export { connectRedisAdapter } from "./adapter";
 export { startMetrics } from "./metrics-port";

@@ -4,6 +4,7 @@ import { KitEnvError, readKitEnv, type Env, type KitEnv } from "./env";
 import { answerHealth, keepAliveBehindProxies, listenOn, NodeLifecycle, refuseWhileStopping, stopNode, stopOnSignals, type StopParts } from "./lifecycle";
 import { connectRedisAdapter } from "./adapter";
 import { startMetrics } from "./metrics-port";
+import { logConnections } from "./connection-log";
 import { jsonLogger, type Logger } from "./log";
 import { prefixSessionIds, SOCKET_IO_PATH, socketIoOptions } from "./options";
 import type { RedisAdapterLink } from "./redis";
@@ -17,6 +18,8 @@ export interface KitServerOptions {
   serverOptions?: Partial<ServerOptions>;
   /** Default: JSON lines on stdout/stderr, each with the node's NODE_ID. */
   log?: Logger;
+  /** Log every connect, disconnect (with its reason) and refused request (logConnections); default true. */
+  logConnections?: boolean;
   /** Default: process.exit. */
   exit?: (code: number) => void;
 }
@@ -57,6 +60,7 @@ export function createKitServer(options: KitServerOptions = {}): KitServer {
   const httpServer = http.createServer();
   const io = new Server(httpServer, { ...socketIoOptions(env), ...options.serverOptions });
   prefixSessionIds(io, env.sessionIdPrefix);
+  if (options.logConnections ?? true) logConnections(io, log);
   const redis = env.redisUrl ? connectRedisAdapter({ redisUrl: env.redisUrl, redisPassword: env.redisPassword, adapter: env.adapter }, log) : null;
   redis?.install(io);
 

@@ -13,7 +13,7 @@ import { sleep, waitFor } from "../../driver/wait";
 import { gotoResilient, launchBrowser } from "../../harness/browser";
 import { runRoundtrips, type ClientReport } from "../../harness/client/agent";
 import { INTERNAL_PORTS } from "../../model/layout";
-import { everyImageHealthy, itChecks, metricsInsideOnly, rateLimitPerClientAddress, redisRequiresPassword, secondStackBehindFrontDoor, timeUntil, upgradesToWebsocket } from "./checks";
+import { everyImageHealthy, itChecks, logsCommand, metricsInsideOnly, rateLimitPerClientAddress, redisRequiresPassword, secondStackBehindFrontDoor, timeUntil, upgradesToWebsocket } from "./checks";
 import { ARTIFACTS, connectedClient, measure, useTopology } from "./helpers";
 
 /**
@@ -125,6 +125,10 @@ describe("multi-node: source stickiness, TLS by stunnel, Redis adapter (2 realti
 
   it("Redis refuses a client without the deployment's password; no log shows it", async function () {
     await redisRequiresPassword(topology.t);
+  });
+
+  it("`realtime-kit logs`: HAProxy's JSON access log names each session's node, timers and termination; the node logs its connect and disconnect reason; --follow streams", async function () {
+    await logsCommand(topology.t);
   });
 
   it("(6) a broadcast crosses nodes through Redis; a late joiner on another node gets the history", async function () {

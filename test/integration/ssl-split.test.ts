@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import WebSocket from "ws";
 import { request, whoami } from "../../driver/socket-client";
+import { httpRequest } from "../../driver/http";
 import { waitFor } from "../../driver/wait";
+import { runCli } from "../cli-process";
 import { everyImageHealthy, itChecks } from "./checks";
 import { connectedClient, measure, useTopology } from "./helpers";
 
@@ -31,6 +33,24 @@ describe("ssl-split: stunnel -> HAProxy -> realtime | nginx (proxy idle timeouts
     "broadcast",
     "tls",
   ]);
+
+  it("`realtime-kit logs nginx`: nginx's access log is JSON (client, request, status, timings, the upstream that answered)", async function () {
+    const t = topology.t;
+    const path = `/ping?logs=${Date.now()}`;
+    assert.equal((await httpRequest(`${t.urls.http}${path}`)).status, 200);
+    await waitFor(async () => {
+      const result = await runCli(["logs", "nginx", "--deployment", t.runId, "--json"]);
+      assert.equal(result.code, 0, result.stderr);
+      const lines = result.stdout.trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+      const line = lines.find((candidate) => String(candidate.request).startsWith(`GET ${path} `));
+      if (!line) return false;
+      assert.equal(line.service, "nginx");
+      assert.equal(line.status, 200);
+      assert.equal(typeof line.requestTime, "number");
+      assert.match(String(line.upstream), /:3000$/, "the second stack answered");
+      return true;
+    }, { timeoutMs: 10_000, intervalMs: 500, what: `nginx's JSON line for ${path}` });
+  });
 
   it("(10) clients idle longer than the proxies' idle timeout stay connected thanks to heartbeats (a raw WebSocket without them is cut)", async function () {
     const t = topology.t;

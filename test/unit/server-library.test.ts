@@ -184,6 +184,33 @@ describe("@realtime-kit/server", () => {
       assert.equal(answer, "hello from unit-1");
     });
 
+    it("logs each connect, disconnect (with its reason) and refused request as a JSON line carrying the Engine.IO session id", async () => {
+      const lines: { level: string; msg: string; fields: Record<string, unknown> }[] = [];
+      const record = (level: string) => (msg: string, fields: Record<string, unknown> = {}) => lines.push({ level, msg, fields });
+      const logged = createKitServer({ env: { PORT: String(await freePort()), NODE_ID: "unit-l", SESSION_ID_PREFIX: "ul" }, log: { info: record("info"), warn: record("warn"), error: record("error") }, exit: () => undefined });
+      await logged.listen();
+      try {
+        const client = connect(`http://127.0.0.1:${logged.env.port}`, { transports: ["websocket"], reconnection: false, extraHeaders: { "X-Forwarded-For": "203.0.113.9" } });
+        clients.push(client);
+        await new Promise<void>((resolve) => client.on("connect", () => resolve()));
+        const sid = client.io.engine.id;
+        client.disconnect();
+        await waitUntil(async () => lines.some((line) => line.msg === "disconnected"));
+        const unknown = await get(logged.env.port, "/socket.io/?EIO=4&transport=polling&sid=ul.nobody");
+        assert.equal(unknown.status, 400);
+        const connected = lines.find((line) => line.msg === "connected")!;
+        assert.deepEqual([connected.level, connected.fields.sid, connected.fields.transport, connected.fields.forwardedFor, connected.fields.recovered], ["info", sid, "websocket", "203.0.113.9", false]);
+        assert.match(String(connected.fields.sid), /^ul\./);
+        const disconnected = lines.find((line) => line.msg === "disconnected")!;
+        assert.deepEqual([disconnected.fields.sid, disconnected.fields.reason], [sid, "client namespace disconnect"]);
+        assert.equal(typeof disconnected.fields.seconds, "number");
+        const refused = lines.find((line) => line.msg === "refused")!;
+        assert.deepEqual([refused.level, refused.fields.reason], ["warn", "Session ID unknown"]);
+      } finally {
+        await logged.stop("test over");
+      }
+    });
+
     it("serves Prometheus metrics on METRICS_PORT only: sockets by transport, handshakes, upgrades, events, disconnects by reason", async () => {
       const metricsPort = await freePort();
       const withMetrics = createKitServer({ env: { PORT: String(await freePort()), NODE_ID: "unit-m", METRICS_PORT: String(metricsPort) }, log: quiet, exit: () => undefined });

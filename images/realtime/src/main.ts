@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { connectRedisAdapter, KitEnvError, NodeLifecycle, originCheck, startMetrics } from "@realtime-kit/server";
+import { connectRedisAdapter, KitEnvError, logConnections, NodeLifecycle, originCheck, startMetrics } from "@realtime-kit/server";
 import { attachChat } from "./chat";
 import { loadConfig, type Config } from "./config";
 import { EchoServer } from "./echo";
@@ -29,6 +29,7 @@ function run(config: Config): void {
   const sio = createSocketIo(config, servers.realtime, redis);
   limitConnections(servers, config);
   attachChat(sio.io, nodeId, config.historySize, redis);
+  logConnections(sio.io, log);
 
   const stats = new Stats(nodeId, sio.io, proxy, redis, lifecycle);
   routeRequests(servers, { config, lifecycle, sio, proxy, publicFiles, stats });
