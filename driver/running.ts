@@ -112,13 +112,13 @@ export class RunningTopology {
   }
 
   /** HTTP GET from inside the deployment's network (from a toolbox container), e.g. http://realtime-1:8080/stats. */
-  async fetchInside(url: string): Promise<InsideResponse> {
+  async fetchInside(url: string, headers: Record<string, string> = {}): Promise<InsideResponse> {
     const toolbox = await this.toolbox();
     const script =
-      "fetch(process.argv[1],{signal:AbortSignal.timeout(5000)}).then(async r=>{" +
+      "fetch(process.argv[1],{headers:JSON.parse(process.argv[2]),signal:AbortSignal.timeout(5000)}).then(async r=>{" +
       "process.stdout.write(JSON.stringify({status:r.status,headers:Object.fromEntries(r.headers),body:await r.text()}))" +
       "},e=>{process.stderr.write(String(e&&e.cause||e));process.exit(3)})";
-    const result = await toolbox.exec(["node", "-e", script, url]);
+    const result = await toolbox.exec(["node", "-e", script, url, JSON.stringify(headers)]);
     if (result.exitCode !== 0) throw new Error(`GET ${url} from inside the network failed: ${result.output.trim()}`);
     return JSON.parse(result.stdout) as InsideResponse;
   }
@@ -174,6 +174,12 @@ export class RunningTopology {
       .withCommand(command)
       .withCopyContentToContainer(files)
       .start();
+  }
+
+  /** The toolbox container's address on the deployment's network (what a service sees as its peer). */
+  async toolboxAddress(): Promise<string> {
+    const info = await docker.getContainer((await this.toolbox()).getId()).inspect();
+    return info.NetworkSettings.Networks[this.networkName]!.IPAddress;
   }
 
   private toolbox(): Promise<StartedTestContainer> {

@@ -52,6 +52,15 @@ export interface Model {
   placement: Placement | null;
   /** The deployment's own Prometheus server, when asked for. */
   prometheus: PrometheusSettings | null;
+  /** Proxies in front of the edge whose client-address header is believed; null: every connection's own address is the client's. */
+  clientAddress: ClientAddressSettings | null;
+}
+
+export interface ClientAddressSettings {
+  /** IPv4 ranges in CIDR form (a single address as /32). */
+  trustedProxies: string[];
+  /** Header the trusted proxies put the client's address in; its last address counts. */
+  header: string;
 }
 
 export interface PrometheusSettings {
@@ -140,6 +149,8 @@ export function resolveModel(input: unknown, source: ModelSource): Model {
   const publicPorts = { http: ports.http, https: httpsPort, realtime: ports.realtime };
   checkPortClashes(publicPorts);
   const prometheus = resolvePrometheus(input as ConfigInput, config, publicPorts);
+  const front = descriptor.fronts.length > 1 ? config.front : descriptor.fronts[0];
+  const clientAddress = resolveClientAddress(input as ConfigInput, config, front);
   const placement = resolvePlacement(config, realtimeNodes, appNodes, source);
   if (placement) checkCrossHostPorts(publicPorts, placement);
 
@@ -162,7 +173,6 @@ export function resolveModel(input: unknown, source: ModelSource): Model {
   }
 
   const tls = descriptor.tls && httpsPort !== null ? resolveTls(config, descriptor.tls.terminators, httpsPort, source) : null;
-  const front = descriptor.fronts.length > 1 ? config.front : descriptor.fronts[0];
 
   return {
     topology,
@@ -195,6 +205,7 @@ export function resolveModel(input: unknown, source: ModelSource): Model {
     limits: config.limits,
     placement,
     prometheus,
+    clientAddress,
   };
 }
 
@@ -208,6 +219,31 @@ function resolvePrometheus(input: ConfigInput, config: ParsedConfig, ports: Publ
   const clash = Object.entries(ports).find(([, value]) => value === config.metrics.port);
   if (clash) throw new ConfigError("metrics.port", `${config.metrics.port} is already used by ports.${clash[0]}; give Prometheus a port of its own`);
   return { port: config.metrics.port, scrapeIntervalMs: config.metrics.scrapeInterval, retentionMs: config.metrics.retention };
+}
+
+/**
+ * clientAddress, checked: HAProxy (or nginx, on ssl-split's http port) must be what clients reach,
+ * and no range may cover every address (the header would then be believed from anyone).
+ */
+function resolveClientAddress(input: ConfigInput, config: ParsedConfig, front: Front): ClientAddressSettings | null {
+  const { trustedProxies, header } = config.clientAddress;
+  if (trustedProxies.length === 0) {
+    if (getPath(input, "clientAddress.header") !== undefined) {
+      throw new ConfigError("clientAddress.header", "means nothing without clientAddress.trustedProxies: name the proxies whose header is to be believed, or remove it");
+    }
+    return null;
+  }
+  if (front === "node") {
+    throw new ConfigError(
+      "clientAddress.trustedProxies",
+      `in ${config.topology} with the Socket.IO server in front, the kit has no proxy to take the client's address from a header; use ${listed(topologiesWith((d) => d.fronts.some((choice) => choice !== "node")), "or")} (node-proxy with front: haproxy)`,
+    );
+  }
+  const ranges = trustedProxies.map((range) => (range.includes("/") ? range : `${range}/32`));
+  ranges.forEach((range, index) => {
+    if (range.endsWith("/0")) throw new ConfigError(`clientAddress.trustedProxies.${index}`, `${range} is every address: anyone could claim any client address; name the proxies' own ranges`);
+  });
+  return { trustedProxies: ranges, header };
 }
 
 function resolveTls(config: ParsedConfig, terminators: readonly TlsTerminator[], httpsPort: number, source: ModelSource): TlsSettings {

@@ -93,6 +93,8 @@ const HOST_NAME = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
 /** A Docker engine URL: ssh://[user@]host[:port], tcp://host[:port] or unix:///path. */
 const DOCKER_URL = /^(ssh:\/\/([A-Za-z0-9._-]+@)?[A-Za-z0-9.-]+(:\d{1,5})?|tcp:\/\/[A-Za-z0-9.-]+(:\d{1,5})?|unix:\/\/\/[^\s]+)$/;
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+/** An IPv4 address, or a range of them with a prefix length from 1 to 32. */
+const IPV4_RANGE = new RegExp(`${IPV4.source.slice(0, -1)}(\\/(3[0-2]|[12]?\\d))?$`);
 
 /** Resizable pools: host names a pool's nodes are spread over, round-robin. */
 const poolHosts = (pool: string) =>
@@ -218,6 +220,21 @@ export const configSchema = z.strictObject({
       maxMessageBytes: wholeNumber(1024, 100 * 1024 * 1024, "bytes").default(1_000_000).describe("Largest Socket.IO message / HTTP body accepted (Socket.IO maxHttpBufferSize, proxies' body limit)."),
       maxConnections: wholeNumber(100, 1_000_000, "connections").default(9_000).describe("HAProxy maxconn: concurrent connections the front door accepts. HAProxy needs about 2 open files per connection: 9000 fits the 20000 open files some Docker engines allow a container; raise it with the engine's limit (dockerd LimitNOFILE)."),
       connectionRatePerClient: wholeNumber(1, 100_000, "connections per 10 s").default(500).describe("New connections one client address may open per 10 s at HAProxy before being refused."),
+    })
+    .prefault({}),
+  clientAddress: z
+    .strictObject({
+      trustedProxies: z
+        .array(z.string().regex(IPV4_RANGE, 'expected an IPv4 address or range in CIDR form, such as "173.245.48.0/20" or "10.0.0.7"'))
+        .default([])
+        .describe(
+          "Behind a CDN or a cloud load balancer: the address ranges (IPv4, CIDR) of the proxies in front of the edge. A request from one of them is taken to come from the address it names in clientAddress.header, for source stickiness, the per-client rate limit and the logs; from any other address the header is never believed. Default none: every connection's own address is the client's.",
+        ),
+      header: z
+        .string()
+        .regex(/^[A-Za-z0-9-]{1,64}$/, "expected an HTTP header name such as X-Forwarded-For or CF-Connecting-IP")
+        .default("X-Forwarded-For")
+        .describe("With clientAddress.trustedProxies: the header they put the client's address in (its last address counts): X-Forwarded-For, or one such as CF-Connecting-IP or True-Client-IP."),
     })
     .prefault({}),
   metrics: z

@@ -23,7 +23,7 @@ export function haproxyConfig(model: Model): string {
   if (model.front === "haproxy") httpFrontend(text, model);
   if (model.ports.realtime !== null) splitRealtimeFrontend(text);
   if (model.tls) tlsFrontend(text, model, model.tls);
-  clientRatesTable(text);
+  clientRatesTable(text, model);
   realtimeBackend(text, model);
   if (appBehindNginx(model)) nginxBackend(text);
   else if (model.app) appBackend(text, model, model.app);
@@ -184,9 +184,13 @@ function tlsFrontend(text: ConfigText, model: Model, tls: TlsSettings): void {
   text.blank();
 }
 
-function clientRatesTable(text: ConfigText): void {
+function clientRatesTable(text: ConfigText, model: Model): void {
   text.line("backend client_rates");
-  text.line("stick-table type ip size 100k expire 30s store conn_rate(10s)", "Per-client connection rates, shared by every public frontend.", I);
+  if (model.clientAddress) {
+    text.line("stick-table type ip size 100k expire 30s store conn_rate(10s),http_req_rate(10s)", "Per-client connection rates (direct clients) and request rates (clients behind the trusted proxies), shared by every public frontend.", I);
+  } else {
+    text.line("stick-table type ip size 100k expire 30s store conn_rate(10s)", "Per-client connection rates, shared by every public frontend.", I);
+  }
   text.blank();
 }
 
@@ -345,13 +349,35 @@ function realtimeAcls(text: ConfigText): void {
  */
 function limitClients(text: ConfigText, model: Model, behindProxyProtocol = false): void {
   const stage = behindProxyProtocol ? "session" : "connection";
+  const limit = model.limits.connectionRatePerClient;
+  const trusted = model.clientAddress;
+  if (trusted) {
+    text.line(`acl from_trusted_proxy src ${trusted.trustedProxies.join(" ")}`, "clientAddress.trustedProxies: the proxies in front of the edge (a CDN, a cloud load balancer).", I);
+  }
   text.line(
-    `tcp-request ${stage} track-sc0 src table client_rates`,
-    `One address may open at most ${model.limits.connectionRatePerClient} connections per 10 s (handshake floods).` +
-      (behindProxyProtocol ? "\nTracked per session: only after the PROXY header is the address the client's, not stunnel's." : ""),
+    `tcp-request ${stage} track-sc0 src table client_rates${trusted ? " unless from_trusted_proxy" : ""}`,
+    `One address may open at most ${limit} connections per 10 s (handshake floods).` +
+      (behindProxyProtocol ? "\nTracked per session: only after the PROXY header is the address the client's, not stunnel's." : "") +
+      (trusted ? "\nA trusted proxy's connections carry many clients: those are counted per client and request below." : ""),
     I,
   );
-  text.line(`tcp-request ${stage} reject if { sc0_conn_rate gt ${model.limits.connectionRatePerClient} }`, undefined, I);
+  text.line(`tcp-request ${stage} reject if { sc0_conn_rate gt ${limit} }`, undefined, I);
+  if (trusted) {
+    const header = trusted.header;
+    text.line("http-request set-var(txn.via_trusted_proxy) bool(true) if from_trusted_proxy", "Remembered before the address changes below.", I);
+    text.line(
+      `http-request set-src hdr_ip(${header},-1) if from_trusted_proxy { hdr_ip(${header},-1) -m found }`,
+      `The client's address as the proxy gave it in ${header} (its last address: the one the nearest proxy added). Source\n` +
+        "stickiness, the logs and X-Forwarded-For to the nodes use it from here on. From any other address the header is never believed.",
+      I,
+    );
+    text.line(
+      "http-request track-sc1 src table client_rates if { var(txn.via_trusted_proxy) -m bool }",
+      `Each request through a proxy counts against its client, at most ${limit} per 10 s: a proxy reuses its connections\nfor many clients, so connections say nothing about one of them.`,
+      I,
+    );
+    text.line(`http-request deny deny_status 429 if { var(txn.via_trusted_proxy) -m bool } { sc1_http_req_rate gt ${limit} }`, undefined, I);
+  }
   text.line(
     `http-request deny deny_status 413 if { req.hdr_val(content-length) gt ${model.limits.maxMessageBytes} }`,
     "Bodies declared larger than the largest Socket.IO message are refused before they reach a node. A chunked body\n" +

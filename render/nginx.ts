@@ -38,6 +38,16 @@ export function nginxConfig(model: Model): string {
     I,
   );
   text.line("access_log /dev/stdout json;", undefined, I);
+  if (model.clientAddress) {
+    const [first, ...rest] = model.clientAddress.trustedProxies;
+    text.line(
+      `set_real_ip_from ${first};`,
+      `clientAddress: a request from the trusted proxies comes from the address they put in ${model.clientAddress.header}\n(its last one); from any other address the header is never believed.`,
+      I,
+    );
+    for (const range of rest) text.line(`set_real_ip_from ${range};`, undefined, I);
+    text.line(`real_ip_header ${model.clientAddress.header};`, undefined, I);
+  }
   text.line("server_tokens off;", undefined, I);
   text.line("sendfile on;", undefined, I);
   text.line(`client_max_body_size ${model.limits.maxMessageBytes};`, "The same body limit as the rest of the deployment.", I);

@@ -4,9 +4,12 @@ import tls from "node:tls";
 import type { Socket } from "socket.io-client";
 import { httpRequest, sendBody } from "../../driver/http";
 import { CONTAINER_PATHS, INTERNAL_PORTS } from "../../model/layout";
+import { readLogs } from "../../driver/logs";
 import { canConnect } from "../../driver/ports";
 import { queryByLabel } from "../../driver/prometheus";
+import { docker } from "../../driver/engine";
 import type { RunningTopology } from "../../driver/running";
+import { planDeployment } from "../../render/deployment";
 import { request, whoami } from "../../driver/socket-client";
 import { sleep, waitFor } from "../../driver/wait";
 import { runRoundtrips } from "../../harness/client/agent";
@@ -534,3 +537,86 @@ export async function logsCommand(t: RunningTopology): Promise<void> {
   }
 }
 
+/**
+ * A stand-in for a CDN in front of the edge: passes each request on to the deployment's https
+ * entry (`target`, inside the network), naming the client given in its `client` query parameter
+ * in CF-Connecting-IP. It skips verifying the throwaway certificate; a real CDN would not.
+ */
+const fakeCdn = (target: string) => `
+const https = require("https");
+const target = new URL(${JSON.stringify(target)});
+require("http").createServer((req, res) => {
+  const client = new URL(req.url, "http://cdn").searchParams.get("client");
+  const headers = { ...req.headers, host: "localhost", ...(client ? { "cf-connecting-ip": client } : {}) };
+  const upstream = https.request({ host: target.hostname, port: target.port, servername: "localhost", rejectUnauthorized: false, method: req.method, path: req.url, headers }, (answer) => {
+    res.writeHead(answer.statusCode, answer.headers);
+    answer.pipe(res);
+  });
+  upstream.on("error", (error) => { res.writeHead(502); res.end(String(error)); });
+  req.pipe(upstream);
+}).listen(8080);`;
+
+/**
+ * clientAddress behind a proxy in front of the edge: with the proxy's address trusted (delivered
+ * as a new haproxy.cfg, which HAProxy reloads), HAProxy takes each client's address from
+ * CF-Connecting-IP on requests that reach it over https through the proxy (behind stunnel, the
+ * proxy's address comes with the PROXY header): its access log shows it, source stickiness keeps each client on one node and
+ * spreads them, and the per-client limit refuses a flooding client (429) while serving another.
+ * The same header sent by anyone else is not believed. Leaves the deployment with the new config.
+ */
+export async function trustedProxyInFront(t: RunningTopology): Promise<void> {
+  assert.ok(t.internalUrls.https, "a topology with an https entry");
+  const cdn = await t.startPeerContainer("cdn", ["node", "-e", fakeCdn(t.internalUrls.https)]);
+  const cdnAddress = (await docker.getContainer(cdn.getId()).inspect()).NetworkSettings.Networks[t.networkName]!.IPAddress;
+  const delivered = Date.now();
+  await t.applyFiles(planDeployment({ ...t.model, clientAddress: { trustedProxies: [`${cdnAddress}/32`], header: "CF-Connecting-IP" } }));
+  await waitFor(async () => (await linesSince(t, "haproxy", delivered)).some((line) => /reload-on-change: .* passed; sending SIGUSR2 to haproxy/.test(line)), { timeoutMs: 30_000, what: "HAProxy to reload the config that trusts the stand-in CDN" });
+  await sleep(500); // the new worker takes over the listeners
+
+  const run = crypto.randomBytes(3).toString("hex");
+  const clients = Array.from({ length: 8 }, (_, index) => `203.0.113.${index + 1}`);
+  for (const client of clients) {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const answer = await t.fetchInside(`http://cdn:8080/socket.io/?EIO=4&transport=polling&client=${client}&run=${run}`);
+      assert.equal(answer.status, 200, `handshake for ${client} through the CDN`);
+    }
+  }
+  // The same header from an address that is not trusted (the toolbox, on plain http, to the second stack).
+  const forged = await t.fetchInside(`http://haproxy:${INTERNAL_PORTS.haproxyHttp}/ping?forged=${run}`, { "CF-Connecting-IP": "198.51.100.9" });
+  assert.equal(forged.status, 200);
+
+  type Access = { client: string; server: string; request: string; status: number };
+  let access: Access[] = [];
+  await waitFor(async () => {
+    access = (await linesSince(t, "haproxy", delivered))
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line) as Access)
+      .filter((line) => line.request.includes(run));
+    return access.length === clients.length * 3 + 1;
+  }, { timeoutMs: 10_000, what: `HAProxy's access lines of the ${clients.length * 3 + 1} requests` });
+  const nodeOf = new Map<string, Set<string>>();
+  for (const client of clients) {
+    const lines = access.filter((line) => line.request.includes(`client=${client}&`));
+    assert.ok(lines.every((line) => line.client.startsWith(`${client}:`)), `HAProxy logged ${client}'s requests as from ${lines.map((line) => line.client).join(", ")}`);
+    nodeOf.set(client, new Set(lines.map((line) => line.server)));
+    assert.equal(nodeOf.get(client)!.size, 1, `${client}'s requests went to ${[...nodeOf.get(client)!].join(" and ")}: source stickiness must keep one node`);
+  }
+  const nodes = new Set([...nodeOf.values()].flatMap((set) => [...set]));
+  assert.equal(nodes.size, t.realtimeNodes.length, `${clients.length} clients all on ${[...nodes].join(", ")}: source stickiness should spread them`);
+  const forgedLine = access.find((line) => line.request.includes(`forged=${run}`))!;
+  assert.ok(forgedLine.client.startsWith(`${await t.toolboxAddress()}:`), `a header from an untrusted address was believed: ${forgedLine.client}`);
+
+  // A burst from one client through the CDN: refused past the per-client limit; another client is still served.
+  const limit = t.model.limits.connectionRatePerClient;
+  const burst = `Promise.all(Array.from({ length: ${limit + 50} }, () => fetch("http://127.0.0.1:8080/socket.io/?EIO=4&transport=polling&client=203.0.113.200").then((r) => r.status, () => 0))).then((s) => process.stdout.write(JSON.stringify(s)))`;
+  const statuses = JSON.parse((await cdn.exec(["node", "-e", burst])).stdout) as number[];
+  const refused = statuses.filter((status) => status === 429).length;
+  assert.ok(refused >= 1 && statuses.filter((status) => status === 200).length >= limit - 10, `burst of ${statuses.length}: ${refused} refused, statuses ${[...new Set(statuses)].join(",")}`);
+  assert.equal((await t.fetchInside("http://cdn:8080/socket.io/?EIO=4&transport=polling&client=203.0.113.201")).status, 200, "another client behind the same CDN is still served");
+}
+
+/** The lines a service wrote since `since` (ms epoch), read as `realtime-kit logs` reads them. */
+async function linesSince(t: RunningTopology, service: string, since: number): Promise<string[]> {
+  const sinceSeconds = Math.ceil((Date.now() - since) / 1000) + 1;
+  return (await readLogs([{ service, container: await t.engineContainer(service) }], { sinceSeconds })).map((line) => line.text);
+}

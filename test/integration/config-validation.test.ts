@@ -21,6 +21,8 @@ const MATRIX: ConfigInput[] = [
   { topology: "ssl-split", plainHttpRealtime: "refuse", ports: { https: 8443 }, app: { port: 4567, healthPath: "/up" } },
   { topology: "single", metrics: { prometheus: true, scrapeInterval: "5m", retention: "1h" } },
   { topology: "multi-node" },
+  { topology: "multi-node", realtime: { stickiness: "source" }, clientAddress: { trustedProxies: ["10.0.0.0/16", "192.0.2.7"] } },
+  { topology: "ssl-split", tls: { terminator: "haproxy" }, clientAddress: { trustedProxies: ["173.245.48.0/20"], header: "CF-Connecting-IP" } },
   { topology: "multi-node", realtime: { stickiness: "cookie", nodes: 4 }, app: { nodes: 3 }, metrics: { prometheus: true, scrapeInterval: "1s" } },
   { topology: "multi-node", tls: { terminator: "haproxy" }, realtime: { stickiness: "cookie", cookieName: "rk_node" } },
   { topology: "multi-node", tls: { terminator: "haproxy" }, plainHttpRealtime: "refuse", realtime: { nodes: 1 } },

@@ -13,7 +13,18 @@ import { sleep, waitFor } from "../../driver/wait";
 import { gotoResilient, launchBrowser } from "../../harness/browser";
 import { runRoundtrips, type ClientReport } from "../../harness/client/agent";
 import { INTERNAL_PORTS } from "../../model/layout";
-import { everyImageHealthy, itChecks, logsCommand, metricsInsideOnly, rateLimitPerClientAddress, redisRequiresPassword, secondStackBehindFrontDoor, timeUntil, upgradesToWebsocket } from "./checks";
+import {
+  everyImageHealthy,
+  itChecks,
+  logsCommand,
+  metricsInsideOnly,
+  rateLimitPerClientAddress,
+  redisRequiresPassword,
+  secondStackBehindFrontDoor,
+  timeUntil,
+  trustedProxyInFront,
+  upgradesToWebsocket,
+} from "./checks";
 import { ARTIFACTS, connectedClient, measure, useTopology } from "./helpers";
 
 /**
@@ -237,6 +248,11 @@ describe("multi-node: source stickiness, TLS by stunnel, Redis adapter (2 realti
       assert.equal(move.connects[0]!.node, move.home, `${move.name} (${move.transport}) left its own node`);
       assert.equal(move.connects[0]!.instance, newInstances.get(move.home), `${move.name} (${move.transport}) is not on ${move.home}'s new instance`);
     }
+  });
+
+  // Last: it leaves HAProxy with a config that trusts a stand-in CDN.
+  it("clientAddress behind a CDN in front of the edge: HAProxy takes the client from CF-Connecting-IP (logs, source stickiness, per-client limit), never from an untrusted sender", async function () {
+    await trustedProxyInFront(topology.t);
   });
 });
 

@@ -11,9 +11,11 @@ export const GENERATED_CASES: Record<string, Record<string, unknown>> = {
   "node-proxy": { topology: "node-proxy" },
   "node-proxy-haproxy-split": { topology: "node-proxy", front: "haproxy", ports: { http: 8080, realtime: 8090 }, app: { port: 4000, healthPath: "/up?deep=1" } },
   "ssl-split-stunnel": { topology: "ssl-split" },
+  "ssl-split-behind-cdn": { topology: "ssl-split", clientAddress: { trustedProxies: ["173.245.48.0/20", "103.21.244.0/22"], header: "CF-Connecting-IP" } },
   "ssl-split-haproxy-tls": { topology: "ssl-split", tls: { terminator: "haproxy", minVersion: "TLSv1.3", hstsMaxAge: "365d" }, plainHttpRealtime: "refuse", ports: { http: 8080, https: 8443 } },
   "multi-node": { topology: "multi-node" },
   "multi-node-source-stunnel": { topology: "multi-node", realtime: { stickiness: "source", nodes: 3 }, app: { nodes: 3 } },
+  "multi-node-behind-load-balancer": { topology: "multi-node", realtime: { stickiness: "source" }, clientAddress: { trustedProxies: ["10.0.0.0/16"] } },
   "multi-node-cookie-haproxy": {
     topology: "multi-node",
     tls: { terminator: "haproxy" },

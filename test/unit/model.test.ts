@@ -78,6 +78,14 @@ describe("topology model", () => {
     it("fractional nodes", () => assertBadInput(() => resolve({ topology: "multi-node", app: { nodes: 1.5 } }), "app.nodes", /whole number/));
     it("port clash", () => assertBadInput(() => resolve({ topology: "multi-node", ports: { http: 8080, https: 8080 } }), "ports.https", /8080 is already used by ports.http/));
     it("split-port clash", () => assertBadInput(() => resolve({ topology: "single", ports: { realtime: 80 } }), "ports.realtime", /already used by ports.http/));
+    it("trusted proxies with the Socket.IO server in front", () =>
+      assertBadInput(() => resolve({ topology: "single", clientAddress: { trustedProxies: ["10.0.0.0/8"] } }), "clientAddress.trustedProxies", /no proxy to take the client's address from a header; use .*front: haproxy/));
+    it("a trusted range that is every address", () =>
+      assertBadInput(() => resolve({ topology: "multi-node", clientAddress: { trustedProxies: ["10.0.0.0/8", "0.0.0.0/0"] } }), "clientAddress.trustedProxies.1", /is every address/));
+    it("a trusted range that is not one", () =>
+      assertBadInput(() => resolve({ topology: "multi-node", clientAddress: { trustedProxies: ["10.0.0.0/33"] } }), "clientAddress.trustedProxies.0", /IPv4 address or range in CIDR form/));
+    it("a client-address header without trusted proxies", () =>
+      assertBadInput(() => resolve({ topology: "multi-node", clientAddress: { header: "CF-Connecting-IP" } }), "clientAddress.header", /without clientAddress.trustedProxies/));
     it("Prometheus port clash", () =>
       assertBadInput(() => resolve({ topology: "multi-node", ports: { http: 9090 }, metrics: { prometheus: true } }), "metrics.port", /9090 is already used by ports.http; give Prometheus a port of its own/));
     it("Prometheus settings without Prometheus", () =>
