@@ -47,10 +47,20 @@ export function confinementOf(role: ImageName, image: string, kitImage: string, 
   return {
     readOnlyRootFs: true,
     tmpfs,
-    // Started as root only to read the private key, then setuid/setgid to an unprivileged user.
-    capabilities: startsAsRoot ? ["SETUID", "SETGID"] : [],
+    capabilities: startsAsRoot ? rootStartedCapabilities(role) : [],
     noNewPrivileges: true,
   };
+}
+
+/**
+ * A terminator started as root only to read the private key keeps what it needs to drop to an
+ * unprivileged user (SETUID, SETGID). HAProxy's master stays root and signals its unprivileged
+ * workers: on a reload the old worker must get SIGUSR1 to stop accepting connections, which across
+ * users takes KILL. Without it the old worker went on taking about half the new connections with
+ * the old configuration (seen with a reloaded haproxy.cfg in the integration suite).
+ */
+export function rootStartedCapabilities(role: ImageName): string[] {
+  return role === "haproxy" ? ["SETUID", "SETGID", "KILL"] : ["SETUID", "SETGID"];
 }
 
 function dirOf(file: string): string {

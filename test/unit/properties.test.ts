@@ -5,6 +5,7 @@ import { Command } from "commander";
 import fc from "fast-check";
 import * as generate from "../../cli/commands/generate";
 import { planDeployment } from "../../render/deployment";
+import { rootStartedCapabilities } from "../../plan/hardening";
 import { kitImage } from "../../plan/services";
 import { HAPROXY_BACKENDS } from "../../render/haproxy";
 import { proxiesOf } from "../../plan/names";
@@ -61,7 +62,7 @@ describe("model properties (fast-check)", function () {
           if (service.role === "app" || service.role === "redis") assert.deepEqual(service.publish, [], `${service.name} is internal`);
           if (service.image === kitImage(service.role)) {
             assert.equal(service.readOnlyRootFs, true, `${service.name} read-only`);
-            assert.deepEqual(service.capabilities, service.user === "root" ? ["SETUID", "SETGID"] : []);
+            assert.deepEqual(service.capabilities, service.user === "root" ? rootStartedCapabilities(service.role) : []);
           }
         }
         assert.ok(!model.cors.origins.includes("*"));
