@@ -59,8 +59,10 @@ export interface Model {
 export interface ClientAddressSettings {
   /** IPv4 ranges in CIDR form (a single address as /32). */
   trustedProxies: string[];
-  /** Header the trusted proxies put the client's address in; its last address counts. */
+  /** Header the trusted proxies put the client's address in; its last address counts. Unused with proxyProtocol. */
   header: string;
+  /** The trusted proxies announce the client in a PROXY protocol header on each connection instead. */
+  proxyProtocol: boolean;
 }
 
 export interface PrometheusSettings {
@@ -226,12 +228,22 @@ function resolvePrometheus(input: ConfigInput, config: ParsedConfig, ports: Publ
  * and no range may cover every address (the header would then be believed from anyone).
  */
 function resolveClientAddress(input: ConfigInput, config: ParsedConfig, front: Front): ClientAddressSettings | null {
-  const { trustedProxies, header } = config.clientAddress;
+  const { trustedProxies, header, proxyProtocol } = config.clientAddress;
   if (trustedProxies.length === 0) {
-    if (getPath(input, "clientAddress.header") !== undefined) {
-      throw new ConfigError("clientAddress.header", "means nothing without clientAddress.trustedProxies: name the proxies whose header is to be believed, or remove it");
-    }
+    const stray = (["header", "proxyProtocol"] as const).find((key) => getPath(input, `clientAddress.${key}`) !== undefined);
+    if (stray) throw new ConfigError(`clientAddress.${stray}`, "means nothing without clientAddress.trustedProxies: name the proxies whose client address is to be believed, or remove it");
     return null;
+  }
+  if (proxyProtocol) {
+    if (getPath(input, "clientAddress.header") !== undefined) {
+      throw new ConfigError("clientAddress.header", "with clientAddress.proxyProtocol the client's address comes in the PROXY header, not in an HTTP header; remove one of them");
+    }
+    if (front === "nginx") {
+      throw new ConfigError("clientAddress.proxyProtocol", `${config.topology}'s http port is nginx's, which takes the PROXY protocol from every connection or none; use a header (clientAddress.header) there, or multi-node`);
+    }
+    if (config.tls.terminator === "stunnel" && TOPOLOGIES[config.topology].tls !== null) {
+      throw new ConfigError("clientAddress.proxyProtocol", "stunnel, which receives https, cannot read a PROXY header; set tls.terminator: haproxy");
+    }
   }
   if (front === "node") {
     throw new ConfigError(
@@ -243,7 +255,7 @@ function resolveClientAddress(input: ConfigInput, config: ParsedConfig, front: F
   ranges.forEach((range, index) => {
     if (range.endsWith("/0")) throw new ConfigError(`clientAddress.trustedProxies.${index}`, `${range} is every address: anyone could claim any client address; name the proxies' own ranges`);
   });
-  return { trustedProxies: ranges, header };
+  return { trustedProxies: ranges, header, proxyProtocol };
 }
 
 function resolveTls(config: ParsedConfig, terminators: readonly TlsTerminator[], httpsPort: number, source: ModelSource): TlsSettings {

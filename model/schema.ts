@@ -235,6 +235,12 @@ export const configSchema = z.strictObject({
         .regex(/^[A-Za-z0-9-]{1,64}$/, "expected an HTTP header name such as X-Forwarded-For or CF-Connecting-IP")
         .default("X-Forwarded-For")
         .describe("With clientAddress.trustedProxies: the header they put the client's address in (its last address counts): X-Forwarded-For, or one such as CF-Connecting-IP or True-Client-IP."),
+      proxyProtocol: z
+        .boolean()
+        .default(false)
+        .describe(
+          "With clientAddress.trustedProxies: they are TCP load balancers that announce the client in a PROXY protocol header (v1 or v2) instead, as AWS's NLB can. HAProxy reads it from their connections only; multi-node and node-proxy (front: haproxy), with tls.terminator: haproxy.",
+        ),
     })
     .prefault({}),
   metrics: z

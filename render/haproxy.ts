@@ -21,7 +21,7 @@ export function haproxyConfig(model: Model): string {
   resolversSection(text);
   monitorFrontend(text);
   if (model.front === "haproxy") httpFrontend(text, model);
-  if (model.ports.realtime !== null) splitRealtimeFrontend(text);
+  if (model.ports.realtime !== null) splitRealtimeFrontend(text, model);
   if (model.tls) tlsFrontend(text, model, model.tls);
   clientRatesTable(text, model);
   realtimeBackend(text, model);
@@ -149,9 +149,13 @@ function httpFrontend(text: ConfigText, model: Model): void {
   text.blank();
 }
 
-function splitRealtimeFrontend(text: ConfigText): void {
+function splitRealtimeFrontend(text: ConfigText, model: Model): void {
   text.line("frontend realtime_split");
   text.line(`bind :${INTERNAL_PORTS.haproxyRealtimeSplit}`, "Split-port option: the public realtime port; only realtime paths answer here.", I);
+  if (model.clientAddress?.proxyProtocol) {
+    text.line(`acl from_trusted_proxy src ${model.clientAddress.trustedProxies.join(" ")}`, undefined, I);
+    text.line("tcp-request connection expect-proxy layer4 if from_trusted_proxy", "The trusted load balancers' connections begin with a PROXY header naming the client.", I);
+  }
   realtimeAcls(text);
   text.line("http-request set-header X-Forwarded-Proto http", undefined, I);
   text.line("http-request return status 404 unless is_realtime", undefined, I);
@@ -186,7 +190,7 @@ function tlsFrontend(text: ConfigText, model: Model, tls: TlsSettings): void {
 
 function clientRatesTable(text: ConfigText, model: Model): void {
   text.line("backend client_rates");
-  if (model.clientAddress) {
+  if (model.clientAddress && !model.clientAddress.proxyProtocol) {
     text.line("stick-table type ip size 100k expire 30s store conn_rate(10s),http_req_rate(10s)", "Per-client connection rates (direct clients) and request rates (clients behind the trusted proxies), shared by every public frontend.", I);
   } else {
     text.line("stick-table type ip size 100k expire 30s store conn_rate(10s)", "Per-client connection rates, shared by every public frontend.", I);
@@ -348,21 +352,29 @@ function realtimeAcls(text: ConfigText): void {
  * rate is tracked per session; on direct binds per connection, before any TLS handshake is paid for.
  */
 function limitClients(text: ConfigText, model: Model, behindProxyProtocol = false): void {
-  const stage = behindProxyProtocol ? "session" : "connection";
   const limit = model.limits.connectionRatePerClient;
   const trusted = model.clientAddress;
-  if (trusted) {
-    text.line(`acl from_trusted_proxy src ${trusted.trustedProxies.join(" ")}`, "clientAddress.trustedProxies: the proxies in front of the edge (a CDN, a cloud load balancer).", I);
+  if (trusted) text.line(`acl from_trusted_proxy src ${trusted.trustedProxies.join(" ")}`, "clientAddress.trustedProxies: the proxies in front of the edge (a CDN, a cloud load balancer).", I);
+  if (trusted?.proxyProtocol) {
+    text.line(
+      "tcp-request connection expect-proxy layer4 if from_trusted_proxy",
+      "Their connections begin with a PROXY header naming the client; nobody else's are read as one.",
+      I,
+    );
   }
+  // After a PROXY header (stunnel's, or a trusted load balancer's) the address is the client's from the session on.
+  const afterProxyHeader = behindProxyProtocol || trusted?.proxyProtocol === true;
+  const stage = afterProxyHeader ? "session" : "connection";
+  const byHeader = trusted !== null && !trusted.proxyProtocol;
   text.line(
-    `tcp-request ${stage} track-sc0 src table client_rates${trusted ? " unless from_trusted_proxy" : ""}`,
+    `tcp-request ${stage} track-sc0 src table client_rates${byHeader ? " unless from_trusted_proxy" : ""}`,
     `One address may open at most ${limit} connections per 10 s (handshake floods).` +
-      (behindProxyProtocol ? "\nTracked per session: only after the PROXY header is the address the client's, not stunnel's." : "") +
-      (trusted ? "\nA trusted proxy's connections carry many clients: those are counted per client and request below." : ""),
+      (afterProxyHeader ? "\nTracked per session: only after the PROXY header is the address the client's, not the proxy's." : "") +
+      (byHeader ? "\nA trusted proxy's connections carry many clients: those are counted per client and request below." : ""),
     I,
   );
   text.line(`tcp-request ${stage} reject if { sc0_conn_rate gt ${limit} }`, undefined, I);
-  if (trusted) {
+  if (byHeader) {
     const header = trusted.header;
     text.line("http-request set-var(txn.via_trusted_proxy) bool(true) if from_trusted_proxy", "Remembered before the address changes below.", I);
     text.line(

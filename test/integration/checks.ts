@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import tls from "node:tls";
 import type { Socket } from "socket.io-client";
+import type { StartedTestContainer } from "testcontainers";
 import { httpRequest, sendBody } from "../../driver/http";
 import { CONTAINER_PATHS, INTERNAL_PORTS } from "../../model/layout";
 import { readLogs } from "../../driver/logs";
@@ -566,12 +567,7 @@ require("http").createServer((req, res) => {
  */
 export async function trustedProxyInFront(t: RunningTopology): Promise<void> {
   assert.ok(t.internalUrls.https, "a topology with an https entry");
-  const cdn = await t.startPeerContainer("cdn", ["node", "-e", fakeCdn(t.internalUrls.https)]);
-  const cdnAddress = (await docker.getContainer(cdn.getId()).inspect()).NetworkSettings.Networks[t.networkName]!.IPAddress;
-  const delivered = Date.now();
-  await t.applyFiles(planDeployment({ ...t.model, clientAddress: { trustedProxies: [`${cdnAddress}/32`], header: "CF-Connecting-IP" } }));
-  await waitFor(async () => (await linesSince(t, "haproxy", delivered)).some((line) => /reload-on-change: .* passed; sending SIGUSR2 to haproxy/.test(line)), { timeoutMs: 30_000, what: "HAProxy to reload the config that trusts the stand-in CDN" });
-  await sleep(500); // the new worker takes over the listeners
+  const { standIn: cdn, delivered } = await trustStandIn(t, "cdn", fakeCdn(t.internalUrls.https), { header: "CF-Connecting-IP", proxyProtocol: false });
 
   const run = crypto.randomBytes(3).toString("hex");
   const clients = Array.from({ length: 8 }, (_, index) => `203.0.113.${index + 1}`);
@@ -588,10 +584,7 @@ export async function trustedProxyInFront(t: RunningTopology): Promise<void> {
   type Access = { client: string; server: string; request: string; status: number };
   let access: Access[] = [];
   await waitFor(async () => {
-    access = (await linesSince(t, "haproxy", delivered))
-      .filter((line) => line.startsWith("{"))
-      .map((line) => JSON.parse(line) as Access)
-      .filter((line) => line.request.includes(run));
+    access = await accessLines<Access>(t, delivered, run);
     return access.length === clients.length * 3 + 1;
   }, { timeoutMs: 10_000, what: `HAProxy's access lines of the ${clients.length * 3 + 1} requests` });
   const nodeOf = new Map<string, Set<string>>();
@@ -613,6 +606,97 @@ export async function trustedProxyInFront(t: RunningTopology): Promise<void> {
   const refused = statuses.filter((status) => status === 429).length;
   assert.ok(refused >= 1 && statuses.filter((status) => status === 200).length >= limit - 10, `burst of ${statuses.length}: ${refused} refused, statuses ${[...new Set(statuses)].join(",")}`);
   assert.equal((await t.fetchInside("http://cdn:8080/socket.io/?EIO=4&transport=polling&client=203.0.113.201")).status, 200, "another client behind the same CDN is still served");
+}
+
+/**
+ * A stand-in for a TCP load balancer that speaks the PROXY protocol (v1): each connection is
+ * passed on to HAProxy's http port prefixed with a PROXY header naming the client given in the
+ * request's `client` query parameter (read from the first bytes; a real one names the peer).
+ */
+const FAKE_PROXY_PROTOCOL_BALANCER = `
+const net = require("net");
+net.createServer((downstream) => {
+  downstream.once("data", (first) => {
+    const client = (/[?&]client=([0-9.]+)/.exec(first.toString("latin1")) || [])[1] || "192.0.2.1";
+    const upstream = net.connect(${INTERNAL_PORTS.haproxyHttp}, "haproxy", () => {
+      upstream.write("PROXY TCP4 " + client + " 10.0.0.1 40000 ${INTERNAL_PORTS.haproxyHttp}\\r\\n");
+      upstream.write(first);
+      downstream.pipe(upstream);
+      upstream.pipe(downstream);
+    });
+    upstream.on("error", () => downstream.destroy());
+    downstream.on("error", () => upstream.destroy());
+  });
+}).listen(8080);`;
+
+/**
+ * clientAddress.proxyProtocol behind a TCP load balancer: with its address trusted (a new
+ * haproxy.cfg, reloaded), HAProxy reads the client from each of its connections' PROXY header:
+ * the access log shows it and the per-client connection limit counts it; a PROXY header from any
+ * other address is not read (the request is refused as malformed), and that address's plain
+ * requests are served. Leaves the deployment with the new config.
+ */
+export async function proxyProtocolBalancerInFront(t: RunningTopology): Promise<void> {
+  const { standIn: balancer, delivered } = await trustStandIn(t, "balancer", FAKE_PROXY_PROTOCOL_BALANCER, { header: "X-Forwarded-For", proxyProtocol: true });
+
+  const run = crypto.randomBytes(3).toString("hex");
+  const clients = ["203.0.113.1", "203.0.113.2", "203.0.113.3"];
+  for (const client of clients) assert.equal((await t.fetchInside(`http://balancer:8080/ping?client=${client}&run=${run}`)).status, 200, `${client} through the balancer`);
+
+  // A stranger (a realtime node's container: not trusted) sends a PROXY header, then a plain request.
+  const stranger = t.realtimeNodes[0]!;
+  const rawProxy = `const s = require("net").connect(${INTERNAL_PORTS.haproxyHttp}, "haproxy", () => s.write("PROXY TCP4 198.51.100.9 10.0.0.1 1 ${INTERNAL_PORTS.haproxyHttp}\\r\\nGET /ping?stranger=${run} HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n")); let out = ""; s.on("data", (d) => (out += d)); s.on("close", () => process.stdout.write(out.split("\\r\\n")[0] || "closed"));`;
+  const refused = await t.exec(stranger, ["node", "-e", rawProxy]);
+  assert.match(refused.stdout, /^HTTP\/1\.[01] 400|^closed$/, `a PROXY header from ${stranger} was read: ${refused.stdout}`);
+  const plain = await t.exec(stranger, ["node", "-e", `fetch("http://haproxy:${INTERNAL_PORTS.haproxyHttp}/ping?plain=${run}").then((r) => process.stdout.write(String(r.status)))`]);
+  assert.equal(plain.stdout, "200", `${stranger}'s plain request`);
+
+  type Access = { client: string; request: string };
+  let access: Access[] = [];
+  await waitFor(async () => {
+    access = await accessLines<Access>(t, delivered, run);
+    return access.filter((line) => /client=|plain=/.test(line.request)).length === clients.length + 1;
+  }, { timeoutMs: 10_000, what: "HAProxy's access lines of the balanced and the plain requests" });
+  for (const client of clients) {
+    const line = access.find((candidate) => candidate.request.includes(`client=${client}&`));
+    assert.ok(line?.client.startsWith(`${client}:`), `HAProxy logged ${client}'s request as from ${line?.client}`);
+  }
+  const strangerAddress = (await (await t.engineContainer(stranger)).inspect()).NetworkSettings.Networks[t.networkName]!.IPAddress;
+  assert.ok(access.find((line) => line.request.includes(`plain=${run}`))!.client.startsWith(`${strangerAddress}:`), "the stranger is logged by its own address");
+
+  // A burst of connections from one client through the balancer: refused past the per-client limit; another client is still served.
+  const limit = t.model.limits.connectionRatePerClient;
+  const burst = `Promise.all(Array.from({ length: ${limit + 50} }, () => fetch("http://127.0.0.1:8080/ping?client=203.0.113.200").then((r) => r.status, () => 0))).then((s) => process.stdout.write(JSON.stringify(s)))`;
+  const statuses = JSON.parse((await balancer.exec(["node", "-e", burst])).stdout) as number[];
+  const cut = statuses.filter((status) => status !== 200).length;
+  assert.ok(cut >= 1 && statuses.filter((status) => status === 200).length >= limit - 10, `burst of ${statuses.length}: ${cut} refused, statuses ${[...new Set(statuses)].join(",")}`);
+  assert.equal((await t.fetchInside("http://balancer:8080/ping?client=203.0.113.201")).status, 200, "another client behind the same balancer is still served");
+}
+
+/**
+ * Starts a stand-in proxy (`script`, run by Node) on the deployment's network and delivers a
+ * haproxy.cfg that trusts its address with `settings`, as a second `pulumi up` would; resolves
+ * once HAProxy has reloaded it. Returns the stand-in and the time the config was delivered.
+ */
+async function trustStandIn(t: RunningTopology, name: string, script: string, settings: { header: string; proxyProtocol: boolean }): Promise<{ standIn: StartedTestContainer; delivered: number }> {
+  const standIn = await t.startPeerContainer(name, ["node", "-e", script]);
+  const address = (await docker.getContainer(standIn.getId()).inspect()).NetworkSettings.Networks[t.networkName]!.IPAddress;
+  const delivered = Date.now();
+  await t.applyFiles(planDeployment({ ...t.model, clientAddress: { trustedProxies: [`${address}/32`], ...settings } }));
+  await waitFor(async () => (await linesSince(t, "haproxy", delivered)).some((line) => /reload-on-change: .* passed; sending SIGUSR2 to haproxy/.test(line)), {
+    timeoutMs: 30_000,
+    what: `HAProxy to reload the config that trusts the stand-in ${name}`,
+  });
+  await sleep(500); // the new worker takes over the listeners
+  return { standIn, delivered };
+}
+
+/** HAProxy's JSON access lines since `since` whose request carries `marker`. */
+async function accessLines<T extends { request: string }>(t: RunningTopology, since: number, marker: string): Promise<T[]> {
+  return (await linesSince(t, "haproxy", since))
+    .filter((line) => line.startsWith("{"))
+    .map((line) => JSON.parse(line) as T)
+    .filter((line) => line.request.includes(marker));
 }
 
 /** The lines a service wrote since `since` (ms epoch), read as `realtime-kit logs` reads them. */

@@ -23,6 +23,8 @@ const MATRIX: ConfigInput[] = [
   { topology: "multi-node" },
   { topology: "multi-node", realtime: { stickiness: "source" }, clientAddress: { trustedProxies: ["10.0.0.0/16", "192.0.2.7"] } },
   { topology: "ssl-split", tls: { terminator: "haproxy" }, clientAddress: { trustedProxies: ["173.245.48.0/20"], header: "CF-Connecting-IP" } },
+  { topology: "multi-node", tls: { terminator: "haproxy" }, clientAddress: { trustedProxies: ["10.0.0.0/16"], proxyProtocol: true } },
+  { topology: "node-proxy", front: "haproxy", ports: { realtime: 8081 }, clientAddress: { trustedProxies: ["10.0.0.0/16"], proxyProtocol: true } },
   { topology: "multi-node", realtime: { stickiness: "cookie", nodes: 4 }, app: { nodes: 3 }, metrics: { prometheus: true, scrapeInterval: "1s" } },
   { topology: "multi-node", tls: { terminator: "haproxy" }, realtime: { stickiness: "cookie", cookieName: "rk_node" } },
   { topology: "multi-node", tls: { terminator: "haproxy" }, plainHttpRealtime: "refuse", realtime: { nodes: 1 } },

@@ -22,6 +22,7 @@ import {
   redisRequiresPassword,
   secondStackBehindFrontDoor,
   timeUntil,
+  proxyProtocolBalancerInFront,
   trustedProxyInFront,
   upgradesToWebsocket,
 } from "./checks";
@@ -429,5 +430,10 @@ describe("multi-node: session stickiness (the default), native TLS in HAProxy, R
       assert.equal(connects.length, 1, `${name} (${transport}) reconnected ${connects.length} times`);
       assert.ok(newInstances.has(connects[0]!.instance!), `${name} (${transport}) reconnected to an old instance`);
     }
+  });
+
+  // Last: it leaves HAProxy with a config that trusts a stand-in load balancer.
+  it("clientAddress.proxyProtocol behind a TCP load balancer: HAProxy reads the client from its PROXY headers (logs, per-client limit), never from anyone else's", async function () {
+    await proxyProtocolBalancerInFront(topology.t);
   });
 });

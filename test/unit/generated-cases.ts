@@ -15,6 +15,7 @@ export const GENERATED_CASES: Record<string, Record<string, unknown>> = {
   "ssl-split-haproxy-tls": { topology: "ssl-split", tls: { terminator: "haproxy", minVersion: "TLSv1.3", hstsMaxAge: "365d" }, plainHttpRealtime: "refuse", ports: { http: 8080, https: 8443 } },
   "multi-node": { topology: "multi-node" },
   "multi-node-source-stunnel": { topology: "multi-node", realtime: { stickiness: "source", nodes: 3 }, app: { nodes: 3 } },
+  "multi-node-behind-proxy-protocol-balancer": { topology: "multi-node", tls: { terminator: "haproxy" }, clientAddress: { trustedProxies: ["10.0.0.0/16"], proxyProtocol: true } },
   "multi-node-behind-load-balancer": { topology: "multi-node", realtime: { stickiness: "source" }, clientAddress: { trustedProxies: ["10.0.0.0/16"] } },
   "multi-node-cookie-haproxy": {
     topology: "multi-node",

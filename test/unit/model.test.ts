@@ -86,6 +86,17 @@ describe("topology model", () => {
       assertBadInput(() => resolve({ topology: "multi-node", clientAddress: { trustedProxies: ["10.0.0.0/33"] } }), "clientAddress.trustedProxies.0", /IPv4 address or range in CIDR form/));
     it("a client-address header without trusted proxies", () =>
       assertBadInput(() => resolve({ topology: "multi-node", clientAddress: { header: "CF-Connecting-IP" } }), "clientAddress.header", /without clientAddress.trustedProxies/));
+    it("the PROXY protocol where stunnel receives https", () =>
+      assertBadInput(() => resolve({ topology: "multi-node", clientAddress: { trustedProxies: ["10.0.0.0/8"], proxyProtocol: true } }), "clientAddress.proxyProtocol", /stunnel, which receives https, cannot read a PROXY header; set tls.terminator: haproxy/));
+    it("the PROXY protocol where nginx has the http port", () =>
+      assertBadInput(() => resolve({ topology: "ssl-split", tls: { terminator: "haproxy" }, clientAddress: { trustedProxies: ["10.0.0.0/8"], proxyProtocol: true } }), "clientAddress.proxyProtocol", /nginx's, which takes the PROXY protocol from every connection or none/));
+    it("the PROXY protocol and a header at once", () =>
+      assertBadInput(
+        () => resolve({ topology: "multi-node", tls: { terminator: "haproxy" }, clientAddress: { trustedProxies: ["10.0.0.0/8"], proxyProtocol: true, header: "CF-Connecting-IP" } }),
+        "clientAddress.header",
+        /comes in the PROXY header, not in an HTTP header/,
+      ));
+    it("the PROXY protocol without trusted proxies", () => assertBadInput(() => resolve({ topology: "multi-node", clientAddress: { proxyProtocol: true } }), "clientAddress.proxyProtocol", /without clientAddress.trustedProxies/));
     it("Prometheus port clash", () =>
       assertBadInput(() => resolve({ topology: "multi-node", ports: { http: 9090 }, metrics: { prometheus: true } }), "metrics.port", /9090 is already used by ports.http; give Prometheus a port of its own/));
     it("Prometheus settings without Prometheus", () =>
