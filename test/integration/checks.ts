@@ -634,7 +634,7 @@ net.createServer((downstream) => {
  * haproxy.cfg, reloaded), HAProxy reads the client from each of its connections' PROXY header:
  * the access log shows it and the per-client connection limit counts it; a PROXY header from any
  * other address is not read (the request is refused as malformed), and that address's plain
- * requests are served. Leaves the deployment with the new config.
+ * requests are served under its own address. Leaves the deployment with the new config.
  */
 export async function proxyProtocolBalancerInFront(t: RunningTopology): Promise<void> {
   const { standIn: balancer, delivered } = await trustStandIn(t, "balancer", FAKE_PROXY_PROTOCOL_BALANCER, { header: "X-Forwarded-For", proxyProtocol: true });
@@ -643,13 +643,13 @@ export async function proxyProtocolBalancerInFront(t: RunningTopology): Promise<
   const clients = ["203.0.113.1", "203.0.113.2", "203.0.113.3"];
   for (const client of clients) assert.equal((await t.fetchInside(`http://balancer:8080/ping?client=${client}&run=${run}`)).status, 200, `${client} through the balancer`);
 
-  // A stranger (a realtime node's container: not trusted) sends a PROXY header, then a plain request.
-  const stranger = t.realtimeNodes[0]!;
+  // A stranger (a container of its own on the deployment's network: not trusted) sends a PROXY header, then a plain request.
+  const stranger = await t.startPeerContainer("stranger", ["sleep", "infinity"]);
   const rawProxy = `const s = require("net").connect(${INTERNAL_PORTS.haproxyHttp}, "haproxy", () => s.write("PROXY TCP4 198.51.100.9 10.0.0.1 1 ${INTERNAL_PORTS.haproxyHttp}\\r\\nGET /ping?stranger=${run} HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n")); let out = ""; s.on("data", (d) => (out += d)); s.on("close", () => process.stdout.write(out.split("\\r\\n")[0] || "closed"));`;
-  const refused = await t.exec(stranger, ["node", "-e", rawProxy]);
-  assert.match(refused.stdout, /^HTTP\/1\.[01] 400|^closed$/, `a PROXY header from ${stranger} was read: ${refused.stdout}`);
-  const plain = await t.exec(stranger, ["node", "-e", `fetch("http://haproxy:${INTERNAL_PORTS.haproxyHttp}/ping?plain=${run}").then((r) => process.stdout.write(String(r.status)))`]);
-  assert.equal(plain.stdout, "200", `${stranger}'s plain request`);
+  const refused = await stranger.exec(["node", "-e", rawProxy]);
+  assert.match(refused.stdout, /^HTTP\/1\.[01] 400|^closed$/, `a PROXY header from an untrusted container was read: ${refused.stdout}`);
+  const plain = await stranger.exec(["node", "-e", `fetch("http://haproxy:${INTERNAL_PORTS.haproxyHttp}/ping?plain=${run}").then((r) => process.stdout.write(String(r.status)))`]);
+  assert.equal(plain.stdout, "200", "the untrusted container's plain request");
 
   type Access = { client: string; request: string };
   let access: Access[] = [];
@@ -661,7 +661,7 @@ export async function proxyProtocolBalancerInFront(t: RunningTopology): Promise<
     const line = access.find((candidate) => candidate.request.includes(`client=${client}&`));
     assert.ok(line?.client.startsWith(`${client}:`), `HAProxy logged ${client}'s request as from ${line?.client}`);
   }
-  const strangerAddress = (await (await t.engineContainer(stranger)).inspect()).NetworkSettings.Networks[t.networkName]!.IPAddress;
+  const strangerAddress = (await docker.getContainer(stranger.getId()).inspect()).NetworkSettings.Networks[t.networkName]!.IPAddress;
   assert.ok(access.find((line) => line.request.includes(`plain=${run}`))!.client.startsWith(`${strangerAddress}:`), "the stranger is logged by its own address");
 
   // A burst of connections from one client through the balancer: refused past the per-client limit; another client is still served.
