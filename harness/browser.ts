@@ -136,10 +136,10 @@ function isExecutable(file: string): boolean {
  * its error page and reloads the page by itself once the network settles, so the same abort also
  * surfaces as the navigation "interrupted by another navigation" to chrome-error://chromewebdata/
  * (CI at 4f50b2c) or to the very URL asked for (CI at 439b911), both on the first navigation over
- * https while earlier tests' containers were being removed. What the page then shows is still
- * checked by the caller.
+ * https while earlier tests' containers were being removed. Each retry waits a little longer
+ * (1 s, 2 s, ... 15 s in all). What the page then shows is still checked by the caller.
  */
-export async function gotoResilient(page: import("playwright-core").Page, url: string, attempts = 4): Promise<void> {
+export async function gotoResilient(page: import("playwright-core").Page, url: string, attempts = 6): Promise<void> {
   // Chromium's error page, or its own reload of the same URL; a navigation anywhere else is a real failure.
   const interrupted = (message: string) => message.includes('interrupted by another navigation to "chrome-error://') || message.includes(`interrupted by another navigation to "${url}"`);
   for (let attempt = 1; ; attempt++) {
@@ -149,6 +149,9 @@ export async function gotoResilient(page: import("playwright-core").Page, url: s
     } catch (error) {
       const message = (error as Error).message;
       if (attempt >= attempts || !(message.includes("ERR_NETWORK_CHANGED") || interrupted(message))) throw error;
+      // Let the network settle: immediate retries met the same abort four times in a row (CI at
+      // 4e2ef83), while earlier tests' containers and networks were still being removed.
+      await new Promise((resolve) => setTimeout(resolve, 1000 * attempt));
     }
   }
 }
