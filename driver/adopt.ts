@@ -1,7 +1,7 @@
 import type { Deployment } from "../render/deployment";
 import { KIT_LABEL, SERVICE_LABEL } from "../model/labels";
 import { docker } from "./engine";
-import { execIn } from "./exec";
+import { serviceContainerOf } from "./exec";
 import { RunningTopology, type ServiceContainer } from "./running";
 import { internalUrlsOf, urlsOf } from "./urls";
 
@@ -16,14 +16,7 @@ export async function adoptDeployment(deployment: Deployment, options: { label: 
     const filters = JSON.stringify({ label: [`${KIT_LABEL}=${options.label}`, `${SERVICE_LABEL}=${service.name}`] });
     const found = await docker.listContainers({ all: true, filters });
     if (found.length !== 1) throw new Error(`expected one container of ${service.name} labelled ${KIT_LABEL}=${options.label}, found ${found.length}`);
-    const container = docker.getContainer(found[0]!.Id);
-    containers.set(service.name, {
-      getId: () => container.id,
-      async exec(cmd) {
-        const result = await execIn(container, cmd);
-        return { ...result, output: result.stdout + result.stderr };
-      },
-    });
+    containers.set(service.name, serviceContainerOf(docker.getContainer(found[0]!.Id)));
   }
   return new RunningTopology(options.label, deployment, options.networkName, options.ca, urlsOf(deployment.model), internalUrlsOf(deployment), containers);
 }

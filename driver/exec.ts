@@ -1,6 +1,7 @@
 import type Docker from "dockerode";
 import { PassThrough } from "node:stream";
 import { docker } from "./engine";
+import type { ServiceContainer } from "./running";
 
 /** Runs a command in a running container; resolves with its exit code and demultiplexed output. */
 export async function execIn(container: Docker.Container, cmd: string[], user?: string): Promise<{ exitCode: number; stdout: string; stderr: string }> {
@@ -18,4 +19,15 @@ export async function execIn(container: Docker.Container, cmd: string[], user?: 
   });
   const { ExitCode } = await exec.inspect();
   return { exitCode: ExitCode ?? -1, stdout: Buffer.concat(stdout).toString("utf8"), stderr: Buffer.concat(stderr).toString("utf8") };
+}
+
+/** A service's container as the driver uses it, made directly on an engine (not through testcontainers). */
+export function serviceContainerOf(container: Docker.Container): ServiceContainer {
+  return {
+    getId: () => container.id,
+    async exec(cmd) {
+      const result = await execIn(container, cmd);
+      return { ...result, output: result.stdout + result.stderr };
+    },
+  };
 }

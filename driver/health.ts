@@ -5,8 +5,8 @@ import { waitFor } from "./wait";
 export type ImageHealthCheck = { test: ["CMD", ...string[]] | ["CMD-SHELL", string]; interval: number; timeout?: number; retries?: number; startPeriod?: number };
 
 /** The image's own HEALTHCHECK (times in ms); null when the image has none. */
-export async function imageHealthCheck(image: string): Promise<ImageHealthCheck | null> {
-  const info = (await docker.getImage(image).inspect()) as Docker.ImageInspectInfo & {
+export async function imageHealthCheck(image: string, engine: Docker = docker): Promise<ImageHealthCheck | null> {
+  const info = (await engine.getImage(image).inspect()) as Docker.ImageInspectInfo & {
     Config: { Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; Retries?: number; StartPeriod?: number } };
   };
   const check = info.Config?.Healthcheck;

@@ -3,10 +3,13 @@ import type { StartedTestContainer } from "testcontainers";
 import type { Deployment } from "../render/deployment";
 import type { ServiceSpec } from "../plan/services";
 import { fileVolumesOf } from "../plan/volumes";
+import { realtimeMembers } from "../plan/names";
 import { DRIVER_LABEL, KIT_LABEL, LOCAL_DRIVER, SERVICE_LABEL, TOPOLOGY_LABEL } from "../model/labels";
 import { INTERNAL_PORTS } from "../model/layout";
 import type { Model } from "../model/model";
-import { docker, logsOf, removeByLabel } from "./engine";
+import { logsOf } from "./engine";
+import { serviceContainerOf } from "./exec";
+import { DeploymentEngines } from "./hosts";
 import { parseStatCsv } from "./haproxy-runtime";
 import { KitContainer } from "./kit-container";
 import type { InternalUrls, TopologyUrls } from "./urls";
@@ -53,7 +56,7 @@ export interface FileContent {
  * created (all labelled KIT_LABEL=<runId>). `stop()` removes them all by label.
  */
 export class RunningTopology {
-  private toolboxPromise: Promise<StartedTestContainer> | null = null;
+  private toolboxPromise: Promise<ServiceContainer> | null = null;
   private stopped = false;
 
   constructor(
@@ -67,6 +70,8 @@ export class RunningTopology {
     private readonly containers: Map<string, ServiceContainer>,
     /** The certificate and key the TLS services were given (null where none, or when another driver holds them). */
     private readonly tls: TlsFiles | null = null,
+    /** The engines it runs on: the local one, or one per machine of `hosts`. */
+    readonly engines: DeploymentEngines = new DeploymentEngines(null),
   ) {}
 
   get model(): Model {
@@ -105,10 +110,28 @@ export class RunningTopology {
    */
   async engineContainer(service: string): Promise<Docker.Container> {
     this.container(service); // names an unknown service clearly
+    const engine = this.engineOf(service);
     const filters = JSON.stringify({ label: [`${KIT_LABEL}=${this.runId}`, `${SERVICE_LABEL}=${service}`] });
-    const found = await docker.listContainers({ all: true, filters });
+    const found = await engine.listContainers({ all: true, filters });
     if (found.length !== 1) throw new Error(`expected one container of ${service} in run ${this.runId}, found ${found.length}`);
-    return docker.getContainer(found[0]!.Id);
+    return engine.getContainer(found[0]!.Id);
+  }
+
+  /** The Docker engine a service runs on (its machine's, across hosts). */
+  engineOf(service: string): Docker {
+    const spec = this.deployment.services.find((candidate) => candidate.name === service);
+    if (!spec) throw new Error(`no service ${service} in this ${this.model.topology} deployment`);
+    return this.engines.of(spec.host);
+  }
+
+  /**
+   * `host:port` where a realtime node answers from the edge's network: its name there, or across
+   * hosts the port its machine publishes on its private address (the address HAProxy uses).
+   */
+  nodeAddress(node: string): string {
+    const member = realtimeMembers(this.model).find((candidate) => candidate.name === node);
+    if (!member) throw new Error(`no realtime node ${node} in this deployment (have ${this.realtimeNodes.join(", ")})`);
+    return member.address;
   }
 
   /** HTTP GET from inside the deployment's network (from a toolbox container), e.g. http://realtime-1:8080/stats. */
@@ -125,14 +148,14 @@ export class RunningTopology {
 
   /** /stats of one realtime node, read inside the network. */
   async stats(node: string): Promise<NodeStats> {
-    const response = await this.fetchInside(`http://${node}:${INTERNAL_PORTS.realtime}/stats`);
+    const response = await this.fetchInside(`http://${this.nodeAddress(node)}/stats`);
     if (response.status !== 200) throw new Error(`${node} /stats answered ${response.status}`);
     return JSON.parse(response.body) as NodeStats;
   }
 
   /** Whether the Socket.IO socket `sid` is connected on `node` (its /stats/sockets/:id). */
   async socketConnected(node: string, sid: string): Promise<boolean> {
-    const response = await this.fetchInside(`http://${node}:${INTERNAL_PORTS.realtime}/stats/sockets/${encodeURIComponent(sid)}`);
+    const response = await this.fetchInside(`http://${this.nodeAddress(node)}/stats/sockets/${encodeURIComponent(sid)}`);
     if (response.status !== 200 && response.status !== 404) throw new Error(`${node} /stats/sockets answered ${response.status}`);
     return response.status === 200;
   }
@@ -166,6 +189,7 @@ export class RunningTopology {
    * client containers are others.
    */
   async startPeerContainer(name: string, command: string[], files: FileContent[] = []): Promise<StartedTestContainer> {
+    if (this.model.placement) throw new Error(`peer containers run on the local engine; this deployment runs on ${this.model.placement.hosts.map((host) => host.name).join(", ")}`);
     return new KitContainer(this.model.realtime.image)
       .onNetwork(this.networkName, name)
       .withName(`rk-${this.runId}-${name}`)
@@ -178,13 +202,27 @@ export class RunningTopology {
 
   /** The toolbox container's address on the deployment's network (what a service sees as its peer). */
   async toolboxAddress(): Promise<string> {
-    const info = await docker.getContainer((await this.toolbox()).getId()).inspect();
+    const info = await this.engines.edge.getContainer((await this.toolbox()).getId()).inspect();
     return info.NetworkSettings.Networks[this.networkName]!.IPAddress;
   }
 
-  private toolbox(): Promise<StartedTestContainer> {
-    this.toolboxPromise ??= this.startPeerContainer("toolbox", ["sleep", "infinity"]);
+  /** On the edge's network: the local engine's through testcontainers, or across hosts the edge host's, made directly. */
+  private toolbox(): Promise<ServiceContainer> {
+    this.toolboxPromise ??= this.model.placement ? this.startEdgeToolbox() : this.startPeerContainer("toolbox", ["sleep", "infinity"]);
     return this.toolboxPromise;
+  }
+
+  private async startEdgeToolbox(): Promise<ServiceContainer> {
+    const container = await this.engines.edge.createContainer({
+      name: `rk-${this.runId}-toolbox`,
+      Image: this.model.realtime.image,
+      Cmd: ["sleep", "infinity"],
+      Labels: { [KIT_LABEL]: this.runId, [DRIVER_LABEL]: LOCAL_DRIVER, [SERVICE_LABEL]: "toolbox", [TOPOLOGY_LABEL]: "client" },
+      Healthcheck: { Test: ["NONE"] },
+      HostConfig: { NetworkMode: this.networkName },
+    });
+    await container.start();
+    return serviceContainerOf(container);
   }
 
   /**
@@ -200,14 +238,14 @@ export class RunningTopology {
       const [before, after] = [fileVolumesOf(this.deployment, running), fileVolumesOf(next, service)].map((volumes) => volumes.map((volume) => volume.name).join(","));
       if (before !== after) throw new Error(`${service.name}: its volumes change (${before} -> ${after}), which needs a new container`);
       const labels = { [KIT_LABEL]: this.runId, [DRIVER_LABEL]: LOCAL_DRIVER, [TOPOLOGY_LABEL]: next.model.topology };
-      await fillServiceVolumes(docker, next, service, { prefix: `rk-${this.runId}`, labels }, this.tls);
+      await fillServiceVolumes(this.engineOf(service.name), next, service, { prefix: `rk-${this.runId}`, labels }, this.tls);
     }
   }
 
-  /** Removes every container and the network of this run (by label). Safe to call twice. */
+  /** Removes every container, network and volume of this run (by label), on every engine it runs on. Safe to call twice. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    await removeByLabel(this.runId);
+    await this.engines.removeByLabel(this.runId);
   }
 }

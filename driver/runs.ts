@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import type { HostSpec } from "../model/model";
 
 /**
  * What `up` leaves in `.realtime-kit/runs/` of the folder it runs in (gitignored), so `down`
@@ -14,6 +15,8 @@ export interface RunRecord {
   urls: Record<string, string | null>;
   /** The throwaway CA clients must trust, when the deployment has TLS and no operator certificate. */
   caFile: string | null;
+  /** The machines of a deployment over several hosts (how to reach their engines), for `down`; absent or null on the local engine. */
+  hosts?: HostSpec[] | null;
 }
 
 export function runsDir(cwd = process.cwd()): string {

@@ -38,6 +38,8 @@ export interface ClientOptions {
    * connection-rate limits rightly count.
    */
   keepAlive?: boolean;
+  /** Local address to connect from (one of this machine's), for clients that must come from distinct sources. */
+  localAddress?: string;
 }
 
 /** Socket.IO client's own reconnection defaults (reconnectionDelay, reconnectionDelayMax, randomizationFactor). */
@@ -49,8 +51,8 @@ export function connect(options: ClientOptions): Socket {
     options.keepAlive === false
       ? undefined
       : secure
-        ? new https.Agent({ keepAlive: true, ...(options.ca ? { ca: options.ca } : {}) })
-        : new http.Agent({ keepAlive: true });
+        ? new https.Agent({ keepAlive: true, localAddress: options.localAddress, ...(options.ca ? { ca: options.ca } : {}) })
+        : new http.Agent({ keepAlive: true, localAddress: options.localAddress });
   const socket = io(options.url, {
     transports: options.transports ?? ["polling", "websocket"],
     upgrade: options.upgrade ?? true,
@@ -63,6 +65,8 @@ export function connect(options: ClientOptions): Socket {
     randomizationFactor: options.backoff?.jitter ?? 0.2,
     timeout: options.timeoutMs ?? 10_000,
     forceNew: true,
+    // The WebSocket transport's own connection (polling's go through the agent).
+    ...(options.localAddress ? { localAddress: options.localAddress } : {}),
     ...(agent ? { transportOptions: { polling: { agent } } } : {}),
   });
   if (agent) {

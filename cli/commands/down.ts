@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { localRunIds, removeByLabel } from "../../driver/engine";
+import { DeploymentEngines } from "../../driver/hosts";
 import { forgetRun, processAlive, readRuns } from "../../driver/runs";
 import { waitFor } from "../../driver/wait";
 import { action } from "../run";
@@ -21,7 +22,8 @@ export function register(program: Command): void {
             process.kill(run.pid, "SIGTERM");
             await waitFor(() => !processAlive(run.pid), { timeoutMs: 30_000, intervalMs: 200, what: `realtime-kit up (pid ${run.pid}) to exit` }).catch(() => undefined);
           }
-          const removed = await removeByLabel(run.runId);
+          // Across hosts, on every machine the run was placed on.
+          const removed = await new DeploymentEngines(run.hosts ?? null).removeByLabel(run.runId);
           removedContainers += removed.containers;
           removedNetworks += removed.networks;
           removedVolumes += removed.volumes;

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
-import { docker, removeByLabel } from "../../driver/engine";
+import { DeploymentEngines } from "../../driver/hosts";
 import type { RunningTopology } from "../../driver/running";
 import { assertContract } from "../../driver/verify-image";
 import { forgetRun, runFilesDir, writeRun } from "../../driver/runs";
@@ -14,7 +14,7 @@ import { action, collect } from "../run";
 export function register(program: Command): void {
   program
     .command("up")
-    .description("run a topology on the local Docker engine, print its URLs, and keep it until Ctrl-C, SIGTERM (or SIGHUP) or `realtime-kit down`")
+    .description("run a topology on the local Docker engine (or over the machines of `hosts`), print its URLs, and keep it until Ctrl-C, SIGTERM (or SIGHUP) or `realtime-kit down`")
     .argument("<topology>", TOPOLOGY_NAMES.join(" | "))
     .option("--config <file>", "YAML or JSON file of model options")
     .option("--set <key=value>", "set one option, e.g. --set ports.http=8080 (repeatable)", collect, [])
@@ -31,6 +31,8 @@ export function register(program: Command): void {
         const sets = options.withMetrics ? [...options.set, "metrics.prometheus=true"] : options.set;
         const model = loadModel({ topology, configFile: options.config, sets });
         const runId = newRunId("up");
+        const hosts = model.placement?.hosts ?? null;
+        const engines = new DeploymentEngines(hosts);
         let stopping: string | null = null;
         let wake: () => void = () => undefined;
         const onSignal = (signal: NodeJS.Signals) => {
@@ -38,13 +40,13 @@ export function register(program: Command): void {
           stopping = signal;
           process.stderr.write(`\n${signal}: removing ${runId}...\n`);
           // Also covers a start still in progress: whatever exists already goes now, the rest below.
-          void removeByLabel(runId).catch(() => undefined);
+          void engines.removeByLabel(runId).catch(() => undefined);
           wake();
         };
         process.on("SIGINT", onSignal);
         process.on("SIGTERM", onSignal);
         process.on("SIGHUP", onSignal);
-        writeRun({ runId, topology, pid: process.pid, startedAt: new Date().toISOString(), urls: {}, caFile: null });
+        writeRun({ runId, topology, pid: process.pid, startedAt: new Date().toISOString(), urls: {}, caFile: null, hosts });
         let running: RunningTopology | null = null;
         try {
           await assertContract(model, (service, step) => process.stdout.write(`  ${step.ok ? "ok  " : "FAIL"} ${service.role}.image ${service.image}: ${step.name}: ${step.detail}\n`));
@@ -56,13 +58,13 @@ export function register(program: Command): void {
             caFile = path.join(runFilesDir(runId), "ca.pem");
             fs.writeFileSync(caFile, running.ca);
           }
-          writeRun({ runId, topology, pid: process.pid, startedAt: new Date().toISOString(), urls: { ...running.urls }, caFile });
+          writeRun({ runId, topology, pid: process.pid, startedAt: new Date().toISOString(), urls: { ...running.urls }, caFile, hosts });
           printUrls(running, caFile);
           await new Promise<void>((resolve) => {
-            // `down` may remove the containers directly: leave when the network is gone. The
-            // timer also keeps the process alive while it waits.
+            // `down` may remove the containers directly: leave when the network is gone (the edge
+            // host's, across hosts). The timer also keeps the process alive while it waits.
             const timer = setInterval(() => {
-              docker
+              engines.edge
                 .getNetwork(running!.networkName)
                 .inspect()
                 .catch((error: { statusCode?: number }) => {
@@ -79,7 +81,7 @@ export function register(program: Command): void {
           });
           return 0;
         } finally {
-          const removed = await removeByLabel(runId);
+          const removed = await engines.removeByLabel(runId);
           forgetRun(runId);
           process.stdout.write(`removed ${removed.containers} container(s), ${removed.networks} network(s) and ${removed.volumes} volume(s) of ${runId}\n`);
           process.off("SIGINT", onSignal);

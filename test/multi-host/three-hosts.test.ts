@@ -1,0 +1,202 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { DeploymentEngines } from "../../driver/hosts";
+import type { RunningTopology } from "../../driver/running";
+import { request, whoami } from "../../driver/socket-client";
+import { startTopology } from "../../driver/start";
+import { waitFor } from "../../driver/wait";
+import { KIT_LABEL } from "../../model/labels";
+import { CROSS_HOST_PORTS } from "../../model/layout";
+import { loadModel } from "../../model/load";
+import type { HostSpec } from "../../model/model";
+import { runCli, spawnCli } from "../cli-process";
+import { client, closeClients, connectedClient, measure } from "../integration/clients";
+import { nextChat, redisRequiresPassword } from "../integration/checks";
+import { useTempDir } from "../temp-dir";
+
+/**
+ * multi-node over three Docker engines: test hosts in network namespaces of this machine, each
+ * with its own address and its own dockerd (test-hosts.sh), reached over tcp:// with TLS and over
+ * ssh://, as a user reaches the machines of `hosts`.
+ */
+const SCRIPT = path.join(__dirname, "test-hosts.sh");
+const STATE = process.env.RK_TEST_HOSTS_DIR ?? "/var/tmp/realtime-kit-test-hosts";
+const CONFIG = path.join(STATE, "three-hosts.yaml");
+/** The edge host's private address: the entry ports are published on it. */
+const EDGE = "10.213.0.11";
+/** Addresses of this machine on the hosts' network, one per client that must come from its own source. */
+const CLIENT_ADDRESSES = Array.from({ length: 8 }, (_, index) => `10.213.0.${101 + index}`);
+
+function testHosts(command: "start" | "stop"): string {
+  const result = spawnSync(SCRIPT, [command], { encoding: "utf8", timeout: 600_000 });
+  if (result.status !== 0) throw new Error(`test-hosts.sh ${command} failed (${result.status ?? result.signal}):\n${result.stderr}${result.stdout}`);
+  return result.stderr;
+}
+
+/** What is left of a run on each host's engine (containers, networks, volumes carrying its label). */
+async function leftovers(hosts: HostSpec[], runId: string): Promise<Record<string, number>> {
+  const filters = JSON.stringify({ label: [`${KIT_LABEL}=${runId}`] });
+  const counts: Record<string, number> = {};
+  for (const { name, engine } of new DeploymentEngines(hosts).all()) {
+    const [containers, networks, volumes] = await Promise.all([engine.listContainers({ all: true, filters }), engine.listNetworks({ filters }), engine.listVolumes({ filters })]);
+    counts[name] = containers.length + networks.length + (volumes.Volumes ?? []).length;
+  }
+  return counts;
+}
+
+describe("multi-node over three Docker engines (test hosts in network namespaces)", function () {
+  before(function () {
+    this.timeout(600_000);
+    const log = testHosts("start");
+    process.stdout.write(log.replace(/^/gm, "      "));
+    // ssh:// engines are reached with the keys of the user's agent: the script's agent holds the test key.
+    for (const line of fs.readFileSync(path.join(STATE, "env"), "utf8").split("\n")) {
+      const [key, value] = line.split("=");
+      if (key && value) process.env[key] = value;
+    }
+  });
+
+  after(function () {
+    this.timeout(120_000);
+    testHosts("stop");
+  });
+
+  describe("`up --config three-hosts.yaml`, `check`, `down`", function () {
+    const cwd = useTempDir("rk-three-hosts-", "describe");
+
+    it("places the edge and Redis on edge and the pools on node2 and node3; `check` passes; `down` leaves nothing on any host", async function () {
+      const up = spawnCli(["up", "multi-node", "--config", CONFIG, "--set", `hostname=${EDGE}`, "--listen", EDGE], { cwd: cwd() });
+      try {
+        await waitFor(() => /is up \(run/.test(up.output()) || /^error|Error:/m.test(up.output()), { timeoutMs: 180_000, intervalMs: 250, what: "`up` over three hosts" });
+        const output = up.output();
+        assert.match(output, /is up \(run/, output);
+        assert.match(output, /started redis on edge /);
+        assert.match(output, /started realtime-1 on node2, realtime-2 on node3 /);
+        assert.match(output, /started app-1 on node2, app-2 on node3 /);
+        assert.match(output, /started haproxy on edge /);
+        assert.match(output, /started stunnel on edge /);
+        const runId = /is up \(run (up-[0-9a-f]+)\)/.exec(output)![1]!;
+        const caFile = path.join(cwd(), ".realtime-kit", "runs", runId, "ca.pem");
+
+        const check = await runCli(["check", `https://${EDGE}`, "--ca", caFile], { cwd: cwd(), timeoutMs: 120_000 });
+        assert.equal(check.code, 0, check.stdout + check.stderr);
+        assert.match(check.stdout, /all checks passed/);
+        // Both realtime hosts served the probe's sessions.
+        assert.match(check.stdout, /realtime-1/);
+        assert.match(check.stdout, /realtime-2/);
+
+        const down = await runCli(["down"], { cwd: cwd(), timeoutMs: 120_000 });
+        assert.equal(down.code, 0, down.stdout + down.stderr);
+        assert.equal(await up.stop(), 0, up.output());
+        const hosts = loadModel({ topology: "multi-node", configFile: CONFIG }).placement!.hosts;
+        assert.deepEqual(await leftovers(hosts, runId), { edge: 0, node2: 0, node3: 0 });
+      } finally {
+        await up.stop();
+      }
+    });
+  });
+
+  describe("started in-process, source stickiness through stunnel's PROXY header", function () {
+    let t: RunningTopology;
+
+    before(async function () {
+      this.timeout(300_000);
+      const model = loadModel({ topology: "multi-node", configFile: CONFIG, sets: [`hostname=${EDGE}`, "realtime.stickiness=source"] });
+      t = await startTopology(model, { publishAddress: EDGE });
+    });
+
+    afterEach(closeClients);
+
+    after(async function () {
+      this.timeout(120_000);
+      if (!t) return;
+      const hosts = t.model.placement!.hosts;
+      await t.stop();
+      assert.deepEqual(await leftovers(hosts, t.runId), { edge: 0, node2: 0, node3: 0 }, "stop() removes the run from every host");
+    });
+
+    it("every service runs on its host's engine and publishes exactly what the plan says (Redis and the nodes on their private address only)", async function () {
+      for (const service of t.deployment.services) {
+        const container = await t.engineContainer(service.name);
+        const info = await container.inspect();
+        const published = Object.entries(info.HostConfig.PortBindings ?? {}).flatMap(([port, bindings]) =>
+          ((bindings ?? []) as { HostIp: string; HostPort: string }[]).map((binding) => `${binding.HostIp}:${binding.HostPort}->${port}`),
+        );
+        const planned = service.publish.map((port) => `${port.hostIp ?? EDGE}:${port.hostPort}->${port.containerPort}/tcp`);
+        assert.deepEqual(published.sort(), planned.sort(), `${service.name} on ${service.host}`);
+      }
+      const redis = t.deployment.services.find((service) => service.name === "redis")!;
+      assert.deepEqual(redis.publish.map((port) => `${port.hostIp}:${port.hostPort}`), [`${EDGE}:${CROSS_HOST_PORTS.redis}`]);
+      for (const app of t.services("app")) assert.ok(app.publish.every((port) => port.name === "cross-host" && port.hostIp !== EDGE), `${app.name} publishes only on its own host's address`);
+    });
+
+    it("clients from 8 source addresses land on both realtime hosts, each address kept on its node", async function () {
+      const nodeOf = new Map<string, string>();
+      for (const localAddress of CLIENT_ADDRESSES) {
+        const socket = await connectedClient({ url: t.urls.realtime, ca: t.ca!, localAddress });
+        nodeOf.set(localAddress, (await whoami(socket)).node);
+        socket.disconnect();
+      }
+      const nodes = new Set(nodeOf.values());
+      assert.deepEqual([...nodes].sort(), ["realtime-1", "realtime-2"], `both realtime hosts serve clients: ${JSON.stringify(Object.fromEntries(nodeOf))}`);
+      for (const localAddress of CLIENT_ADDRESSES) {
+        const again = await connectedClient({ url: t.urls.realtime, ca: t.ca!, localAddress });
+        assert.equal((await whoami(again)).node, nodeOf.get(localAddress), `${localAddress} comes back to its node`);
+      }
+      measure("three-hosts-clients-on-realtime-1", [...nodeOf.values()].filter((node) => node === "realtime-1").length, "clients", "of 8 source addresses");
+    });
+
+    it("a chat from a client on node2 reaches a client on node3 through Redis on edge; a late joiner gets it in its history", async function () {
+      const byNode = new Map<string, Awaited<ReturnType<typeof connectedClient>>>();
+      for (const localAddress of CLIENT_ADDRESSES) {
+        const socket = await connectedClient({ url: t.urls.realtime, ca: t.ca!, localAddress });
+        const { node } = await whoami(socket);
+        if (!byNode.has(node)) byNode.set(node, socket);
+        if (byNode.size === 2) break;
+      }
+      const sender = byNode.get("realtime-1")!;
+      const receiver = byNode.get("realtime-2")!;
+      assert.ok(sender && receiver, "a client on each realtime host");
+      const text = `across hosts ${Date.now()}`;
+      const received = nextChat(receiver, text);
+      const ack = await request<{ ok: boolean; id: string; node: string }>(sender, "chat", text);
+      assert.equal(ack.ok, true);
+      assert.equal(ack.node, "realtime-1");
+      assert.equal((await received).id, ack.id);
+      const late = client({ url: t.urls.realtime, ca: t.ca!, localAddress: CLIENT_ADDRESSES[0] });
+      const entries = await new Promise<{ id: string; text: string }[]>((resolve) => late.once("history", resolve));
+      assert.ok(entries.some((entry) => entry.id === ack.id && entry.text === text), "the late joiner's history holds the message");
+    });
+
+    it("Redis, published on the edge's private address for the other hosts, refuses a client without the password there too", async function () {
+      const reply = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect({ host: EDGE, port: CROSS_HOST_PORTS.redis }, () => socket.write("PUBLISH socket.io#/# from-a-stranger\r\n"));
+        socket.setTimeout(5000, () => reject(new Error("no answer from Redis")));
+        socket.once("data", (data) => {
+          socket.destroy();
+          resolve(data.toString());
+        });
+        socket.once("error", reject);
+      });
+      assert.match(reply, /^-NOAUTH/, `a stranger on the hosts' network is refused, got: ${reply.trim()}`);
+      await redisRequiresPassword(t);
+    });
+  });
+
+  describe("teardown", function () {
+    it("test-hosts.sh stop leaves no namespace, link, daemon, firewall rule or file behind", function () {
+      this.timeout(120_000);
+      testHosts("stop");
+      const netns = spawnSync("ip", ["netns", "list"], { encoding: "utf8" }).stdout;
+      assert.doesNotMatch(netns, /rkth-/);
+      assert.notEqual(spawnSync("ip", ["link", "show", "rkth0"]).status, 0, "the bridge is gone");
+      assert.doesNotMatch(spawnSync("iptables", ["-S", "FORWARD"], { encoding: "utf8" }).stdout, /rkth0/);
+      assert.doesNotMatch(spawnSync("ps", ["-eo", "args"], { encoding: "utf8" }).stdout, /\/run\/rkth\//);
+      assert.equal(fs.existsSync(STATE), false);
+      assert.equal(fs.existsSync("/run/rkth"), false);
+    });
+  });
+});
