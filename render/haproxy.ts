@@ -250,9 +250,16 @@ function realtimeBackend(text: ConfigText, model: Model): void {
           "another node, and every client of a live node that a loaded host made miss its checks."
         : undefined,
       crossHostWhy(node),
+      node.crossHost
+        ? "When a whole machine goes (power, its network), nothing closes its WebSockets: they would hang until Socket.IO's\n" +
+            "ping timeout (pingInterval + pingTimeout) while its clients miss every message. Only the checks notice, so they run\n" +
+            `twice as often (inter ${formatMs(remoteCheckIntervalMs(model))}, which also bounds their connect), and once they mark the node down\n` +
+            "on-marked-down shutdown-sessions cuts its sessions: its clients reconnect to a live node."
+        : undefined,
     );
+    const remote = node.crossHost ? ` inter ${formatMs(remoteCheckIntervalMs(model))} on-marked-down shutdown-sessions` : "";
     text.line(
-      `server ${node.name} ${node.address} ${FAIL_CHECK_ON_ERROR}${cookieMode ? ` cookie ${node.name}` : ""}`,
+      `server ${node.name} ${node.address} ${FAIL_CHECK_ON_ERROR}${remote}${cookieMode ? ` cookie ${node.name}` : ""}`,
       why,
       I,
     );
@@ -303,6 +310,11 @@ function poolConnectTimeout(text: ConfigText, model: Model): void {
     `Members are on the private network: one that has not accepted a connection within the check interval is treated as gone\nand the request is retried on another (the public timeout connect, ${formatMs(t.connectMs)}, stays the upper bound).`,
     I,
   );
+}
+
+/** Health-check interval of a realtime node on another machine than the edge: half the pool's (see realtimeBackend). */
+function remoteCheckIntervalMs(model: Model): number {
+  return model.timeouts.healthCheckIntervalMs / 2;
 }
 
 /** Check intervals a member that accepted a health check's connection gets to answer it. */

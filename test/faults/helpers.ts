@@ -1,8 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Socket } from "socket.io-client";
-import { docker, removeByLabel } from "../../driver/engine";
 import { HaproxyRuntime } from "../../driver/haproxy-runtime";
+import { DeploymentEngines } from "../../driver/hosts";
 import { freePorts } from "../../driver/ports";
 import type { RunningTopology } from "../../driver/running";
 import { connect, describeError, request, SOCKET_IO_DEFAULT_BACKOFF, whoami, type Transport } from "../../driver/socket-client";
@@ -44,40 +44,49 @@ export interface FaultTopology {
   modelWith(sets: string[]): Model;
 }
 
-const live = new Set<string>();
+const live = new Map<string, DeploymentEngines>();
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
-    void Promise.all([...live].map((runId) => removeByLabel(runId))).finally(() => process.exit(130));
+    void Promise.all([...live].map(([runId, engines]) => engines.removeByLabel(runId))).finally(() => process.exit(130));
   });
 }
 
-/** Brings a multi-node deployment up for the enclosing describe and removes it (by label) after, whatever happened. */
-export function useFaultTopology(sets: string[]): FaultTopology {
+/**
+ * Brings a multi-node deployment up for the enclosing describe and removes it (by label, from
+ * every engine it runs on) after, whatever happened. `options.configFile` places it over the
+ * machines of its `hosts` (the test hosts), published on `options.publishAddress`.
+ */
+export function useFaultTopology(sets: string[], options: { configFile?: string; publishAddress?: string } = {}): FaultTopology {
   let running: RunningTopology | null = null;
   let runtime: HaproxyRuntime | null = null;
   let allSets: string[] = [];
+  let engines = new DeploymentEngines(null);
   const runId = newRunId("ft");
+  const model = (extra: string[] = []) => loadModel({ topology: "multi-node", configFile: options.configFile, sets: [...allSets, ...extra] });
   before(async function () {
     this.timeout(300_000);
     const [http, https, metrics] = await freePorts(3);
     // With the deployment's Prometheus, its port too (published on 127.0.0.1).
     const metricsPort = sets.includes("metrics.prometheus=true") ? [`metrics.port=${metrics}`] : [];
     allSets = [`ports.http=${http}`, `ports.https=${https}`, ...metricsPort, ...sets];
-    live.add(runId);
+    engines = new DeploymentEngines(model().placement?.hosts ?? null);
+    live.set(runId, engines);
     const started = Date.now();
     // Health checks every 2 s: Docker sees an injected fault in seconds.
-    running = await startTopology(loadModel({ topology: "multi-node", sets: allSets }), { runId, healthIntervalMs: 2_000 });
-    runtime = new HaproxyRuntime(docker.getContainer(running.container("haproxy").getId()));
+    running = await startTopology(model(), { runId, healthIntervalMs: 2_000, publishAddress: options.publishAddress });
+    runtime = new HaproxyRuntime(running.engineOf("haproxy").getContainer(running.container("haproxy").getId()));
     process.stdout.write(`      (${runId} up in ${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
   });
   after(async function () {
     this.timeout(120_000);
     await closeFleets();
-    await removeByLabel(runId);
+    await engines.removeByLabel(runId);
     live.delete(runId);
     const filters = JSON.stringify({ label: [`${KIT_LABEL}=${runId}`] });
-    const left = (await docker.listContainers({ all: true, filters })).length + (await docker.listNetworks({ filters })).length;
-    if (left > 0) throw new Error(`${left} container(s)/network(s) of ${runId} survived teardown`);
+    for (const { name, engine } of engines.all()) {
+      const left = (await engine.listContainers({ all: true, filters })).length + (await engine.listNetworks({ filters })).length;
+      if (left > 0) throw new Error(`${left} container(s)/network(s) of ${runId} survived teardown on ${name}`);
+    }
   });
   afterEach(closeFleets);
   return {
@@ -89,7 +98,7 @@ export function useFaultTopology(sets: string[]): FaultTopology {
       if (!runtime) throw new Error("topology is not running (its before hook failed)");
       return runtime;
     },
-    modelWith: (extra) => loadModel({ topology: "multi-node", sets: [...allSets, ...extra] }),
+    modelWith: (extra) => model(extra),
   };
 }
 
@@ -227,7 +236,7 @@ export async function waitServerStatus(haproxy: HaproxyRuntime, backend: string,
  * timestamps of its log: precise, unlike polling the runtime API on a loaded machine.
  */
 export async function haproxyLogged(t: RunningTopology, pattern: RegExp, since: number, timeoutMs = 30_000): Promise<number> {
-  const container = docker.getContainer(t.container("haproxy").getId());
+  const container = t.engineOf("haproxy").getContainer(t.container("haproxy").getId());
   return waitFor(
     async () => {
       const raw = (await container.logs({ stdout: true, stderr: true, timestamps: true, since: Math.floor(since / 1000) - 1 })) as Buffer;

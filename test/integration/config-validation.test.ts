@@ -35,6 +35,17 @@ const MATRIX: ConfigInput[] = [
     limits: { maxConnections: 200000, connectionRatePerClient: 20, maxMessageBytes: 65536 },
     hostname: "chat.example.com",
   },
+  {
+    topology: "multi-node",
+    hosts: [
+      { name: "edge", docker: "unix:///var/run/docker.sock", address: "10.0.0.11" },
+      { name: "node2", docker: "ssh://deploy@10.0.0.12", address: "10.0.0.12" },
+    ],
+    realtime: { nodes: 3, hosts: ["edge", "node2"], stickiness: "cookie" },
+    app: { nodes: 2, hosts: ["node2"] },
+    timeouts: { healthCheckInterval: "500ms" },
+    metrics: { prometheus: true },
+  },
 ];
 
 describe("generated configs pass the real programs' checks", function () {

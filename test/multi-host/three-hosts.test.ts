@@ -16,25 +16,15 @@ import { runCli, spawnCli } from "../cli-process";
 import { client, closeClients, connectedClient, measure } from "../integration/clients";
 import { nextChat, redisRequiresPassword } from "../integration/checks";
 import { useTempDir } from "../temp-dir";
+import { CLIENT_ADDRESSES, EDGE_ADDRESS, TEST_HOSTS_STATE, THREE_HOSTS_CONFIG, testHosts, useTestHosts } from "./hosts";
 
 /**
  * multi-node over three Docker engines: test hosts in network namespaces of this machine, each
  * with its own address and its own dockerd (test-hosts.sh), reached over tcp:// with TLS and over
  * ssh://, as a user reaches the machines of `hosts`.
  */
-const SCRIPT = path.join(__dirname, "test-hosts.sh");
-const STATE = process.env.RK_TEST_HOSTS_DIR ?? "/var/tmp/realtime-kit-test-hosts";
-const CONFIG = path.join(STATE, "three-hosts.yaml");
-/** The edge host's private address: the entry ports are published on it. */
-const EDGE = "10.213.0.11";
-/** Addresses of this machine on the hosts' network, one per client that must come from its own source. */
-const CLIENT_ADDRESSES = Array.from({ length: 8 }, (_, index) => `10.213.0.${101 + index}`);
-
-function testHosts(command: "start" | "stop"): string {
-  const result = spawnSync(SCRIPT, [command], { encoding: "utf8", timeout: 600_000 });
-  if (result.status !== 0) throw new Error(`test-hosts.sh ${command} failed (${result.status ?? result.signal}):\n${result.stderr}${result.stdout}`);
-  return result.stderr;
-}
+const CONFIG = THREE_HOSTS_CONFIG;
+const EDGE = EDGE_ADDRESS;
 
 /** What is left of a run on each host's engine (containers, networks, volumes carrying its label). */
 async function leftovers(hosts: HostSpec[], runId: string): Promise<Record<string, number>> {
@@ -48,21 +38,7 @@ async function leftovers(hosts: HostSpec[], runId: string): Promise<Record<strin
 }
 
 describe("multi-node over three Docker engines (test hosts in network namespaces)", function () {
-  before(function () {
-    this.timeout(600_000);
-    const log = testHosts("start");
-    process.stdout.write(log.replace(/^/gm, "      "));
-    // ssh:// engines are reached with the keys of the user's agent: the script's agent holds the test key.
-    for (const line of fs.readFileSync(path.join(STATE, "env"), "utf8").split("\n")) {
-      const [key, value] = line.split("=");
-      if (key && value) process.env[key] = value;
-    }
-  });
-
-  after(function () {
-    this.timeout(120_000);
-    testHosts("stop");
-  });
+  useTestHosts();
 
   describe("`up --config three-hosts.yaml`, `check`, `down`", function () {
     const cwd = useTempDir("rk-three-hosts-", "describe");
@@ -195,7 +171,7 @@ describe("multi-node over three Docker engines (test hosts in network namespaces
       assert.notEqual(spawnSync("ip", ["link", "show", "rkth0"]).status, 0, "the bridge is gone");
       assert.doesNotMatch(spawnSync("iptables", ["-S", "FORWARD"], { encoding: "utf8" }).stdout, /rkth0/);
       assert.doesNotMatch(spawnSync("ps", ["-eo", "args"], { encoding: "utf8" }).stdout, /\/run\/rkth\//);
-      assert.equal(fs.existsSync(STATE), false);
+      assert.equal(fs.existsSync(TEST_HOSTS_STATE), false);
       assert.equal(fs.existsSync("/run/rkth"), false);
     });
   });
