@@ -36,7 +36,7 @@ export async function deploymentContainers(engine: Docker, label: string): Promi
  * (`realtime` for every realtime node); every one when `wanted` is undefined.
  */
 export function selectServices(all: ServiceContainer[], wanted: string | undefined, label: string): ServiceContainer[] {
-  if (all.length === 0) throw new ConfigError("--deployment", `no container on this Docker engine carries ${KIT_LABEL}=${label}; name a running deployment (an \`up\` run id or a Pulumi stack name)`);
+  if (all.length === 0) throw new ConfigError("--deployment", `no container on the deployment's Docker engine(s) carries ${KIT_LABEL}=${label}; name a running deployment (an \`up\` run id or a Pulumi stack name)`);
   if (wanted === undefined) return all;
   const chosen = all.filter((entry) => entry.service === wanted || entry.service.replace(/-\d+$/, "") === wanted);
   if (chosen.length === 0) {

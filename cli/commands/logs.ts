@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { docker } from "../../driver/engine";
+import { DeploymentEngines } from "../../driver/hosts";
 import { deploymentContainers, followLogs, formatLine, jsonLine, readLogs, selectServices, type LogLine } from "../../driver/logs";
 import { processAlive, readRuns } from "../../driver/runs";
 import { ConfigError } from "../../model/errors";
@@ -14,7 +14,12 @@ export function register(program: Command): void {
     .option("--since <seconds>", "only lines of the last <seconds> seconds")
     .option("-f, --follow", "keep printing new lines until Ctrl-C")
     .option("--json", "one JSON object per line (service, at, stream, and the line's own fields or msg), for jq and log shippers")
-    .addHelpText("after", "\nReads one Docker engine: the one DOCKER_HOST names (default the local one); for a deployment over several hosts, run it once per host.")
+    .addHelpText(
+      "after",
+      "\nA run of `up` recorded in this folder is read from every engine it runs on (each machine of its `hosts`).\n" +
+        "Anything else (a Pulumi stack) is read from the engine DOCKER_HOST names (default the local one): over\n" +
+        "several hosts, once per host.",
+    )
     .action(
       action(async (service: string | undefined, options: { deployment?: string; since?: string; follow?: boolean; json?: boolean }) => {
         const label = options.deployment ?? recordedRun();
@@ -22,7 +27,9 @@ export function register(program: Command): void {
         if (sinceSeconds !== undefined && !(Number.isInteger(sinceSeconds) && sinceSeconds > 0)) {
           throw new ConfigError("--since", `expected a whole number of seconds, at least 1 (got ${JSON.stringify(options.since)})`);
         }
-        const containers = selectServices(await deploymentContainers(docker, label), service, label);
+        const engines = new DeploymentEngines(readRuns().find((run) => run.runId === label)?.hosts ?? null);
+        const found = await Promise.all(engines.all().map(({ engine }) => deploymentContainers(engine, label)));
+        const containers = selectServices(found.flat(), service, label);
         const width = Math.max(...containers.map((entry) => entry.service.length));
         const print = (line: LogLine) => process.stdout.write(`${options.json ? jsonLine(line) : formatLine(line, width)}\n`);
         if (!options.follow) {

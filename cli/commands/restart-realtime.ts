@@ -21,6 +21,12 @@ export function register(program: Command): void {
     .action(
       action(async (options: { run?: string; node: string[]; stopTimeout: string }) => {
         const runId = options.run ?? onlyRecordedRun();
+        if (readRuns().find((run) => run.runId === runId)?.hosts) {
+          throw new ConfigError(
+            "--run",
+            `${runId} runs over several hosts, where a node's new instance would need the port its old instance publishes on that machine until the switch; rolling restarts work on one Docker engine only for now (across hosts: \`down\`, then \`up\`)`,
+          );
+        }
         const stopTimeoutS = Number(options.stopTimeout);
         if (!Number.isInteger(stopTimeoutS) || stopTimeoutS < 0) throw new ConfigError("--stop-timeout", "expected a whole number of seconds, e.g. --stop-timeout 10");
         const report = await rollingRestart(runId, {

@@ -43,7 +43,7 @@ describe("multi-node over three Docker engines (test hosts in network namespaces
   describe("`up --config three-hosts.yaml`, `check`, `down`", function () {
     const cwd = useTempDir("rk-three-hosts-", "describe");
 
-    it("places the edge and Redis on edge and the pools on node2 and node3; `check` passes; `down` leaves nothing on any host", async function () {
+    it("places the edge and Redis on edge and the pools on node2 and node3; `check` passes; `logs` reads every host; `down` leaves nothing on any host", async function () {
       const up = spawnCli(["up", "multi-node", "--config", CONFIG, "--set", `hostname=${EDGE}`, "--listen", EDGE], { cwd: cwd() });
       try {
         await waitFor(() => /is up \(run/.test(up.output()) || /^error|Error:/m.test(up.output()), { timeoutMs: 180_000, intervalMs: 250, what: "`up` over three hosts" });
@@ -63,6 +63,15 @@ describe("multi-node over three Docker engines (test hosts in network namespaces
         // Both realtime hosts served the probe's sessions.
         assert.match(check.stdout, /realtime-1/);
         assert.match(check.stdout, /realtime-2/);
+
+        // `logs` reads the run from every host: the edge's HAProxy and a node on each of the other two.
+        const logs = await runCli(["logs", "--json"], { cwd: cwd(), timeoutMs: 60_000 });
+        assert.equal(logs.code, 0, logs.stderr);
+        const services = new Set(logs.stdout.trim().split("\n").map((line) => (JSON.parse(line) as { service: string }).service));
+        for (const service of ["haproxy", "realtime-1", "realtime-2", "app-1", "app-2", "redis"]) assert.ok(services.has(service), `logs has ${service}'s lines (got ${[...services].join(", ")})`);
+        const restart = await runCli(["restart-realtime"], { cwd: cwd(), timeoutMs: 60_000 });
+        assert.equal(restart.code, 2, restart.stdout + restart.stderr);
+        assert.match(restart.stderr, /--run: .* runs over several hosts/);
 
         const down = await runCli(["down"], { cwd: cwd(), timeoutMs: 120_000 });
         assert.equal(down.code, 0, down.stdout + down.stderr);
