@@ -1,5 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
+import { spawn } from "node:child_process";
+import http from "node:http";
+import { Duplex } from "node:stream";
 import Docker from "dockerode";
 import { ConfigError } from "../model/errors";
 import type { HostSpec } from "../model/model";
@@ -8,8 +11,8 @@ import { docker, removeByLabel } from "./engine";
 /**
  * A Docker engine client for one machine of `hosts`, reached the way the Docker CLI and the Pulumi
  * provider reach it: `unix://` a socket, `tcp://` with TLS from the host's certPath (ca.pem,
- * cert.pem, key.pem; verified both ways), `ssh://user@host[:port]` through the user's ssh-agent
- * (SSH_AUTH_SOCK), running `docker system dial-stdio` on the machine.
+ * cert.pem, key.pem; verified both ways), `ssh://user@host[:port]` through the system's ssh client
+ * running `docker system dial-stdio` on the machine (the Docker CLI's own ssh connection helper).
  */
 export function engineOf(host: HostSpec, index: number): Docker {
   const field = `hosts.${index}.docker`;
@@ -29,17 +32,9 @@ export function engineOf(host: HostSpec, index: number): Docker {
       };
       return new Docker({ protocol: "https", host: url.hostname, port: Number(url.port || 2376), ca: read("ca.pem"), cert: read("cert.pem"), key: read("key.pem") });
     }
-    case "ssh:": {
-      const agent = process.env.SSH_AUTH_SOCK;
-      if (!agent) throw new ConfigError(field, `${host.docker} is reached with the keys of your ssh-agent, and SSH_AUTH_SOCK is not set; start one (eval "$(ssh-agent)") and ssh-add the key that logs in to ${url.hostname}`);
-      return new Docker({
-        protocol: "ssh",
-        host: url.hostname,
-        port: Number(url.port || 22),
-        username: decodeURIComponent(url.username) || "root",
-        sshOptions: { agent },
-      } as Docker.DockerOptions);
-    }
+    case "ssh:":
+      // No host name on the requests: every connection is an ssh session to the machine.
+      return new Docker({ protocol: "http", host: "docker", port: 80, agent: sshDialAgent(url) } as Docker.DockerOptions);
     default:
       throw new ConfigError(field, `${host.docker}: expected unix://, tcp:// or ssh://`);
   }
@@ -92,4 +87,52 @@ export class DeploymentEngines {
     if (unreachable.length > 0) throw new Error(`could not remove ${owner} from ${unreachable.join(", ")}; run \`realtime-kit down\` again when the host answers`);
     return total;
   }
+}
+
+/**
+ * An HTTP agent whose every connection is `ssh [-p port] [-l user] -- host docker system dial-stdio`,
+ * as the Docker CLI and the Pulumi provider connect to ssh:// engines: the user's own ssh setup
+ * decides (~/.ssh/config, keys and agent, and known_hosts: an unknown or changed host key is refused,
+ * BatchMode never asks). Connections are kept alive between requests, and never keep the process alive.
+ */
+function sshDialAgent(url: URL): http.Agent {
+  const args = ["-o", "BatchMode=yes", ...(url.port ? ["-p", url.port] : []), ...(url.username ? ["-l", decodeURIComponent(url.username)] : []), "--", url.hostname, "docker", "system", "dial-stdio"];
+  const agent = new http.Agent({ keepAlive: true });
+  (agent as unknown as { createConnection: () => Duplex }).createConnection = () => {
+    const child = spawn("ssh", args, { stdio: ["pipe", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    // The session's end is told by the process: a failed ssh (refused key, unknown host key) ends
+    // the connection with ssh's own message rather than a bare "socket hang up".
+    const socket = new Duplex({
+      read: () => void child.stdout.resume(),
+      write: (chunk: Buffer, _encoding, done) => void child.stdin.write(chunk, done),
+      final: (done) => void child.stdin.end(done),
+      destroy: (error, done) => {
+        child.kill();
+        done(error);
+      },
+    });
+    child.stdout.on("data", (chunk: Buffer) => {
+      if (!socket.push(chunk)) child.stdout.pause();
+    });
+    child.stdin.on("error", () => undefined); // an ssh that exited: reported on close below
+    child.on("error", (error) => socket.destroy(new Error(`ssh to ${url.host}: ${error.message}`)));
+    child.on("close", (code) => {
+      if (code) socket.destroy(new Error(`ssh to ${url.host} failed (exit ${code}): ${stderr.trim().split("\n").pop() ?? ""}`));
+      else socket.push(null);
+    });
+    // What http.Agent asks of a net.Socket: it unrefs a kept-alive idle connection and refs it again
+    // when a request takes it, so an idle ssh session never keeps the process alive.
+    const handles = [child, child.stdin, child.stdout, child.stderr] as unknown as { ref?: () => void; unref?: () => void }[];
+    Object.assign(socket, {
+      setKeepAlive: () => socket,
+      setNoDelay: () => socket,
+      setTimeout: () => socket,
+      ref: () => (handles.forEach((handle) => handle.ref?.()), socket),
+      unref: () => (handles.forEach((handle) => handle.unref?.()), socket),
+    });
+    return socket;
+  };
+  return agent;
 }

@@ -24,6 +24,7 @@ const FIGURE_FILES: Record<string, string[]> = {
   faults: ["faults"],
   hardening: ["hardening", "measurements.hardening", "durations.hardening"],
   integration: ["measurements.integration", "durations.integration"],
+  "multi-host": ["measurements.multi-host"],
   "pulumi-engine": ["measurements.pulumi-engine"],
 };
 

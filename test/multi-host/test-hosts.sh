@@ -6,7 +6,9 @@
 #   edge   10.213.0.11  tcp://10.213.0.11:2376, TLS both ways (certificates made here)
 #   node2  10.213.0.12  tcp://10.213.0.12:2376, TLS both ways
 #   node3  10.213.0.13  ssh://root@10.213.0.13 (Debian's sshd in its namespace; `docker system
-#                       dial-stdio` reaches that host's own dockerd through DOCKER_HOST)
+#                       dial-stdio` reaches that host's own dockerd through DOCKER_HOST); its
+#                       host key in the user's known_hosts (marked, removed by stop); also
+#                       10.213.0.23, whose host key is known to nobody
 #
 # The root namespace is 10.213.0.1 on the bridge (the machine's "operator" side), and also
 # 10.213.0.101-108, for clients that must connect from several source addresses.
@@ -30,6 +32,9 @@ declare -A IMAGES=(
   [node3]="realtime-kit/realtime:latest realtime-kit/app:latest"
 )
 SSH_HOST=node3
+# ssh reads known_hosts from the home directory in the user database, not $HOME.
+KNOWN_HOSTS="$(getent passwd "$(id -un)" | cut -d: -f6)/.ssh/known_hosts"
+KNOWN_HOSTS_MARK=realtime-kit-test-hosts
 
 log() { printf '[test-hosts] %s\n' "$*" >&2; }
 address() { echo "$SUBNET_PREFIX.${ADDRESS[$1]}"; }
@@ -58,6 +63,7 @@ stop() {
     ip link del "rkth-$host" 2>/dev/null || true
   done
   [ -f "$STATE/agent.pid" ] && kill "$(cat "$STATE/agent.pid")" 2>/dev/null || true
+  [ -f "$KNOWN_HOSTS" ] && sed -i "/ $KNOWN_HOSTS_MARK\$/d" "$KNOWN_HOSTS"
   ip link del "$BRIDGE" 2>/dev/null || true
   while iptables -D FORWARD -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT 2>/dev/null; do :; done
   # Container cgroups the daemons made under their own parents.
@@ -135,12 +141,19 @@ start_sshd() {
     rm -f /usr/sbin/policy-rc.d
   fi
   mkdir -p "$dir" /run/sshd
+  # A second address of the same machine, whose host key nobody recorded: the tests check that an
+  # ssh:// engine there is refused.
+  in_host "$host" ip addr add "$SUBNET_PREFIX.$((ADDRESS[$host] + 10))/24" dev eth0
   ssh-keygen -q -t ed25519 -N '' -f "$dir/host_key"
+  # The host key is known, as an operator's known_hosts would have it: ssh:// engines are reached
+  # with host key checking on (BatchMode: an unknown key is refused, not asked about).
+  mkdir -p "$(dirname "$KNOWN_HOSTS")"
+  echo "$(address "$host") $(cut -d' ' -f1,2 "$dir/host_key.pub") $KNOWN_HOSTS_MARK" >> "$KNOWN_HOSTS"
   ssh-keygen -q -t ed25519 -N '' -C "realtime-kit tests" -f "$STATE/client/id_ed25519"
   # `docker system dial-stdio` in the ssh session must reach this host's dockerd, not the main one.
   echo "environment=\"DOCKER_HOST=unix://$RUN/$host/docker.sock\" $(cat "$STATE/client/id_ed25519.pub")" > "$dir/authorized_keys"
   cat > "$dir/sshd_config" <<CONFIG
-ListenAddress $(address "$host"):22
+ListenAddress 0.0.0.0:22
 HostKey $dir/host_key
 PidFile $RUN/$host/sshd.pid
 AuthorizedKeysFile $dir/authorized_keys
@@ -152,7 +165,7 @@ StrictModes no
 UsePAM no
 CONFIG
   in_host "$host" /usr/sbin/sshd -f "$dir/sshd_config" -E "$STATE/$host/sshd.log"
-  # An agent holding the client key: ssh:// engines are reached with the keys of the user's agent.
+  # An agent holding the client key, for the ssh client (no key file of the user is touched).
   ssh-agent -a "$RUN/agent.sock" > "$STATE/agent.env"
   sed -n 's/^SSH_AGENT_PID=\([0-9]*\);.*/\1/p' "$STATE/agent.env" > "$STATE/agent.pid"
   SSH_AUTH_SOCK=$RUN/agent.sock ssh-add -q "$STATE/client/id_ed25519"

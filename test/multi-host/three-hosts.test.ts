@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
+import os from "node:os";
 import path from "node:path";
+import Docker from "dockerode";
 import { DeploymentEngines } from "../../driver/hosts";
 import type { RunningTopology } from "../../driver/running";
 import { request, whoami } from "../../driver/socket-client";
@@ -44,10 +46,12 @@ describe("multi-node over three Docker engines (test hosts in network namespaces
     const cwd = useTempDir("rk-three-hosts-", "describe");
 
     it("places the edge and Redis on edge and the pools on node2 and node3; `check` passes; `logs` reads every host; `down` leaves nothing on any host", async function () {
+      const started = Date.now();
       const up = spawnCli(["up", "multi-node", "--config", CONFIG, "--set", `hostname=${EDGE}`, "--listen", EDGE], { cwd: cwd() });
       try {
         await waitFor(() => /is up \(run/.test(up.output()) || /^error|Error:/m.test(up.output()), { timeoutMs: 180_000, intervalMs: 250, what: "`up` over three hosts" });
         const output = up.output();
+        measure("three-hosts-up", Date.now() - started, "ms", "`up multi-node` over three engines until it printed the URLs (CLI start included)");
         assert.match(output, /is up \(run/, output);
         assert.match(output, /started redis on edge /);
         assert.match(output, /started realtime-1 on node2, realtime-2 on node3 /);
@@ -171,6 +175,20 @@ describe("multi-node over three Docker engines (test hosts in network namespaces
     });
   });
 
+  describe("reaching the engines", function () {
+    it("an ssh:// engine whose host key is not in known_hosts is refused (the ssh client checks it, as the Docker CLI's does)", async function () {
+      const stranger = new DeploymentEngines([{ name: "node3", docker: "ssh://root@10.213.0.23", address: "10.213.0.23", certPath: null }]);
+      await assert.rejects(stranger.edge.info(), /Host key verification failed/);
+      const known = new DeploymentEngines([{ name: "node3", docker: "ssh://root@10.213.0.13", address: "10.213.0.13", certPath: null }]);
+      assert.equal(((await known.edge.info()) as { DockerRootDir: string }).DockerRootDir, path.join(TEST_HOSTS_STATE, "node3", "docker"), "the machine's own engine answers");
+    });
+
+    it("a tcp:// engine refuses a client without the TLS client certificate", async function () {
+      const anonymous = new Docker({ protocol: "https", host: "10.213.0.12", port: 2376, ca: fs.readFileSync(path.join(TEST_HOSTS_STATE, "client", "ca.pem")) });
+      await assert.rejects(anonymous.info());
+    });
+  });
+
   describe("teardown", function () {
     it("test-hosts.sh stop leaves no namespace, link, daemon, firewall rule or file behind", function () {
       this.timeout(120_000);
@@ -182,6 +200,8 @@ describe("multi-node over three Docker engines (test hosts in network namespaces
       assert.doesNotMatch(spawnSync("ps", ["-eo", "args"], { encoding: "utf8" }).stdout, /\/run\/rkth\//);
       assert.equal(fs.existsSync(TEST_HOSTS_STATE), false);
       assert.equal(fs.existsSync("/run/rkth"), false);
+      const knownHosts = path.join(os.userInfo().homedir, ".ssh", "known_hosts");
+      if (fs.existsSync(knownHosts)) assert.doesNotMatch(fs.readFileSync(knownHosts, "utf8"), /realtime-kit-test-hosts/);
     });
   });
 });
