@@ -23,13 +23,15 @@ export function testHosts(command: "start" | "stop"): string {
 }
 
 /**
- * Brings the test hosts up before the enclosing describe and tears them down after it. ssh://
- * engines are reached with the keys of the user's agent: the script's agent holds the test key.
+ * Brings the test hosts up before the enclosing describe (telling `onStarted` how long that took)
+ * and tears them down after it. The ssh client takes the test key from the script's agent.
  */
-export function useTestHosts(): void {
+export function useTestHosts(onStarted: (ms: number) => void = () => undefined): void {
   before(function () {
     this.timeout(600_000);
+    const started = Date.now();
     process.stdout.write(testHosts("start").replace(/^/gm, "      "));
+    onStarted(Date.now() - started);
     for (const line of fs.readFileSync(path.join(TEST_HOSTS_STATE, "env"), "utf8").split("\n")) {
       const [key, value] = line.split("=");
       if (key && value) process.env[key] = value;

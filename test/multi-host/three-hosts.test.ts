@@ -40,7 +40,7 @@ async function leftovers(hosts: HostSpec[], runId: string): Promise<Record<strin
 }
 
 describe("multi-node over three Docker engines (test hosts in network namespaces)", function () {
-  useTestHosts();
+  useTestHosts((ms) => measure("test-hosts-start", ms, "ms", "test-hosts.sh start: three namespaces, three dockerds, images loaded, sshd"));
 
   describe("`up --config three-hosts.yaml`, `check`, `down`", function () {
     const cwd = useTempDir("rk-three-hosts-", "describe");
