@@ -40,6 +40,15 @@ export function engineOf(host: HostSpec, index: number): Docker {
   }
 }
 
+/** A machine's engine that did not answer: its message says which and what to do, so the CLI prints it alone. */
+export class UnreachableEngineError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UnreachableEngineError";
+    this.stack = message;
+  }
+}
+
 /**
  * The Docker engines a deployment runs on: one per machine of `hosts`, or the local engine (the one
  * DOCKER_HOST names) when it has none. Services name their machine (ServiceSpec.host); the edge host
@@ -58,6 +67,13 @@ export class DeploymentEngines {
     const engine = this.engines.get(host);
     if (!engine) throw new Error(`no host ${host} in this deployment (have ${[...this.engines.keys()].join(", ") || "the local engine only"})`);
     return engine;
+  }
+
+  /** A machine's engine for messages: `host node2's Docker engine (hosts.1.docker: tcp://...)`, or "this Docker engine". */
+  describe(host: string | null): string {
+    const index = this.hosts?.findIndex((candidate) => candidate.name === host) ?? -1;
+    if (!this.hosts || index < 0) return "this Docker engine";
+    return `host ${host}'s Docker engine (hosts.${index}.docker: ${this.hosts[index]!.docker})`;
   }
 
   /** The edge host's engine: the first of `hosts`, or the local one. */
@@ -84,7 +100,7 @@ export class DeploymentEngines {
       total.networks += result.value.networks;
       total.volumes += result.value.volumes;
     });
-    if (unreachable.length > 0) throw new Error(`could not remove ${owner} from ${unreachable.join(", ")}; run \`realtime-kit down\` again when the host answers`);
+    if (unreachable.length > 0) throw new UnreachableEngineError(`could not remove ${owner} from ${unreachable.join(", ")}; run \`realtime-kit down\` again when the host answers`);
     return total;
   }
 }

@@ -12,7 +12,7 @@ import { tlsMaterial, type TlsMaterial } from "./certs";
 import { logsOf } from "./engine";
 import { execIn, serviceContainerOf } from "./exec";
 import { imageHealthCheck, shellCommand, waitHealthy, type ImageHealthCheck } from "./health";
-import { DeploymentEngines } from "./hosts";
+import { DeploymentEngines, UnreachableEngineError } from "./hosts";
 import { confinementHostConfig, KitContainer, portBindings } from "./kit-container";
 import { assertPortsFree } from "./ports";
 import { RunningTopology, type ServiceContainer } from "./running";
@@ -227,13 +227,13 @@ function fdLimitHint(logs: string): string {
 async function assertImages(deployment: Deployment, engines: DeploymentEngines): Promise<void> {
   const checked = new Set<string>();
   for (const service of deployment.services) {
-    const where = service.host ? `host ${service.host}'s Docker engine` : "this Docker engine";
+    const where = engines.describe(service.host);
     if (checked.has(`${service.host}/${service.image}`)) continue;
     checked.add(`${service.host}/${service.image}`);
     try {
       await engines.of(service.host).getImage(service.image).inspect();
     } catch (error) {
-      if ((error as { statusCode?: number }).statusCode !== 404) throw new Error(`${where} did not answer: ${(error as Error).message}`);
+      if ((error as { statusCode?: number }).statusCode !== 404) throw new UnreachableEngineError(`${where} did not answer: ${(error as Error).message}`);
       const fix = service.host ? `load it there (docker save ${service.image} | docker -H <that engine> load)` : "";
       if (service.role === "realtime" || service.role === "app") {
         throw new ConfigError(`${service.role}.image`, `image ${service.image} is not on ${where}; ${fix || "build it (npm run setup)"} or name an image that exists`);

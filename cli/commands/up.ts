@@ -48,11 +48,16 @@ export function register(program: Command): void {
         process.on("SIGHUP", onSignal);
         writeRun({ runId, topology, pid: process.pid, startedAt: new Date().toISOString(), urls: {}, caFile: null, hosts });
         let running: RunningTopology | null = null;
+        /** Whether the body returned (no error to report ahead of a failed removal). */
+        let completed = false;
         try {
           await assertContract(model, (service, step) => process.stdout.write(`  ${step.ok ? "ok  " : "FAIL"} ${service.role}.image ${service.image}: ${step.name}: ${step.detail}\n`));
           process.stdout.write(`starting ${topology} as ${runId}...\n`);
           running = await startTopology(model, { runId, publishAddress: options.listen, log: (line) => process.stdout.write(`  ${line}\n`) });
-          if (stopping) return 1;
+          if (stopping) {
+            completed = true;
+            return 1;
+          }
           let caFile: string | null = null;
           if (running.ca) {
             caFile = path.join(runFilesDir(runId), "ca.pem");
@@ -79,14 +84,24 @@ export function register(program: Command): void {
             };
             if (stopping) wake();
           });
+          completed = true;
           return 0;
         } finally {
-          const removed = await engines.removeByLabel(runId);
-          forgetRun(runId);
-          process.stdout.write(`removed ${removed.containers} container(s), ${removed.networks} network(s) and ${removed.volumes} volume(s) of ${runId}\n`);
           process.off("SIGINT", onSignal);
           process.off("SIGTERM", onSignal);
           process.off("SIGHUP", onSignal);
+          const unremoved = await engines.removeByLabel(runId).then(
+            (removed) => {
+              forgetRun(runId);
+              process.stdout.write(`removed ${removed.containers} container(s), ${removed.networks} network(s) and ${removed.volumes} volume(s) of ${runId}\n`);
+              return null;
+            },
+            (error: Error) => error,
+          );
+          // A machine that did not answer keeps the run recorded, for `down` to finish. Its error is
+          // the outcome only when the run itself succeeded; otherwise that first error is.
+          if (unremoved && completed) throw unremoved;
+          if (unremoved) process.stderr.write(`realtime-kit: ${unremoved.message}\n`);
         }
       }),
     );

@@ -10,7 +10,7 @@ import type { RunningTopology } from "../../driver/running";
 import { request, whoami } from "../../driver/socket-client";
 import { startTopology } from "../../driver/start";
 import { waitFor } from "../../driver/wait";
-import { KIT_LABEL } from "../../model/labels";
+import { DRIVER_LABEL, KIT_LABEL, LOCAL_DRIVER } from "../../model/labels";
 import { CROSS_HOST_PORTS } from "../../model/layout";
 import { loadModel } from "../../model/load";
 import type { HostSpec } from "../../model/model";
@@ -176,11 +176,30 @@ describe("multi-node over three Docker engines (test hosts in network namespaces
   });
 
   describe("reaching the engines", function () {
+    const cwd = useTempDir("rk-three-hosts-", "test");
+
     it("an ssh:// engine whose host key is not in known_hosts is refused (the ssh client checks it, as the Docker CLI's does)", async function () {
       const stranger = new DeploymentEngines([{ name: "node3", docker: "ssh://root@10.213.0.23", address: "10.213.0.23", certPath: null }]);
       await assert.rejects(stranger.edge.info(), /Host key verification failed/);
       const known = new DeploymentEngines([{ name: "node3", docker: "ssh://root@10.213.0.13", address: "10.213.0.13", certPath: null }]);
       assert.equal(((await known.edge.info()) as { DockerRootDir: string }).DockerRootDir, path.join(TEST_HOSTS_STATE, "node3", "docker"), "the machine's own engine answers");
+    });
+
+    it("`up` with a machine whose engine does not answer fails before anything is created, naming that host's engine, and keeps the run recorded for `down`", async function () {
+      const config = path.join(cwd(), "unreachable-node2.yaml");
+      // node2 at an address nothing answers on: the rest of the config as the test hosts have it.
+      fs.writeFileSync(config, fs.readFileSync(CONFIG, "utf8").replace('docker: "tcp://10.213.0.12:2376"', 'docker: "tcp://10.213.0.99:2376"'));
+      const up = await runCli(["up", "multi-node", "--config", config, "--set", `hostname=${EDGE}`, "--listen", EDGE], { cwd: cwd(), timeoutMs: 120_000 });
+      assert.equal(up.code, 1, up.stdout + up.stderr);
+      assert.match(up.stderr, /^realtime-kit: host node2's Docker engine \(hosts\.1\.docker: tcp:\/\/10\.213\.0\.99:2376\) did not answer: connect EHOSTUNREACH/m);
+      assert.match(up.stderr, /could not remove up-[0-9a-f]+ from node2 .*run `realtime-kit down` again when the host answers/);
+      assert.doesNotMatch(up.stderr, /\n\s+at /, "no stack trace");
+      assert.equal(fs.readdirSync(path.join(cwd(), ".realtime-kit", "runs")).filter((name) => name.endsWith(".json")).length, 1, "the run stays recorded");
+      const hosts = loadModel({ topology: "multi-node", configFile: CONFIG }).placement!.hosts;
+      for (const { name, engine } of new DeploymentEngines(hosts).all()) {
+        const filters = JSON.stringify({ label: [`${DRIVER_LABEL}=${LOCAL_DRIVER}`] });
+        assert.deepEqual((await engine.listNetworks({ filters })).map((network) => network.Name), [], `nothing was created on ${name}`);
+      }
     });
 
     it("a tcp:// engine refuses a client without the TLS client certificate", async function () {
