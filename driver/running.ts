@@ -202,8 +202,15 @@ export class RunningTopology {
 
   /** The toolbox container's address on the deployment's network (what a service sees as its peer). */
   async toolboxAddress(): Promise<string> {
-    const info = await this.engines.edge.getContainer((await this.toolbox()).getId()).inspect();
-    return info.NetworkSettings.Networks[this.networkName]!.IPAddress;
+    return this.addressOf(await this.toolbox());
+  }
+
+  /** A container's address on the deployment's network (the edge host's, across hosts): a peer container's, or the toolbox's. */
+  async addressOf(container: { getId(): string }): Promise<string> {
+    const info = await this.engines.edge.getContainer(container.getId()).inspect();
+    const address = info.NetworkSettings.Networks[this.networkName]?.IPAddress;
+    if (!address) throw new Error(`container ${container.getId().slice(0, 12)} is not on ${this.networkName}`);
+    return address;
   }
 
   /** On the edge's network: the local engine's through testcontainers, or across hosts the edge host's, made directly. */

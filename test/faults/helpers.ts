@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Socket } from "socket.io-client";
 import { HaproxyRuntime } from "../../driver/haproxy-runtime";
+import { readLogs } from "../../driver/logs";
 import { DeploymentEngines } from "../../driver/hosts";
 import { freePorts } from "../../driver/ports";
 import type { RunningTopology } from "../../driver/running";
@@ -236,28 +237,13 @@ export async function waitServerStatus(haproxy: HaproxyRuntime, backend: string,
  * timestamps of its log: precise, unlike polling the runtime API on a loaded machine.
  */
 export async function haproxyLogged(t: RunningTopology, pattern: RegExp, since: number, timeoutMs = 30_000): Promise<number> {
-  const container = t.engineOf("haproxy").getContainer(t.container("haproxy").getId());
+  const haproxy = [{ service: "haproxy", container: await t.engineContainer("haproxy") }];
   return waitFor(
     async () => {
-      const raw = (await container.logs({ stdout: true, stderr: true, timestamps: true, since: Math.floor(since / 1000) - 1 })) as Buffer;
-      for (const line of demux(raw).split("\n")) {
-        const match = /^(\S+Z) (.*)$/.exec(line);
-        if (!match || !pattern.test(match[2]!)) continue;
-        const at = Date.parse(match[1]!);
-        if (at >= since) return at;
-      }
-      return undefined;
+      const lines = await readLogs(haproxy, { sinceSeconds: Math.ceil((Date.now() - since) / 1000) + 1 });
+      const found = lines.find((line) => pattern.test(line.text) && Date.parse(line.at) >= since);
+      return found ? Date.parse(found.at) : undefined;
     },
     { timeoutMs, intervalMs: 250, what: `HAProxy to log ${pattern}` },
   );
-}
-
-function demux(raw: Buffer): string {
-  const chunks: Buffer[] = [];
-  for (let offset = 0; offset + 8 <= raw.length; ) {
-    const size = raw.readUInt32BE(offset + 4);
-    chunks.push(raw.subarray(offset + 8, offset + 8 + size));
-    offset += 8 + size;
-  }
-  return Buffer.concat(chunks).toString("utf8");
 }

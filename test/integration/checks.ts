@@ -8,7 +8,6 @@ import { CONTAINER_PATHS, INTERNAL_PORTS } from "../../model/layout";
 import { readLogs } from "../../driver/logs";
 import { canConnect } from "../../driver/ports";
 import { queryByLabel } from "../../driver/prometheus";
-import { docker } from "../../driver/engine";
 import type { RunningTopology } from "../../driver/running";
 import { planDeployment } from "../../render/deployment";
 import { request, whoami } from "../../driver/socket-client";
@@ -661,7 +660,7 @@ export async function proxyProtocolBalancerInFront(t: RunningTopology): Promise<
     const line = access.find((candidate) => candidate.request.includes(`client=${client}&`));
     assert.ok(line?.client.startsWith(`${client}:`), `HAProxy logged ${client}'s request as from ${line?.client}`);
   }
-  const strangerAddress = (await docker.getContainer(stranger.getId()).inspect()).NetworkSettings.Networks[t.networkName]!.IPAddress;
+  const strangerAddress = await t.addressOf(stranger);
   assert.ok(access.find((line) => line.request.includes(`plain=${run}`))!.client.startsWith(`${strangerAddress}:`), "the stranger is logged by its own address");
 
   // A burst of connections from one client through the balancer: refused past the per-client limit; another client is still served.
@@ -680,7 +679,7 @@ export async function proxyProtocolBalancerInFront(t: RunningTopology): Promise<
  */
 async function trustStandIn(t: RunningTopology, name: string, script: string, settings: { header: string; proxyProtocol: boolean }): Promise<{ standIn: StartedTestContainer; delivered: number }> {
   const standIn = await t.startPeerContainer(name, ["node", "-e", script]);
-  const address = (await docker.getContainer(standIn.getId()).inspect()).NetworkSettings.Networks[t.networkName]!.IPAddress;
+  const address = await t.addressOf(standIn);
   const delivered = Date.now();
   await t.applyFiles(planDeployment({ ...t.model, clientAddress: { trustedProxies: [`${address}/32`], ...settings } }));
   await waitFor(async () => (await linesSince(t, "haproxy", delivered)).some((line) => /reload-on-change: .* passed; sending SIGUSR2 to haproxy/.test(line)), {
