@@ -1,8 +1,8 @@
 import type { Deployment } from "../render/deployment";
 import { KIT_LABEL, SERVICE_LABEL } from "../model/labels";
 import { docker } from "./engine";
-import { serviceContainerOf } from "./exec";
-import { RunningTopology, type ServiceContainer } from "./running";
+import { serviceContainerOf, type ServiceContainer } from "./exec";
+import { RunningTopology } from "./running";
 import { internalUrlsOf, urlsOf } from "./urls";
 
 /**

@@ -1,7 +1,19 @@
 import type Docker from "dockerode";
 import { PassThrough } from "node:stream";
 import { docker } from "./engine";
-import type { ServiceContainer } from "./running";
+
+export interface ExecResult {
+  exitCode: number;
+  output: string;
+  stdout: string;
+  stderr: string;
+}
+
+/** What the driver needs of a service's container: its id, and a command run inside it. */
+export interface ServiceContainer {
+  getId(): string;
+  exec(cmd: string[]): Promise<ExecResult>;
+}
 
 /** Runs a command in a running container; resolves with its exit code and demultiplexed output. */
 export async function execIn(container: Docker.Container, cmd: string[], user?: string): Promise<{ exitCode: number; stdout: string; stderr: string }> {

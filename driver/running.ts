@@ -8,7 +8,7 @@ import { DRIVER_LABEL, KIT_LABEL, LOCAL_DRIVER, SERVICE_LABEL, TOPOLOGY_LABEL } 
 import { INTERNAL_PORTS } from "../model/layout";
 import type { Model } from "../model/model";
 import { logsOf } from "./engine";
-import { serviceContainerOf } from "./exec";
+import { serviceContainerOf, type ExecResult, type ServiceContainer } from "./exec";
 import { DeploymentEngines } from "./hosts";
 import { parseStatCsv } from "./haproxy-runtime";
 import { KitContainer } from "./kit-container";
@@ -23,19 +23,6 @@ export interface NodeStats {
   backendConnections: number;
   redis: string;
   [key: string]: unknown;
-}
-
-export interface ExecResult {
-  exitCode: number;
-  output: string;
-  stdout: string;
-  stderr: string;
-}
-
-/** What the driver needs of a service's container: its id, and a command run inside it. */
-export interface ServiceContainer {
-  getId(): string;
-  exec(cmd: string[]): Promise<ExecResult>;
 }
 
 export interface InsideResponse {
