@@ -88,12 +88,13 @@ export class DeploymentEngines {
 
   /** Removes what carries KIT_LABEL=<owner> on every engine; an engine that cannot be reached is named in the error after the others are cleaned. */
   async removeByLabel(owner: string): Promise<{ containers: number; networks: number; volumes: number }> {
-    const results = await Promise.allSettled(this.all().map(({ engine }) => removeByLabel(owner, engine)));
+    const machines = this.all();
+    const results = await Promise.allSettled(machines.map(({ engine }) => removeByLabel(owner, engine)));
     const total = { containers: 0, networks: 0, volumes: 0 };
     const unreachable: string[] = [];
     results.forEach((result, index) => {
       if (result.status === "rejected") {
-        unreachable.push(`${this.all()[index]!.name} (${(result.reason as Error).message})`);
+        unreachable.push(`${machines[index]!.name} (${(result.reason as Error).message})`);
         return;
       }
       total.containers += result.value.containers;

@@ -180,7 +180,7 @@ export class RunningTopology {
     return new KitContainer(this.model.realtime.image)
       .onNetwork(this.networkName, name)
       .withName(`rk-${this.runId}-${name}`)
-      .withLabels({ [KIT_LABEL]: this.runId, [DRIVER_LABEL]: LOCAL_DRIVER, [SERVICE_LABEL]: name, [TOPOLOGY_LABEL]: "client" })
+      .withLabels(this.peerLabels(name))
       .withoutHealthCheck()
       .withCommand(command)
       .withCopyContentToContainer(files)
@@ -206,12 +206,17 @@ export class RunningTopology {
     return this.toolboxPromise;
   }
 
+  /** Labels of a container the harness adds beside the services: removed with the run, never taken for a service. */
+  private peerLabels(name: string): Record<string, string> {
+    return { [KIT_LABEL]: this.runId, [DRIVER_LABEL]: LOCAL_DRIVER, [SERVICE_LABEL]: name, [TOPOLOGY_LABEL]: "client" };
+  }
+
   private async startEdgeToolbox(): Promise<ServiceContainer> {
     const container = await this.engines.edge.createContainer({
       name: `rk-${this.runId}-toolbox`,
       Image: this.model.realtime.image,
       Cmd: ["sleep", "infinity"],
-      Labels: { [KIT_LABEL]: this.runId, [DRIVER_LABEL]: LOCAL_DRIVER, [SERVICE_LABEL]: "toolbox", [TOPOLOGY_LABEL]: "client" },
+      Labels: this.peerLabels("toolbox"),
       Healthcheck: { Test: ["NONE"] },
       HostConfig: { NetworkMode: this.networkName },
     });

@@ -53,6 +53,11 @@ export function readRuns(cwd = process.cwd()): RunRecord[] {
     });
 }
 
+/** The machines a run recorded in this folder was placed on; null for a run on the local engine or one not recorded here. */
+export function recordedHosts(runId: string, cwd = process.cwd()): HostSpec[] | null {
+  return readRuns(cwd).find((run) => run.runId === runId)?.hosts ?? null;
+}
+
 export function forgetRun(runId: string, cwd = process.cwd()): void {
   fs.rmSync(path.join(runsDir(cwd), `${runId}.json`), { force: true });
   fs.rmSync(path.join(runsDir(cwd), runId), { recursive: true, force: true });

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { DeploymentEngines } from "../../driver/hosts";
 import { deploymentContainers, followLogs, formatLine, jsonLine, readLogs, selectServices, type LogLine } from "../../driver/logs";
-import { processAlive, readRuns } from "../../driver/runs";
+import { processAlive, readRuns, recordedHosts } from "../../driver/runs";
 import { ConfigError } from "../../model/errors";
 import { action } from "../run";
 
@@ -27,7 +27,7 @@ export function register(program: Command): void {
         if (sinceSeconds !== undefined && !(Number.isInteger(sinceSeconds) && sinceSeconds > 0)) {
           throw new ConfigError("--since", `expected a whole number of seconds, at least 1 (got ${JSON.stringify(options.since)})`);
         }
-        const engines = new DeploymentEngines(readRuns().find((run) => run.runId === label)?.hosts ?? null);
+        const engines = new DeploymentEngines(recordedHosts(label));
         const found = await Promise.all(engines.all().map(({ engine }) => deploymentContainers(engine, label)));
         const containers = selectServices(found.flat(), service, label);
         const width = Math.max(...containers.map((entry) => entry.service.length));

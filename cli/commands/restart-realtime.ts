@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { rollingRestart } from "../../driver/rolling-restart";
-import { readRuns } from "../../driver/runs";
+import { readRuns, recordedHosts } from "../../driver/runs";
 import { ConfigError } from "../../model/errors";
 import { action, collect } from "../run";
 
@@ -21,7 +21,7 @@ export function register(program: Command): void {
     .action(
       action(async (options: { run?: string; node: string[]; stopTimeout: string }) => {
         const runId = options.run ?? onlyRecordedRun();
-        if (readRuns().find((run) => run.runId === runId)?.hosts) {
+        if (recordedHosts(runId)) {
           throw new ConfigError(
             "--run",
             `${runId} runs over several hosts, where a node's new instance would need the port its old instance publishes on that machine until the switch; rolling restarts work on one Docker engine only for now (across hosts: \`down\`, then \`up\`)`,

@@ -4,12 +4,12 @@ import type { Socket } from "socket.io-client";
 import { HaproxyRuntime } from "../../driver/haproxy-runtime";
 import { readLogs } from "../../driver/logs";
 import { DeploymentEngines } from "../../driver/hosts";
+import { leftovers } from "../multi-host/hosts";
 import { freePorts } from "../../driver/ports";
 import type { RunningTopology } from "../../driver/running";
 import { connect, describeError, request, SOCKET_IO_DEFAULT_BACKOFF, whoami, type Transport } from "../../driver/socket-client";
 import { newRunId, startTopology } from "../../driver/start";
 import { waitFor } from "../../driver/wait";
-import { KIT_LABEL } from "../../model/labels";
 import { loadModel } from "../../model/load";
 import type { Model } from "../../model/model";
 
@@ -83,10 +83,8 @@ export function useFaultTopology(sets: string[], options: { configFile?: string;
     await closeFleets();
     await engines.removeByLabel(runId);
     live.delete(runId);
-    const filters = JSON.stringify({ label: [`${KIT_LABEL}=${runId}`] });
-    for (const { name, engine } of engines.all()) {
-      const left = (await engine.listContainers({ all: true, filters })).length + (await engine.listNetworks({ filters })).length;
-      if (left > 0) throw new Error(`${left} container(s)/network(s) of ${runId} survived teardown on ${name}`);
+    for (const [name, left] of Object.entries(await leftovers(engines, runId))) {
+      if (left > 0) throw new Error(`${left} container(s)/network(s)/volume(s) of ${runId} survived teardown on ${name}`);
     }
   });
   afterEach(closeFleets);

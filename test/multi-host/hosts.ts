@@ -1,6 +1,8 @@
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import type { DeploymentEngines } from "../../driver/hosts";
+import { KIT_LABEL } from "../../model/labels";
 
 /**
  * The test hosts of test-hosts.sh (network namespaces of this machine, each with its own address
@@ -50,4 +52,15 @@ export function useTestHosts(onStarted: (ms: number) => void = () => undefined):
 export function setHostLink(host: string, state: "down" | "up"): void {
   const result = spawnSync("ip", ["link", "set", `rkth-${host}`, state], { encoding: "utf8" });
   if (result.status !== 0) throw new Error(`ip link set rkth-${host} ${state}: ${result.stderr}`);
+}
+
+/** What is left of a run on each of its engines: containers, networks and volumes carrying its label, by machine. */
+export async function leftovers(engines: DeploymentEngines, runId: string): Promise<Record<string, number>> {
+  const filters = JSON.stringify({ label: [`${KIT_LABEL}=${runId}`] });
+  const counts: Record<string, number> = {};
+  for (const { name, engine } of engines.all()) {
+    const [containers, networks, volumes] = await Promise.all([engine.listContainers({ all: true, filters }), engine.listNetworks({ filters }), engine.listVolumes({ filters })]);
+    counts[name] = containers.length + networks.length + (volumes.Volumes ?? []).length;
+  }
+  return counts;
 }

@@ -10,15 +10,14 @@ import type { RunningTopology } from "../../driver/running";
 import { request, whoami } from "../../driver/socket-client";
 import { startTopology } from "../../driver/start";
 import { waitFor } from "../../driver/wait";
-import { DRIVER_LABEL, KIT_LABEL, LOCAL_DRIVER } from "../../model/labels";
+import { DRIVER_LABEL, LOCAL_DRIVER } from "../../model/labels";
 import { CROSS_HOST_PORTS } from "../../model/layout";
 import { loadModel } from "../../model/load";
-import type { HostSpec } from "../../model/model";
 import { runCli, spawnCli } from "../cli-process";
 import { client, closeClients, connectedClient, measure } from "../integration/clients";
 import { nextChat, redisRequiresPassword } from "../integration/checks";
 import { useTempDir } from "../temp-dir";
-import { CLIENT_ADDRESSES, EDGE_ADDRESS, TEST_HOSTS_STATE, THREE_HOSTS_CONFIG, testHosts, useTestHosts } from "./hosts";
+import { CLIENT_ADDRESSES, EDGE_ADDRESS, leftovers, TEST_HOSTS_STATE, THREE_HOSTS_CONFIG, testHosts, useTestHosts } from "./hosts";
 
 /**
  * multi-node over three Docker engines: test hosts in network namespaces of this machine, each
@@ -27,17 +26,6 @@ import { CLIENT_ADDRESSES, EDGE_ADDRESS, TEST_HOSTS_STATE, THREE_HOSTS_CONFIG, t
  */
 const CONFIG = THREE_HOSTS_CONFIG;
 const EDGE = EDGE_ADDRESS;
-
-/** What is left of a run on each host's engine (containers, networks, volumes carrying its label). */
-async function leftovers(hosts: HostSpec[], runId: string): Promise<Record<string, number>> {
-  const filters = JSON.stringify({ label: [`${KIT_LABEL}=${runId}`] });
-  const counts: Record<string, number> = {};
-  for (const { name, engine } of new DeploymentEngines(hosts).all()) {
-    const [containers, networks, volumes] = await Promise.all([engine.listContainers({ all: true, filters }), engine.listNetworks({ filters }), engine.listVolumes({ filters })]);
-    counts[name] = containers.length + networks.length + (volumes.Volumes ?? []).length;
-  }
-  return counts;
-}
 
 describe("multi-node over three Docker engines (test hosts in network namespaces)", function () {
   useTestHosts((ms) => measure("test-hosts-start", ms, "ms", "test-hosts.sh start: three namespaces, three dockerds, images loaded, sshd"));
@@ -81,7 +69,7 @@ describe("multi-node over three Docker engines (test hosts in network namespaces
         assert.equal(down.code, 0, down.stdout + down.stderr);
         assert.equal(await up.stop(), 0, up.output());
         const hosts = loadModel({ topology: "multi-node", configFile: CONFIG }).placement!.hosts;
-        assert.deepEqual(await leftovers(hosts, runId), { edge: 0, node2: 0, node3: 0 });
+        assert.deepEqual(await leftovers(new DeploymentEngines(hosts), runId), { edge: 0, node2: 0, node3: 0 });
       } finally {
         await up.stop();
       }
@@ -104,7 +92,7 @@ describe("multi-node over three Docker engines (test hosts in network namespaces
       if (!t) return;
       const hosts = t.model.placement!.hosts;
       await t.stop();
-      assert.deepEqual(await leftovers(hosts, t.runId), { edge: 0, node2: 0, node3: 0 }, "stop() removes the run from every host");
+      assert.deepEqual(await leftovers(new DeploymentEngines(hosts), t.runId), { edge: 0, node2: 0, node3: 0 }, "stop() removes the run from every host");
     });
 
     it("every service runs on its host's engine and publishes exactly what the plan says (Redis and the nodes on their private address only)", async function () {
