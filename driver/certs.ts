@@ -18,10 +18,10 @@ export interface TestCertificates {
  * A throwaway CA and a server certificate it signed, for local deployments and tests: clients
  * verify TLS for real against `caCert` instead of switching verification off.
  */
-export async function createTestCertificates(hostnames: string[], validDays = 7): Promise<TestCertificates> {
+export async function createTestCertificates(hostnames: string[], validDays = 7, caName = "realtime-kit throwaway CA"): Promise<TestCertificates> {
   const notBeforeDate = new Date(Date.now() - 60_000);
   const notAfterDate = new Date(Date.now() + validDays * 86_400_000);
-  const generated = await generate([{ name: "commonName", value: "realtime-kit throwaway CA" }], {
+  const generated = await generate([{ name: "commonName", value: caName }], {
     keyType: "ec",
     curve: "P-256",
     algorithm: "sha256",

@@ -7,7 +7,7 @@ import { ConfigError } from "../model/errors";
 import { DRIVER_LABEL, KIT_LABEL, LOCAL_DRIVER, SERVICE_LABEL, TOPOLOGY_LABEL } from "../model/labels";
 import type { Model } from "../model/model";
 import { deploymentParts } from "../plan/roles";
-import { hasRedis, newDeploymentSecrets, secretEnvOf, type DeploymentSecrets } from "../plan/secrets";
+import { secretEnvOf, type DeploymentSecrets } from "../plan/secrets";
 import { tlsMaterial, type TlsMaterial } from "./certs";
 import { logsOf } from "./engine";
 import { execIn, serviceContainerOf, type ServiceContainer } from "./exec";
@@ -16,6 +16,7 @@ import { DeploymentEngines, UnreachableEngineError } from "./hosts";
 import { confinementHostConfig, KitContainer, portBindings } from "./kit-container";
 import { assertPortsFree } from "./ports";
 import { RunningTopology } from "./running";
+import { newDeploymentSecrets } from "./secrets";
 import { internalUrlsOf, urlsOf } from "./urls";
 import { fillServiceVolumes, type ServiceMount } from "./volumes";
 import { waitFor } from "./wait";
@@ -73,7 +74,7 @@ export async function startTopology(model: Model, options: StartOptions = {}): P
 
   const tls = await tlsMaterial(deployment);
   // Made here, per deployment, and given only to the containers that need it (plan/secrets.ts).
-  const secrets = newDeploymentSecrets(hasRedis(deployment.services));
+  const secrets = await newDeploymentSecrets(deployment.services);
   const networkName = `rk-${runId}`;
   const containers = new Map<string, ServiceContainer>();
   try {

@@ -5,13 +5,14 @@ import { IMAGE_NAMES, REALTIME_ROUTES } from "../model/layout";
 import { DRIVER_LABEL, KIT_LABEL, LOCAL_DRIVER } from "../model/labels";
 import type { Model } from "../model/model";
 import { planDeployment } from "../render/deployment";
-import { newDeploymentSecrets, REDIS_PASSWORD_VARIABLE, secretEnvOf, type DeploymentSecrets } from "../plan/secrets";
+import { REDIS_PASSWORD_VARIABLE, secretEnvOf, type DeploymentSecrets } from "../plan/secrets";
 import { kitImage, type ServiceSpec } from "../plan/services";
 import { docker, logsOf, removeByLabel } from "./engine";
 import { execIn } from "./exec";
 import { imageHealthCheck, shellCommand, type ImageHealthCheck } from "./health";
 import { httpRequest } from "./http";
 import { engineIoHandshake, type EngineIoOpen } from "./probe";
+import { newRedisPassword } from "./secrets";
 import { connect, connected } from "./socket-client";
 import { sleep, waitFor } from "./wait";
 
@@ -125,7 +126,7 @@ export async function verifyImage(model: Model, service: ServiceSpec, onStep: (s
       (await step(`starts and answers GET ${healthPath} on PORT=${port}`, async () => {
         const network = await docker.createNetwork({ Name: `rk-${owner}`, Labels: labels });
         // A Redis with a password of its own, as the kit deploys one.
-        const secrets = newDeploymentSecrets(service.env.REDIS_URL !== undefined);
+        const secrets: DeploymentSecrets = { redisPassword: service.env.REDIS_URL !== undefined ? newRedisPassword() : null, redisTls: null };
         if (service.env.REDIS_URL) await startRedis(owner, labels, new URL(service.env.REDIS_URL).hostname, secrets);
         container = await docker.createContainer({
           Image: image,

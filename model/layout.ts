@@ -28,6 +28,8 @@ export const INTERNAL_PORTS = {
   /** stunnel: TLS entry. */
   stunnel: 8443,
   redis: 6379,
+  /** Redis's TLS port: the one the edge host publishes for realtime nodes on other machines. */
+  redisTls: 6380,
   /** Prometheus (metrics.prometheus): query API and web UI, published on the loopback address only. */
   prometheus: 9090,
 } as const;
@@ -36,7 +38,7 @@ export const INTERNAL_PORTS = {
  * multi-node over several hosts: ports a service on another machine than the edge publishes on
  * that machine's private address (never on every interface), so the edge can reach it.
  * Realtime node i listens on 18080 + i, app node i on 13000 + i (i from 1); Redis, on the edge
- * host, on 6379 for realtime nodes elsewhere. With metrics.prometheus, realtime node i's metrics
+ * host, on 6379 for realtime nodes elsewhere (Redis's TLS port behind it). With metrics.prometheus, realtime node i's metrics
  * port on 19464 + i, for the Prometheus server on the edge host.
  */
 export const CROSS_HOST_PORTS = {
@@ -53,6 +55,8 @@ export const CONTAINER_PATHS = {
   nginxConfig: `${CONFIG_DIR}/nginx.conf`,
   stunnelConfig: `${CONFIG_DIR}/stunnel.conf`,
   prometheusConfig: `${CONFIG_DIR}/prometheus.yml`,
+  /** Redis's certificate and key, written at start from its environment to a tmpfs only Redis reads (images/redis). */
+  redisTlsDir: "/run/redis-tls",
   /** Prometheus's time series: a volume of the deployment, kept when the container is replaced. */
   prometheusData: "/var/lib/prometheus/metrics2",
   /** Certificate chain (PEM). HAProxy finds the key beside it as `<cert>.key`. */

@@ -1,5 +1,6 @@
 import { CONTAINER_PATHS, type ImageName } from "../model/layout";
 import type { Model } from "../model/model";
+import { redisCrossHost } from "./names";
 
 /**
  * How a container is confined. The kit's own images run with a read-only root filesystem,
@@ -24,6 +25,7 @@ export interface Confinement {
  */
 export const IMAGE_USERS = {
   haproxy: { uid: 100, gid: 101 },
+  redis: { uid: 100, gid: 101 },
 } as const;
 
 const MIB = 1024 * 1024;
@@ -43,6 +45,11 @@ export function confinementOf(role: ImageName, image: string, kitImage: string, 
     // TLS) it stays root-owned: with every capability dropped root writes only where it owns.
     const owner = startsAsRoot ? "mode=0755" : `uid=${IMAGE_USERS.haproxy.uid},gid=${IMAGE_USERS.haproxy.gid},mode=0770`;
     tmpfs[dirOf(CONTAINER_PATHS.haproxyRuntimeSocket)] = `${TMPFS_BASE},size=1m,${owner}`;
+  }
+  if (role === "redis" && redisCrossHost(model)) {
+    // Redis reads its TLS certificate and key from files: written at start (start-redis.sh) to
+    // memory only Redis's user can read, never to the image or a volume.
+    tmpfs[CONTAINER_PATHS.redisTlsDir] = `${TMPFS_BASE},size=1m,uid=${IMAGE_USERS.redis.uid},gid=${IMAGE_USERS.redis.gid},mode=0700`;
   }
   return {
     readOnlyRootFs: true,

@@ -70,11 +70,13 @@ export function redisCrossHost(model: Model): boolean {
 
 /**
  * Redis URL a realtime node uses: by name on the deployment's network, by the edge host's address
- * from another machine. `null` asks for the URL shared by the nodes beside Redis.
+ * over TLS from another machine (the hosts' network is not the deployment's own: the node verifies
+ * Redis's certificate, and no one on the way reads the password or the broadcasts). `null` asks for
+ * the URL shared by the nodes beside Redis.
  */
 export function redisUrlFor(model: Model, node: PoolMember | null): string {
   const edge = edgeHost(model);
-  return node?.crossHost && edge ? `redis://${edge.address}:${CROSS_HOST_PORTS.redis}` : `redis://redis:${INTERNAL_PORTS.redis}`;
+  return node?.crossHost && edge ? `rediss://${edge.address}:${CROSS_HOST_PORTS.redis}` : `redis://redis:${INTERNAL_PORTS.redis}`;
 }
 
 /**

@@ -1,23 +1,32 @@
-import crypto from "node:crypto";
 import type { ServiceSpec } from "./services";
 
 /**
  * Secrets the plan names but never holds: they are made per deployment by the driver (a random
- * password from `up`, a RandomPassword kept secret in the Pulumi state) and added to the
- * containers' environment at deploy time, so no generated file, golden file or log carries them.
+ * password and a throwaway CA from `up`, a RandomPassword and @pulumi/tls resources kept secret in
+ * the Pulumi state) and added to the containers' environment at deploy time, so no generated file,
+ * golden file or log carries them.
  */
 export interface DeploymentSecrets {
   /** The password the deployment's Redis requires; null where there is no Redis. */
   redisPassword: string | null;
+  /** TLS of the port Redis publishes for realtime nodes on other machines; null where Redis is reached on one machine only. */
+  redisTls: RedisTls | null;
 }
 
-/** New secrets for a deployment that runs a Redis (`withRedis`) or not: what the local driver and verify-image use. */
-export function newDeploymentSecrets(withRedis: boolean): DeploymentSecrets {
-  return { redisPassword: withRedis ? crypto.randomBytes(24).toString("base64url") : null };
+/** Redis's certificate and key (PEM), and the CA that signed it, which the nodes that reach Redis across machines trust. */
+export interface RedisTls {
+  caCert: string;
+  cert: string;
+  key: string;
 }
 
 /** The variable that carries the Redis password to Redis and to the adapters of the realtime nodes. */
 export const REDIS_PASSWORD_VARIABLE = "REDIS_PASSWORD";
+/** Redis's certificate and key (PEM): Redis serves TLS on its cross-host port when they are given. */
+export const REDIS_TLS_CERT_VARIABLE = "REDIS_TLS_CERT";
+export const REDIS_TLS_KEY_VARIABLE = "REDIS_TLS_KEY";
+/** The CA (PEM) a node reaching Redis at a rediss:// URL verifies Redis's certificate against. */
+export const REDIS_TLS_CA_VARIABLE = "REDIS_TLS_CA";
 
 /** Whether the service needs the Redis password: Redis itself, and every node given REDIS_URL. */
 export function needsRedisPassword(spec: ServiceSpec): boolean {
@@ -29,7 +38,26 @@ export function hasRedis(services: readonly ServiceSpec[]): boolean {
   return services.some((spec) => spec.role === "redis");
 }
 
+/**
+ * The addresses Redis's certificate must name: the private address the edge host publishes Redis
+ * on for realtime nodes on other machines (they verify it as rediss://<address>). Null when no
+ * node reaches Redis across machines: on one machine Redis is on the deployment's network only.
+ */
+export function redisTlsAddresses(services: readonly ServiceSpec[]): string[] | null {
+  const published = services.find((spec) => spec.role === "redis")?.publish.flatMap((port) => (port.hostIp ? [port.hostIp] : [])) ?? [];
+  return published.length > 0 ? published : null;
+}
+
 /** The secret variables a service gets on top of its planned environment. */
 export function secretEnvOf(spec: ServiceSpec, secrets: DeploymentSecrets): Record<string, string> {
-  return needsRedisPassword(spec) && secrets.redisPassword !== null ? { [REDIS_PASSWORD_VARIABLE]: secrets.redisPassword } : {};
+  const env: Record<string, string> = {};
+  if (needsRedisPassword(spec) && secrets.redisPassword !== null) env[REDIS_PASSWORD_VARIABLE] = secrets.redisPassword;
+  if (secrets.redisTls !== null) {
+    if (spec.role === "redis") {
+      env[REDIS_TLS_CERT_VARIABLE] = secrets.redisTls.cert;
+      env[REDIS_TLS_KEY_VARIABLE] = secrets.redisTls.key;
+    }
+    if (spec.env.REDIS_URL?.startsWith("rediss://")) env[REDIS_TLS_CA_VARIABLE] = secrets.redisTls.caCert;
+  }
+  return env;
 }

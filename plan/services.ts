@@ -92,7 +92,7 @@ export function planServices(model: Model, realtimeEnv: Record<string, string>):
     const edgeAddress = edgeHost(model)?.address;
     const publish: PublishedPort[] =
       edgeAddress !== undefined && redisCrossHost(model)
-        ? [{ name: "cross-host", hostIp: edgeAddress, hostPort: CROSS_HOST_PORTS.redis, containerPort: INTERNAL_PORTS.redis }]
+        ? [{ name: "cross-host", hostIp: edgeAddress, hostPort: CROSS_HOST_PORTS.redis, containerPort: INTERNAL_PORTS.redisTls }]
         : [];
     service({ name: "redis", role: "redis", image: kitImage("redis"), port: INTERNAL_PORTS.redis, publish });
   }

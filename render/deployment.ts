@@ -40,6 +40,6 @@ export function planDeployment(model: Model): Deployment {
 function envFileHeader(model: Model): string {
   const remote = model.realtime.adapter !== "memory" ? realtimeMembers(model).find((node) => node.crossHost !== null) : undefined;
   return remote
-    ? `Environment of every realtime node (topology ${model.topology}); each node also gets NODE_ID, and nodes on other hosts than the edge use REDIS_URL=${redisUrlFor(model, remote)}.`
+    ? `Environment of every realtime node (topology ${model.topology}); each node also gets NODE_ID, and nodes on other hosts than the edge use REDIS_URL=${redisUrlFor(model, remote)} (TLS, verified against the deployment's own CA, given as REDIS_TLS_CA at deploy time).`
     : `Environment of every realtime node (topology ${model.topology}); each node also gets NODE_ID.`;
 }

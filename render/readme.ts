@@ -54,7 +54,8 @@ function machinesSection(placement: Placement, services: ServiceSpec[]): string[
     "",
     `Services on the same machine share a private Docker network and reach each other by service name. The edge host (${placement.hosts[0].name})`,
     "reaches a pool member on another machine at the cross-host port it publishes on that machine's private address,",
-    "and realtime nodes elsewhere reach Redis at the port the edge host publishes on its own private address.",
+    "and realtime nodes elsewhere reach Redis over TLS at the port the edge host publishes on its own private address",
+    "(Redis's certificate is signed by a CA made for the deployment; the nodes trust that CA only, and still send Redis's password).",
     "Only the entry ports are published on every interface; keep cross-host ports reachable from the other hosts only.",
   ];
 }

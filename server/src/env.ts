@@ -23,6 +23,8 @@ export interface KitEnv {
   redisUrl: string | null;
   /** REDIS_PASSWORD: the password the kit's Redis requires (kept out of REDIS_URL, so that logging the URL shows no secret). */
   redisPassword: string | null;
+  /** REDIS_TLS_CA: the CA (PEM) a rediss:// REDIS_URL's certificate must chain to; null trusts Node's default CAs. */
+  redisTlsCa: string | null;
   /** ADAPTER: which Socket.IO adapter the deployment chose. */
   adapter: AdapterKind;
   /** CONNECTION_STATE_RECOVERY: clients that reconnect within 2 minutes get their missed events. */
@@ -121,6 +123,12 @@ export function readKitEnv(env: Env = process.env): KitEnv {
     if (scheme !== "redis:" && scheme !== "rediss:") throw new KitEnvError(`REDIS_URL must be redis://host:port[/db], got ${JSON.stringify(redisUrl)}`);
   }
 
+  const redisTlsCa = envString(env, "REDIS_TLS_CA") ?? null;
+  if (redisTlsCa !== null) {
+    if (!redisTlsCa.includes("-----BEGIN CERTIFICATE-----")) throw new KitEnvError("REDIS_TLS_CA must be a PEM certificate (-----BEGIN CERTIFICATE-----...), the CA that signed Redis's certificate");
+    if (redisUrl === null || !redisUrl.startsWith("rediss:")) throw new KitEnvError("REDIS_TLS_CA is given but REDIS_URL is not rediss://...: TLS to Redis needs a rediss:// URL");
+  }
+
   const stickyCookie = envString(env, "STICKY_COOKIE") ?? null;
   if (stickyCookie !== null && !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(stickyCookie)) {
     throw new KitEnvError(`STICKY_COOKIE must be a cookie name token, got ${JSON.stringify(stickyCookie)}`);
@@ -147,6 +155,7 @@ export function readKitEnv(env: Env = process.env): KitEnv {
     sessionIdPrefix,
     redisUrl,
     redisPassword: env.REDIS_PASSWORD || null,
+    redisTlsCa,
     adapter,
     connectionStateRecovery: envFlag(env, "CONNECTION_STATE_RECOVERY"),
     metricsPort: envPort(env, "METRICS_PORT"),

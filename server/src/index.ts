@@ -22,7 +22,7 @@ export { answerHealth, keepAliveBehindProxies, listenOn, NodeLifecycle, refuseWh
 export { errorMessage, jsonLogger, type Logger } from "./log";
 export { logConnections } from "./connection-log";
 export { originCheck, prefixSessionIds, SOCKET_IO_PATH, socketIoOptions } from "./options";
-export { connectRedisAdapter } from "./adapter";
+export { connectRedisAdapter, type RedisSettings } from "./adapter";
 export { startMetrics } from "./metrics-port";
 export type { RedisAdapterLink, RedisClient, RedisState } from "./redis";
 

@@ -61,7 +61,7 @@ export function createKitServer(options: KitServerOptions = {}): KitServer {
   const io = new Server(httpServer, { ...socketIoOptions(env), ...options.serverOptions });
   prefixSessionIds(io, env.sessionIdPrefix);
   if (options.logConnections ?? true) logConnections(io, log);
-  const redis = env.redisUrl ? connectRedisAdapter({ redisUrl: env.redisUrl, redisPassword: env.redisPassword, adapter: env.adapter }, log) : null;
+  const redis = env.redisUrl ? connectRedisAdapter({ redisUrl: env.redisUrl, redisPassword: env.redisPassword, redisTlsCa: env.redisTlsCa, adapter: env.adapter }, log) : null;
   redis?.install(io);
 
   // Socket.IO answers /socket.io/ from its own "request" listener; ours answers the rest.

@@ -132,11 +132,15 @@ export class RedisAdapterLink {
     kind: AdapterKind,
     private readonly log: Logger,
     password: string | null = null,
+    tlsCa: string | null = null,
   ) {
     // The adapter package first: a missing one is refused before any connection is opened.
     const pubSub = kind === "redis" ? adapterPackage<PubSubAdapterModule>(kind) : null;
     const streams = kind === "redis-streams" ? adapterPackage<StreamsAdapterModule>(kind) : null;
-    this.client = createClient({ url, ...(password ? { password } : {}), socket: { connectTimeout: 2000, reconnectStrategy: reconnectDelay } });
+    // rediss:// is TLS with the server's certificate verified: against tlsCa (the deployment's own
+    // CA, REDIS_TLS_CA) when given, otherwise against Node's default CAs. Never unverified.
+    const tls = url.startsWith("rediss:") ? { tls: true as const, ...(tlsCa ? { ca: tlsCa } : {}) } : {};
+    this.client = createClient({ url, ...(password ? { password } : {}), socket: { connectTimeout: 2000, reconnectStrategy: reconnectDelay, ...tls } });
     this.track(this.client);
     // connect() must be called before the adapter subscribes; it resolves once Redis answers,
     // however long that takes (the reconnect strategy never gives up).

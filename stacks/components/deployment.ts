@@ -6,14 +6,14 @@ import { kitImage, type ServiceSpec } from "../../plan/services";
 import type { ImageName } from "../../model/layout";
 import type { Model } from "../../model/model";
 import { deploymentParts } from "../../plan/roles";
-import { hasRedis } from "../../plan/secrets";
+import { hasRedis, redisTlsAddresses, type DeploymentSecrets } from "../../plan/secrets";
 import { resolveDeploymentArgs, type RegistrySettings } from "../config";
 import type { ConfigInput } from "../../model/schema";
 import { EdgeProxies } from "./edge";
 import { DEFAULT_HOST, DeploymentHost } from "./host";
 import { PrometheusServer } from "./monitoring";
 import { AppPool, RealtimePool } from "./pools";
-import { SharedRedis } from "./redis";
+import { RedisCertificates, SharedRedis } from "./redis";
 import type { ServiceContext } from "./service";
 
 export interface RealtimeDeploymentArgs {
@@ -61,6 +61,8 @@ export class RealtimeDeployment extends pulumi.ComponentResource {
   readonly network: pulumi.Output<string>;
   /** The password Redis requires (a secret), for programs that reach the deployment's Redis themselves; null without Redis. */
   readonly redisPassword: pulumi.Output<string> | null;
+  /** The CA that signed Redis's certificate, for programs on other machines that reach Redis over TLS; null where Redis is not reached across machines. */
+  readonly redisCaCert: pulumi.Output<string> | null;
 
   constructor(name: string, args: RealtimeDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("realtime-kit:index:RealtimeDeployment", name, {}, opts);
@@ -91,7 +93,15 @@ export class RealtimeDeployment extends pulumi.ComponentResource {
     // Redis requires a password: made once and kept secret in the state (the same across updates),
     // given only to Redis and the realtime nodes (plan/secrets.ts).
     this.redisPassword = hasRedis(plan.services) ? new random.RandomPassword(`${name}-redis-password`, { length: 32, special: false }, { parent: this }).result : null;
-    const context: ServiceContext = { stack, plan, tls, hostOf, redisPassword: this.redisPassword };
+    // Across machines Redis's port is on the hosts' network: TLS with a CA of the deployment's own.
+    const redisTlsAt = redisTlsAddresses(plan.services);
+    const redisCertificates = redisTlsAt ? new RedisCertificates(`${name}-redis-tls`, { addresses: redisTlsAt }, { parent: this }) : null;
+    const redisTls = redisCertificates?.material ?? null;
+    this.redisCaCert = redisCertificates?.caCert ?? null;
+    const secrets: pulumi.Output<DeploymentSecrets> | null = this.redisPassword
+      ? pulumi.all([this.redisPassword, redisTls]).apply(([redisPassword, material]) => ({ redisPassword, redisTls: material ?? null }))
+      : null;
+    const context: ServiceContext = { stack, plan, tls, hostOf, secrets };
     const { redis, realtime, app, edge, monitoring } = deploymentParts(plan.services);
 
     // Redis before the realtime nodes (they connect at start); the front door last, so that when

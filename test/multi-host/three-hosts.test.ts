@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
+import tls from "node:tls";
 import os from "node:os";
 import path from "node:path";
 import Docker from "dockerode";
@@ -12,6 +13,7 @@ import { startTopology } from "../../driver/start";
 import { waitFor } from "../../driver/wait";
 import { DRIVER_LABEL, LOCAL_DRIVER } from "../../model/labels";
 import { CROSS_HOST_PORTS } from "../../model/layout";
+import { REDIS_PASSWORD_VARIABLE, REDIS_TLS_CA_VARIABLE } from "../../plan/secrets";
 import { loadModel } from "../../model/load";
 import { runCli, spawnCli } from "../cli-process";
 import { client, closeClients, connectedClient, measure } from "../integration/clients";
@@ -148,17 +150,39 @@ describe("multi-node over three Docker engines (test hosts in network namespaces
       assert.ok(entries.some((entry) => entry.id === ack.id && entry.text === text), "the late joiner's history holds the message");
     });
 
-    it("Redis, published on the edge's private address for the other hosts, refuses a client without the password there too", async function () {
-      const reply = await new Promise<string>((resolve, reject) => {
+    it("Redis, published on the edge's private address for the other hosts, speaks only TLS there, with a certificate from the deployment's own CA, and still asks for the password", async function () {
+      const envOf = async (service: string) => ((await (await t.engineContainer(service)).inspect()).Config.Env ?? []);
+      const valueOf = (env: string[], name: string) => env.find((entry) => entry.startsWith(`${name}=`))?.slice(name.length + 1);
+      const ca = valueOf(await envOf("realtime-2"), REDIS_TLS_CA_VARIABLE);
+      const password = valueOf(await envOf("redis"), REDIS_PASSWORD_VARIABLE);
+      assert.ok(ca?.includes("BEGIN CERTIFICATE") && password, "the remote node is given the deployment's CA");
+
+      // In clear, Redis's cross-host port answers no command: a stranger reads nothing and writes nothing.
+      const inClear = await new Promise<string>((resolve, reject) => {
         const socket = net.connect({ host: EDGE, port: CROSS_HOST_PORTS.redis }, () => socket.write("PUBLISH socket.io#/# from-a-stranger\r\n"));
-        socket.setTimeout(5000, () => reject(new Error("no answer from Redis")));
-        socket.once("data", (data) => {
-          socket.destroy();
-          resolve(data.toString());
-        });
-        socket.once("error", reject);
+        let got = "";
+        socket.setTimeout(5000, () => reject(new Error("Redis held a plaintext connection open for 5 s")));
+        socket.on("data", (data) => (got += data.toString("latin1")));
+        socket.once("close", () => resolve(got));
+        socket.once("error", () => resolve(got));
       });
-      assert.match(reply, /^-NOAUTH/, `a stranger on the hosts' network is refused, got: ${reply.trim()}`);
+      assert.doesNotMatch(inClear, /^[+\-:]/, `a plaintext client got a Redis reply: ${JSON.stringify(inClear)}`);
+
+      // Only a client that does not check who answers would talk to it without the CA: Node's default trust refuses it.
+      await assert.rejects(redisOverTls({ host: EDGE, port: CROSS_HOST_PORTS.redis }, ["PING"]), /self-signed certificate|unable to verify|unable to get local issuer/);
+
+      // With the CA, the certificate verifies for the edge's address; Redis still wants the password.
+      assert.deepEqual(await redisOverTls({ host: EDGE, port: CROSS_HOST_PORTS.redis, ca }, ["PUBLISH socket.io#/# from-a-stranger"]), ["-NOAUTH Authentication required."]);
+      assert.deepEqual(await redisOverTls({ host: EDGE, port: CROSS_HOST_PORTS.redis, ca }, [`AUTH ${password}`, "PING"]), ["+OK", "+PONG"]);
+      // The remote nodes' adapters are connected through it (the chat above crossed it); each logged so.
+      for (const node of ["realtime-1", "realtime-2"]) assert.match(await t.logs(node), /redis ready/, `${node}'s adapter is connected over TLS`);
+
+      // The key is written to Redis's tmpfs, readable by Redis's user alone, and gone from its process's environment.
+      const files = await t.exec("redis", ["stat", "-c", "%n %a %U", "/run/redis-tls/redis.key"]);
+      assert.equal(files.output.trim(), "/run/redis-tls/redis.key 600 redis");
+      const environ = await t.exec("redis", ["bash", "-c", "tr '\\0' '\\n' < /proc/1/environ | cut -d= -f1"]);
+      assert.doesNotMatch(environ.output, /REDIS_TLS_KEY/, "Redis's process environment holds no key");
+      for (const service of t.deployment.services) assert.doesNotMatch(await t.logs(service.name), /PRIVATE KEY/, `${service.name}'s log shows no key`);
       await redisRequiresPassword(t);
     });
   });
@@ -212,3 +236,28 @@ describe("multi-node over three Docker engines (test hosts in network namespaces
     });
   });
 });
+
+/** Sends Redis commands (inline form) one after another over TLS and returns each reply's first line. */
+function redisOverTls(options: tls.ConnectionOptions, commands: string[]): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const replies: string[] = [];
+    let buffered = "";
+    const socket = tls.connect(options, () => socket.write(`${commands[0]}\r\n`));
+    socket.setTimeout(5000, () => socket.destroy(new Error(`no answer from Redis after ${JSON.stringify(replies)}`)));
+    socket.on("data", (data) => {
+      buffered += data.toString();
+      let end: number;
+      while ((end = buffered.indexOf("\r\n")) >= 0) {
+        replies.push(buffered.slice(0, end));
+        buffered = buffered.slice(end + 2);
+        if (replies.length === commands.length) {
+          socket.end();
+          resolve(replies);
+          return;
+        }
+        socket.write(`${commands[replies.length]}\r\n`);
+      }
+    });
+    socket.once("error", reject);
+  });
+}

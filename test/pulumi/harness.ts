@@ -44,9 +44,18 @@ export const TYPES = {
   image: "docker:index/image:Image",
   remoteImage: "docker:index/remoteImage:RemoteImage",
   randomPassword: "random:index/randomPassword:RandomPassword",
+  tlsPrivateKey: "tls:index/privateKey:PrivateKey",
+  tlsSelfSignedCert: "tls:index/selfSignedCert:SelfSignedCert",
+  tlsCertRequest: "tls:index/certRequest:CertRequest",
+  tlsLocallySignedCert: "tls:index/locallySignedCert:LocallySignedCert",
   network: "docker:index/network:Network",
   provider: "pulumi:providers:docker",
 } as const;
+
+/** A PEM block whose body names the mock resource it came from. */
+export function mockPem(block: string, name: string): string {
+  return `-----BEGIN ${block}-----\nmock ${name}\n-----END ${block}-----\n`;
+}
 
 /** Records every registration; gives images and containers the outputs the real provider would. */
 export class RecordingMocks implements pulumi.runtime.Mocks {
@@ -63,6 +72,10 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     if (args.type === TYPES.image) state.repoDigest = `sha256:built-${args.name}`;
     if (args.type === TYPES.remoteImage) state.imageId = `sha256:pulled-${args.name}`;
     if (args.type === TYPES.randomPassword) state.result = `mock-password-of-${args.name}`;
+    // @pulumi/tls: a stand-in PEM naming the resource, so a test can follow which one went where.
+    if (args.type === TYPES.tlsPrivateKey) state.privateKeyPem = mockPem("PRIVATE KEY", args.name);
+    if (args.type === TYPES.tlsSelfSignedCert || args.type === TYPES.tlsLocallySignedCert) state.certPem = mockPem("CERTIFICATE", args.name);
+    if (args.type === TYPES.tlsCertRequest) state.certRequestPem = mockPem("CERTIFICATE REQUEST", args.name);
     const delay = this.slow[args.name];
     if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
     this.events.push(`created ${args.name}`);

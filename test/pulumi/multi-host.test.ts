@@ -4,10 +4,11 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { planDeployment } from "../../render/deployment";
-import { CONTAINER_PATHS, CROSS_HOST_PORTS } from "../../model/layout";
+import { CONTAINER_PATHS, CROSS_HOST_PORTS, INTERNAL_PORTS } from "../../model/layout";
+import { REDIS_TLS_CA_VARIABLE, REDIS_TLS_CERT_VARIABLE, REDIS_TLS_KEY_VARIABLE } from "../../plan/secrets";
 import { resolveModel } from "../../model/model";
 import { PROJECT_ROOT } from "../../stacks/config";
-import { isSecret, reveal, runProgram, TLS_SECRETS, TYPES, type Registered, type Run } from "./harness";
+import { isSecret, mockPem, reveal, runProgram, TLS_SECRETS, TYPES, type Registered, type Run } from "./harness";
 
 /** The tcp:// engine's TLS client files (only their PEM markers are checked before deploying). */
 const ENGINE_C_TLS = fs.mkdtempSync(path.join(os.tmpdir(), "rk-engine-c-tls-"));
@@ -135,12 +136,40 @@ describe("Pulumi program: multi-node over several hosts", () => {
     assert.deepEqual(published(run, "stunnel"), ["443->8443"]);
   });
 
-  it("Redis is published on the edge host's address for remote realtime nodes, which use it by address", async () => {
+  it("Redis is published on the edge host's address, TLS only, for remote realtime nodes, which use it by address over TLS", async () => {
     const run = await runProgram(SPREAD, TLS_SECRETS, "prod");
-    assert.deepEqual(published(run, "redis"), ["10.0.0.11:6379->6379"]);
-    assert.ok(reveal<string[]>(run.container("realtime-2").inputs.envs).includes("REDIS_URL=redis://10.0.0.11:6379"));
+    assert.deepEqual(published(run, "redis"), [`10.0.0.11:6379->${INTERNAL_PORTS.redisTls}`]);
+    assert.ok(reveal<string[]>(run.container("realtime-2").inputs.envs).includes("REDIS_URL=rediss://10.0.0.11:6379"));
     assert.ok(reveal<string[]>(run.container("realtime-1").inputs.envs).includes("REDIS_URL=redis://redis:6379"));
     assert.ok(reveal<string[]>(run.container("realtime-3").inputs.envs).includes("REDIS_URL=redis://redis:6379"));
+  });
+
+  it("Redis's TLS: a CA of the deployment's own (@pulumi/tls) signs a certificate for the edge address; Redis gets it and its key, remote nodes the CA, all secret", async () => {
+    const run = await runProgram(SPREAD, TLS_SECRETS, "prod");
+    const named = (type: string) => run.ofType(type).map((resource) => resource.name).sort();
+    assert.deepEqual(named(TYPES.tlsPrivateKey), ["realtime-kit-redis-tls-ca-key", "realtime-kit-redis-tls-key"]);
+    const ca = run.ofType(TYPES.tlsSelfSignedCert);
+    assert.equal(ca.length, 1);
+    assert.equal(ca[0]!.inputs.isCaCertificate, true);
+    assert.equal(reveal(ca[0]!.inputs.privateKeyPem), mockPem("PRIVATE KEY", "realtime-kit-redis-tls-ca-key"));
+    const request = run.ofType(TYPES.tlsCertRequest)[0]!;
+    assert.deepEqual(request.inputs.ipAddresses, ["10.0.0.11"], "the certificate names the address the nodes dial");
+    assert.equal(reveal(request.inputs.privateKeyPem), mockPem("PRIVATE KEY", "realtime-kit-redis-tls-key"));
+    const signed = run.ofType(TYPES.tlsLocallySignedCert)[0]!;
+    assert.equal(reveal(signed.inputs.caCertPem), mockPem("CERTIFICATE", "realtime-kit-redis-tls-ca"));
+    assert.ok(signed.inputs.earlyRenewalHours > 0 && signed.inputs.earlyRenewalHours < signed.inputs.validityPeriodHours, "renewed by an up before it expires");
+
+    const env = (service: string) => reveal<string[]>(run.container(service).inputs.envs);
+    assert.ok(env("redis").includes(`${REDIS_TLS_CERT_VARIABLE}=${mockPem("CERTIFICATE", "realtime-kit-redis-tls-cert")}`));
+    assert.ok(env("redis").includes(`${REDIS_TLS_KEY_VARIABLE}=${mockPem("PRIVATE KEY", "realtime-kit-redis-tls-key")}`));
+    assert.ok(!env("redis").some((entry) => entry.startsWith(`${REDIS_TLS_CA_VARIABLE}=`)));
+    assert.ok(env("realtime-2").includes(`${REDIS_TLS_CA_VARIABLE}=${mockPem("CERTIFICATE", "realtime-kit-redis-tls-ca")}`), "the remote node trusts the deployment's CA");
+    for (const beside of ["realtime-1", "realtime-3", "haproxy", "app-1"]) {
+      assert.ok(!env(beside).some((entry) => /^REDIS_TLS_/.test(entry)), `${beside} gets no Redis TLS material`);
+    }
+    assert.ok(isSecret(run.container("redis").inputs.envs) && isSecret(run.container("realtime-2").inputs.envs));
+    // Redis writes the files to a tmpfs only its user reads.
+    assert.match(String(run.container("redis").inputs.tmpfs[CONTAINER_PATHS.redisTlsDir]), /mode=0700/);
   });
 
   it("metrics.prometheus: Prometheus runs on the edge host on its loopback address; a remote realtime node publishes its metrics port on its private address, where Prometheus scrapes it", async () => {
@@ -163,9 +192,11 @@ describe("Pulumi program: multi-node over several hosts", () => {
     assert.deepEqual(published(without, "realtime-2"), ["10.0.0.12:18082->8080"]);
   });
 
-  it("with only the app spread out, Redis stays unpublished", async () => {
+  it("with only the app spread out, Redis stays unpublished, without TLS", async () => {
     const run = await runProgram({ ...SPREAD, realtime: { nodes: 2 } }, TLS_SECRETS, "prod");
     assert.deepEqual(published(run, "redis"), []);
+    assert.equal(run.ofType(TYPES.tlsPrivateKey).length, 0);
+    assert.equal(run.container("redis").inputs.tmpfs, undefined);
     assert.deepEqual(published(run, "realtime-1"), []);
     assert.deepEqual(published(run, "realtime-2"), []);
   });

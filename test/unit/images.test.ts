@@ -4,7 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { shellCommand } from "../../driver/health";
 import { DEFAULT_HEALTH_PATH, isEchoPath, isOwnPath, isSocketIoPath } from "../../images/realtime/src/paths";
-import { HEALTH_PATHS, INTERNAL_PORTS, REALTIME_ROUTES } from "../../model/layout";
+import { CONTAINER_PATHS, HEALTH_PATHS, INTERNAL_PORTS, REALTIME_ROUTES } from "../../model/layout";
 
 const IMAGES = path.resolve(__dirname, "../../images");
 
@@ -68,10 +68,16 @@ describe("images agree with model/layout.ts", () => {
     assert.deepEqual(exposed("realtime"), [INTERNAL_PORTS.realtime, INTERNAL_PORTS.realtimeMetrics]);
     assert.deepEqual(exposed("nginx"), [INTERNAL_PORTS.nginx]);
     assert.deepEqual(exposed("stunnel"), [INTERNAL_PORTS.stunnel]);
-    assert.deepEqual(exposed("redis"), [INTERNAL_PORTS.redis]);
+    assert.deepEqual(exposed("redis"), [INTERNAL_PORTS.redis, INTERNAL_PORTS.redisTls]);
     assert.deepEqual(exposed("prometheus"), [INTERNAL_PORTS.prometheus]);
     const haproxy = [INTERNAL_PORTS.haproxyHttp, INTERNAL_PORTS.haproxyRealtimeSplit, INTERNAL_PORTS.haproxyFromTls, INTERNAL_PORTS.haproxyTls, INTERNAL_PORTS.haproxyMonitor];
     assert.deepEqual(exposed("haproxy").sort(), haproxy.sort());
+  });
+
+  it("Redis serves TLS on the port the plan publishes across machines, from the tmpfs the plan mounts", () => {
+    const script = fs.readFileSync(path.join(IMAGES, "redis", "start-redis.sh"), "utf8");
+    assert.match(script, new RegExp(`--tls-port ${INTERNAL_PORTS.redisTls} `));
+    assert.match(script, new RegExp(`^  dir=${CONTAINER_PATHS.redisTlsDir}$`, "m"));
   });
 
   it("each image's HEALTHCHECK asks the health path the load balancer checks, on its own port", () => {

@@ -58,6 +58,7 @@ describe("@realtime-kit/server", () => {
         sessionIdPrefix: null,
         redisUrl: null,
         redisPassword: null,
+        redisTlsCa: null,
         adapter: "redis",
         connectionStateRecovery: false,
         metricsPort: null,
@@ -103,6 +104,8 @@ describe("@realtime-kit/server", () => {
       [{ ADAPTER: "postgres" }, /^ADAPTER must be "redis" or "redis-streams"/],
       [{ CONNECTION_STATE_RECOVERY: "maybe" }, /^CONNECTION_STATE_RECOVERY must be 1\/0/],
       [{ METRICS_PORT: "0" }, /^METRICS_PORT must be >= 1/],
+      [{ REDIS_URL: "rediss://10.0.0.11:6379", REDIS_TLS_CA: "not a pem" }, /^REDIS_TLS_CA must be a PEM certificate/],
+      [{ REDIS_URL: "redis://redis:6379", REDIS_TLS_CA: "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----" }, /^REDIS_TLS_CA is given but REDIS_URL is not rediss:/],
     ];
     for (const [env, message] of refused) {
       it(`refuses ${JSON.stringify(env)} with one error naming the variable`, () => {

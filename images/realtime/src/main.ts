@@ -20,7 +20,7 @@ function run(config: Config): void {
   const publicFiles = loadPublic(join(__dirname, "..", "public"));
   // The Redis client and adapters are loaded only when a Redis URL is set: a node without Redis
   // would carry several MB of their code and state for nothing.
-  const redis = config.redisUrl ? connectRedisAdapter({ redisUrl: config.redisUrl, redisPassword: config.redisPassword, adapter: config.adapter }, log) : null;
+  const redis = config.redisUrl ? connectRedisAdapter({ redisUrl: config.redisUrl, redisPassword: config.redisPassword, redisTlsCa: config.redisTlsCa, adapter: config.adapter }, log) : null;
   const proxy = config.appUpstream ? new UpstreamProxy(config.appUpstream, config.nodeId, config.maxHttpBufferSize) : null;
   const echo = new EchoServer(nodeId, config.maxHttpBufferSize);
   const lifecycle = new NodeLifecycle();
