@@ -51,16 +51,29 @@ function demultiplex(raw: Buffer): string {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-/** Removes every container, then every network and volume, carrying the kit's label with the given value. */
-export async function removeByLabel(owner: string, engine: Docker = docker): Promise<{ containers: number; networks: number; volumes: number }> {
+/** How many of a run's containers, networks and volumes one removal took away. */
+export interface RemovalCounts {
+  containers: number;
+  networks: number;
+  volumes: number;
+}
+
+export const NOTHING_REMOVED: RemovalCounts = Object.freeze({ containers: 0, networks: 0, volumes: 0 });
+
+/**
+ * Removes every container, then every network and volume, carrying the kit's label with the given
+ * value. Counts what this call removed: something another removal got to first is not counted twice.
+ */
+export async function removeByLabel(owner: string, engine: Docker = docker): Promise<RemovalCounts> {
   const filters = JSON.stringify({ label: [`${KIT_LABEL}=${owner}`] });
+  const removed = (removals: Promise<unknown>[]) => Promise.all(removals.map((removal) => removal.then(() => 1, () => 0))).then((ones) => ones.reduce((sum: number, one) => sum + one, 0));
   const containers = await engine.listContainers({ all: true, filters });
-  await Promise.all(containers.map((info) => engine.getContainer(info.Id).remove({ force: true, v: true }).catch(() => undefined)));
+  const containerCount = await removed(containers.map((info) => engine.getContainer(info.Id).remove({ force: true, v: true })));
   const networks = await engine.listNetworks({ filters });
-  await Promise.all(networks.map((info) => engine.getNetwork(info.Id).remove().catch(() => undefined)));
+  const networkCount = await removed(networks.map((info) => engine.getNetwork(info.Id).remove()));
   const { Volumes: volumes } = await engine.listVolumes({ filters });
-  await Promise.all((volumes ?? []).map((info) => engine.getVolume(info.Name).remove().catch(() => undefined)));
-  return { containers: containers.length, networks: networks.length, volumes: (volumes ?? []).length };
+  const volumeCount = await removed((volumes ?? []).map((info) => engine.getVolume(info.Name).remove()));
+  return { containers: containerCount, networks: networkCount, volumes: volumeCount };
 }
 
 /** Run ids of every local run (DRIVER_LABEL=LOCAL_DRIVER) with a container, network or volume on this engine. */

@@ -6,7 +6,7 @@ import { Duplex } from "node:stream";
 import Docker from "dockerode";
 import { ConfigError } from "../model/errors";
 import type { HostSpec } from "../model/model";
-import { docker, removeByLabel } from "./engine";
+import { docker, removeByLabel, type RemovalCounts } from "./engine";
 
 /**
  * A Docker engine client for one machine of `hosts`, reached the way the Docker CLI and the Pulumi
@@ -87,7 +87,7 @@ export class DeploymentEngines {
   }
 
   /** Removes what carries KIT_LABEL=<owner> on every engine; an engine that cannot be reached is named in the error after the others are cleaned. */
-  async removeByLabel(owner: string): Promise<{ containers: number; networks: number; volumes: number }> {
+  async removeByLabel(owner: string): Promise<RemovalCounts> {
     const machines = this.all();
     const results = await Promise.allSettled(machines.map(({ engine }) => removeByLabel(owner, engine)));
     const total = { containers: 0, networks: 0, volumes: 0 };

@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
+import { NOTHING_REMOVED, type RemovalCounts } from "../../driver/engine";
 import { DeploymentEngines } from "../../driver/hosts";
 import type { RunningTopology } from "../../driver/running";
 import { assertContract } from "../../driver/verify-image";
@@ -35,12 +36,14 @@ export function register(program: Command): void {
         const engines = new DeploymentEngines(hosts);
         let stopping: string | null = null;
         let wake: () => void = () => undefined;
+        /** The removal a signal started; the final one waits for it, so the two never race over the same objects. */
+        let signalRemoval: Promise<RemovalCounts> = Promise.resolve(NOTHING_REMOVED);
         const onSignal = (signal: NodeJS.Signals) => {
           if (stopping) return;
           stopping = signal;
           process.stderr.write(`\n${signal}: removing ${runId}...\n`);
           // Also covers a start still in progress: whatever exists already goes now, the rest below.
-          void engines.removeByLabel(runId).catch(() => undefined);
+          signalRemoval = engines.removeByLabel(runId).catch(() => NOTHING_REMOVED);
           wake();
         };
         process.on("SIGINT", onSignal);
@@ -90,8 +93,10 @@ export function register(program: Command): void {
           process.off("SIGINT", onSignal);
           process.off("SIGTERM", onSignal);
           process.off("SIGHUP", onSignal);
+          const early = await signalRemoval;
           const unremoved = await engines.removeByLabel(runId).then(
-            (removed) => {
+            (late) => {
+              const removed = { containers: early.containers + late.containers, networks: early.networks + late.networks, volumes: early.volumes + late.volumes };
               forgetRun(runId);
               process.stdout.write(`removed ${removed.containers} container(s), ${removed.networks} network(s) and ${removed.volumes} volume(s) of ${runId}\n`);
               return null;
