@@ -59,6 +59,8 @@ export class RunningTopology {
     private readonly tls: TlsFiles | null = null,
     /** The engines it runs on: the local one, or one per machine of `hosts`. */
     readonly engines: DeploymentEngines = new DeploymentEngines(null),
+    /** The admin UI's password, made for this run (adminUi.enabled); null without it. */
+    readonly adminUiPassword: string | null = null,
   ) {}
 
   get model(): Model {

@@ -40,6 +40,8 @@ export interface ClientOptions {
   keepAlive?: boolean;
   /** Local address to connect from (one of this machine's), for clients that must come from distinct sources. */
   localAddress?: string;
+  /** The handshake's auth payload (Socket.IO's `auth`), e.g. the admin UI's username and password. */
+  auth?: Record<string, unknown>;
 }
 
 /** Socket.IO client's own reconnection defaults (reconnectionDelay, reconnectionDelayMax, randomizationFactor). */
@@ -59,6 +61,7 @@ export function connect(options: ClientOptions): Socket {
     withCredentials: options.withCredentials ?? false,
     ca: options.ca,
     extraHeaders: options.extraHeaders,
+    ...(options.auth ? { auth: options.auth } : {}),
     reconnection: options.reconnection ?? false,
     reconnectionDelay: options.backoff?.delayMs ?? 250,
     reconnectionDelayMax: options.backoff?.maxMs ?? 1000,

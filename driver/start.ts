@@ -100,7 +100,7 @@ export async function startTopology(model: Model, options: StartOptions = {}): P
     await engines.removeByLabel(runId).catch(() => undefined);
     throw error;
   }
-  return new RunningTopology(runId, deployment, networkName, tls?.ca ?? null, urlsOf(model), internalUrlsOf(deployment), containers, tls, engines);
+  return new RunningTopology(runId, deployment, networkName, tls?.ca ?? null, urlsOf(model), internalUrlsOf(deployment), containers, tls, engines, secrets.adminUi?.password ?? null);
 }
 
 /**

@@ -126,7 +126,7 @@ export async function verifyImage(model: Model, service: ServiceSpec, onStep: (s
       (await step(`starts and answers GET ${healthPath} on PORT=${port}`, async () => {
         const network = await docker.createNetwork({ Name: `rk-${owner}`, Labels: labels });
         // A Redis with a password of its own, as the kit deploys one.
-        const secrets: DeploymentSecrets = { redisPassword: service.env.REDIS_URL !== undefined ? newRedisPassword() : null, redisTls: null };
+        const secrets: DeploymentSecrets = { redisPassword: service.env.REDIS_URL !== undefined ? newRedisPassword() : null, redisTls: null, adminUi: null };
         if (service.env.REDIS_URL) await startRedis(owner, labels, new URL(service.env.REDIS_URL).hostname, secrets);
         container = await docker.createContainer({
           Image: image,

@@ -11,6 +11,8 @@ export const INTERNAL_PORTS = {
   realtimeSplit: 8081,
   /** Socket.IO server: Prometheus metrics (GET /metrics), internal only. */
   realtimeMetrics: 9464,
+  /** Realtime node: @socket.io/admin-ui's listener (adminUi.enabled); realtime-1's is published on 127.0.0.1 only. */
+  adminUi: 9400,
   /** nginx: public plain-HTTP listener (static assets and the second stack). */
   nginx: 8080,
   /** nginx: listener for traffic HAProxy forwards after TLS; trusts X-Forwarded-Proto. */

@@ -52,8 +52,17 @@ export interface Model {
   placement: Placement | null;
   /** The deployment's own Prometheus server, when asked for. */
   prometheus: PrometheusSettings | null;
+  /** @socket.io/admin-ui on the realtime nodes' admin listener, when asked for. */
+  adminUi: AdminUiSettings | null;
   /** Proxies in front of the edge whose client-address header is believed; null: every connection's own address is the client's. */
   clientAddress: ClientAddressSettings | null;
+}
+
+export interface AdminUiSettings {
+  /** Host port on 127.0.0.1 where realtime-1's admin listener is published. */
+  port: number;
+  username: string;
+  readonly: boolean;
 }
 
 export interface ClientAddressSettings {
@@ -151,6 +160,7 @@ export function resolveModel(input: unknown, source: ModelSource): Model {
   const publicPorts = { http: ports.http, https: httpsPort, realtime: ports.realtime };
   checkPortClashes(publicPorts);
   const prometheus = resolvePrometheus(input as ConfigInput, config, publicPorts);
+  const adminUi = resolveAdminUi(input as ConfigInput, config, publicPorts, prometheus);
   const front = descriptor.fronts.length > 1 ? config.front : descriptor.fronts[0];
   const clientAddress = resolveClientAddress(input as ConfigInput, config, front);
   const placement = resolvePlacement(config, realtimeNodes, appNodes, source);
@@ -207,8 +217,22 @@ export function resolveModel(input: unknown, source: ModelSource): Model {
     limits: config.limits,
     placement,
     prometheus,
+    adminUi,
     clientAddress,
   };
+}
+
+/** adminUi, checked: its settings mean nothing without adminUi.enabled, and its port must be free of the others on the host. */
+function resolveAdminUi(input: ConfigInput, config: ParsedConfig, ports: PublicPorts, prometheus: PrometheusSettings | null): AdminUiSettings | null {
+  if (!config.adminUi.enabled) {
+    const stray = (["port", "username", "readonly"] as const).find((key) => getPath(input, `adminUi.${key}`) !== undefined);
+    if (stray) throw new ConfigError(`adminUi.${stray}`, "applies to the admin UI only; set adminUi.enabled: true, or remove it");
+    return null;
+  }
+  const taken = { ...Object.fromEntries(Object.entries(ports).map(([name, value]) => [`ports.${name}`, value])), ...(prometheus ? { "metrics.port": prometheus.port } : {}) };
+  const clash = Object.entries(taken).find(([, value]) => value === config.adminUi.port);
+  if (clash) throw new ConfigError("adminUi.port", `${config.adminUi.port} is already used by ${clash[0]}; give the admin UI a port of its own`);
+  return { port: config.adminUi.port, username: config.adminUi.username, readonly: config.adminUi.readonly };
 }
 
 /** metrics.prometheus, checked: its other settings mean nothing without it, and its port must be free of the public ones. */

@@ -256,6 +256,23 @@ export const configSchema = z.strictObject({
       retention: duration(3_600_000, 3650 * 86_400_000).prefault("15d").describe("With metrics.prometheus: how long series are kept (in a volume of the deployment, kept across updates, removed by `down` or `pulumi destroy`)."),
     })
     .prefault({}),
+  adminUi: z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .default(false)
+        .describe(
+          "Serve @socket.io/admin-ui (its pages and its /admin namespace) on an admin listener of every realtime node, behind a username and a password made per deployment. realtime-1's is published on the loopback address of its host only; the public ports refuse the /admin namespace.",
+        ),
+      port: port.default(9400).describe("With adminUi.enabled: host port of the admin UI, on 127.0.0.1 only (reach it there or through an SSH tunnel)."),
+      username: z
+        .string()
+        .regex(/^[A-Za-z0-9_.-]{1,64}$/, "1-64 letters, digits, _ . or -")
+        .default("admin")
+        .describe("With adminUi.enabled: the admin UI's username (its password is made per deployment)."),
+      readonly: z.boolean().default(true).describe("With adminUi.enabled: show only; false lets the UI disconnect sockets and move them between rooms."),
+    })
+    .prefault({}),
   hosts: z
     .array(host)
     .min(1, "list at least one host, or leave hosts out to deploy everything on one Docker engine")

@@ -23,6 +23,13 @@ export function realtimeEnvironment(model: Model): Record<string, string> {
     env.ADAPTER = model.realtime.adapter;
   }
   if (model.realtime.connectionStateRecovery) env.CONNECTION_STATE_RECOVERY = "1";
+  // Every node is instrumented, so that the UI connected to one sees all of them through the adapter;
+  // the password's hash is a secret added at deploy time (plan/secrets.ts).
+  if (model.adminUi) {
+    env.ADMIN_UI_PORT = String(INTERNAL_PORTS.adminUi);
+    env.ADMIN_UI_USERNAME = model.adminUi.username;
+    env.ADMIN_UI_READONLY = model.adminUi.readonly ? "1" : "0";
+  }
   // With no HAProxy in front the node itself bounds each address's connection rate.
   if (!proxiesOf(model).haproxy) env.CONNECTION_RATE_PER_CLIENT = String(model.limits.connectionRatePerClient);
   if (model.front === "node" && model.app) env.APP_UPSTREAM = `http://${appNodeNames(model)[0]}:${model.app.port}`;

@@ -11,6 +11,8 @@ export interface DeploymentSecrets {
   redisPassword: string | null;
   /** TLS of the port Redis publishes for realtime nodes on other machines; null where Redis is reached on one machine only. */
   redisTls: RedisTls | null;
+  /** The admin UI's password (for the operator) and its bcrypt hash (for the nodes); null without adminUi.enabled. */
+  adminUi: { password: string; passwordHash: string } | null;
 }
 
 /** Redis's certificate and key (PEM), and the CA that signed it, which the nodes that reach Redis across machines trust. */
@@ -27,6 +29,19 @@ export const REDIS_TLS_CERT_VARIABLE = "REDIS_TLS_CERT";
 export const REDIS_TLS_KEY_VARIABLE = "REDIS_TLS_KEY";
 /** The CA (PEM) a node reaching Redis at a rediss:// URL verifies Redis's certificate against. */
 export const REDIS_TLS_CA_VARIABLE = "REDIS_TLS_CA";
+
+/** The bcrypt hash of the admin UI's password: every realtime node given ADMIN_UI_PORT checks logins against it. */
+export const ADMIN_UI_PASSWORD_HASH_VARIABLE = "ADMIN_UI_PASSWORD_HASH";
+
+/** Whether the service runs the admin UI's listener, and so needs the password's hash. */
+export function needsAdminUiHash(spec: ServiceSpec): boolean {
+  return spec.env.ADMIN_UI_PORT !== undefined;
+}
+
+/** Whether the service gets any of the deployment's secrets. */
+export function needsSecrets(spec: ServiceSpec): boolean {
+  return needsRedisPassword(spec) || needsAdminUiHash(spec);
+}
 
 /** Whether the service needs the Redis password: Redis itself, and every node given REDIS_URL. */
 export function needsRedisPassword(spec: ServiceSpec): boolean {
@@ -59,5 +74,6 @@ export function secretEnvOf(spec: ServiceSpec, secrets: DeploymentSecrets): Reco
     }
     if (spec.env.REDIS_URL?.startsWith("rediss://")) env[REDIS_TLS_CA_VARIABLE] = secrets.redisTls.caCert;
   }
+  if (needsAdminUiHash(spec) && secrets.adminUi !== null) env[ADMIN_UI_PASSWORD_HASH_VARIABLE] = secrets.adminUi.passwordHash;
   return env;
 }

@@ -10,7 +10,7 @@ import { realtimeNodeEnvironment } from "./realtime-env";
 /** A port a service publishes on the host. */
 export interface PublishedPort {
   /** An entry port (http, https, realtime), or a port another host of a multi-host deployment connects to. */
-  name: "http" | "https" | "realtime" | "cross-host" | "metrics";
+  name: "http" | "https" | "realtime" | "cross-host" | "metrics" | "admin-ui";
   hostPort: number;
   containerPort: number;
   /**
@@ -88,6 +88,10 @@ export function planServices(model: Model, realtimeEnv: Record<string, string>):
     return target.crossHost ? [{ name: "cross-host", hostIp: target.crossHost.address, hostPort: target.crossHost.port, containerPort: INTERNAL_PORTS.realtimeMetrics }] : [];
   };
 
+  // One node's admin listener for operators, on its host's loopback address: the UI sees every node through it.
+  const adminUi = (member: PoolMember): PublishedPort[] =>
+    model.adminUi && member.number === 1 ? [{ name: "admin-ui", hostIp: "127.0.0.1", hostPort: model.adminUi.port, containerPort: INTERNAL_PORTS.adminUi }] : [];
+
   if (proxies.redis) {
     const edgeAddress = edgeHost(model)?.address;
     const publish: PublishedPort[] =
@@ -111,7 +115,7 @@ export function planServices(model: Model, realtimeEnv: Record<string, string>):
       image: model.realtime.image,
       port: INTERNAL_PORTS.realtime,
       env: realtimeNodeEnvironment(model, member, realtimeEnv),
-      publish: [...(realtimeInFront ? [http(INTERNAL_PORTS.realtime), ...realtimeSplit(INTERNAL_PORTS.realtimeSplit)] : crossHost(member)), ...crossHostMetrics(member)],
+      publish: [...(realtimeInFront ? [http(INTERNAL_PORTS.realtime), ...realtimeSplit(INTERNAL_PORTS.realtimeSplit)] : crossHost(member)), ...crossHostMetrics(member), ...adminUi(member)],
       host: member.host,
     });
   }
@@ -180,6 +184,7 @@ export function entrypointsOf(model: Model): Entrypoint[] {
       { name: "site", url: `${origins.http}/`, what: "the second stack over plain http" },
       { name: "site-tls", url: `${origins.https}/`, what: "the second stack over https" },
       ...prometheusEntrypoint(model),
+      ...adminUiEntrypoint(model),
     ];
   }
   const entrypoints: Entrypoint[] = [
@@ -187,7 +192,7 @@ export function entrypointsOf(model: Model): Entrypoint[] {
     { name: "realtime", url: origins.realtime, what: "Socket.IO endpoint (ws:// and long-polling)" },
   ];
   if (model.app) entrypoints.push({ name: "site", url: `${origins.http}/`, what: "the second stack, through the front door" });
-  return [...entrypoints, ...prometheusEntrypoint(model)];
+  return [...entrypoints, ...prometheusEntrypoint(model), ...adminUiEntrypoint(model)];
 }
 
 /** Prometheus's query API and UI: on the edge host's loopback address, so a multi-host operator reaches it through an SSH tunnel. */
@@ -195,6 +200,14 @@ function prometheusEntrypoint(model: Model): Entrypoint[] {
   if (!model.prometheus) return [];
   const where = model.placement ? ` on ${model.placement.hosts[0]!.name} (ssh -L ${model.prometheus.port}:127.0.0.1:${model.prometheus.port})` : "";
   return [{ name: "prometheus", url: `http://127.0.0.1:${model.prometheus.port}/`, what: `Prometheus: every node's metrics and HAProxy's (loopback only${where})` }];
+}
+
+/** The admin UI: realtime-1's admin listener, on its host's loopback address. */
+function adminUiEntrypoint(model: Model): Entrypoint[] {
+  if (!model.adminUi) return [];
+  const host = realtimeMembers(model)[0]?.host;
+  const where = host ? ` on ${host} (ssh -L ${model.adminUi.port}:127.0.0.1:${model.adminUi.port})` : "";
+  return [{ name: "admin-ui", url: `http://127.0.0.1:${model.adminUi.port}/`, what: `@socket.io/admin-ui for every node: user ${model.adminUi.username}, password made per deployment (loopback only${where})` }];
 }
 
 /** The kit's own image for a role, as built from images/<role> (`realtime-kit/<role>:latest`). */

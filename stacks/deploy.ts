@@ -12,6 +12,8 @@ export interface DeploymentOutputs {
   nodes: pulumi.Output<Record<string, NodeInfo>>;
   /** The deployment's private Docker network. */
   network: pulumi.Output<string>;
+  /** The admin UI's password (secret: `pulumi stack output adminUiPassword --show-secrets`); null without adminUi.enabled. */
+  adminUiPassword: pulumi.Output<string> | null;
   /** The component itself, for tests and for programs that build on it. */
   deployment: RealtimeDeployment;
 }
@@ -25,6 +27,7 @@ export function deploy(): DeploymentOutputs {
     urls: deployment.urls,
     nodes: deployment.nodes,
     network: deployment.network,
+    adminUiPassword: deployment.adminUiPassword,
     deployment,
   };
 }

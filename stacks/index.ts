@@ -7,3 +7,4 @@ export const topology = deployment.topology;
 export const urls = deployment.urls;
 export const nodes = deployment.nodes;
 export const network = deployment.network;
+export const adminUiPassword = deployment.adminUiPassword ?? undefined;

@@ -21,6 +21,7 @@ export function register(program: Command): void {
     .option("--set <key=value>", "set one option, e.g. --set ports.http=8080 (repeatable)", collect, [])
     .option("--listen <address>", "host address the public ports are published on (0.0.0.0 for every interface)", "127.0.0.1")
     .option("--with-metrics", "also run a Prometheus server scraping every node and HAProxy (metrics.prometheus=true; on 127.0.0.1 only)")
+    .option("--with-admin-ui", "also serve @socket.io/admin-ui behind a password made for the run (adminUi.enabled=true; on 127.0.0.1 only)")
     .addHelpText(
       "after",
       "\nEverything `up` creates carries the label io.realtime-kit.deployment=<run id> and is removed on exit.\n" +
@@ -28,8 +29,8 @@ export function register(program: Command): void {
         "TLS topologies without tls.certFile get a throwaway CA; its PEM is written beside the record.",
     )
     .action(
-      action(async (topology: string, options: { config?: string; set: string[]; listen: string; withMetrics?: boolean }) => {
-        const sets = options.withMetrics ? [...options.set, "metrics.prometheus=true"] : options.set;
+      action(async (topology: string, options: { config?: string; set: string[]; listen: string; withMetrics?: boolean; withAdminUi?: boolean }) => {
+        const sets = [...options.set, ...(options.withMetrics ? ["metrics.prometheus=true"] : []), ...(options.withAdminUi ? ["adminUi.enabled=true"] : [])];
         const model = loadModel({ topology, configFile: options.config, sets });
         const runId = newRunId("up");
         const hosts = model.placement?.hosts ?? null;
@@ -66,8 +67,14 @@ export function register(program: Command): void {
             caFile = path.join(runFilesDir(runId), "ca.pem");
             fs.writeFileSync(caFile, running.ca);
           }
+          let adminUiPasswordFile: string | null = null;
+          if (running.adminUiPassword) {
+            // Never printed: readable by this user only, removed with the run's files.
+            adminUiPasswordFile = path.join(runFilesDir(runId), "admin-ui-password");
+            fs.writeFileSync(adminUiPasswordFile, `${running.adminUiPassword}\n`, { mode: 0o600 });
+          }
           writeRun({ runId, topology, pid: process.pid, startedAt: new Date().toISOString(), urls: { ...running.urls }, caFile, hosts });
-          printUrls(running, caFile);
+          printUrls(running, caFile, adminUiPasswordFile);
           await new Promise<void>((resolve) => {
             // `down` may remove the containers directly: leave when the network is gone (the edge
             // host's, across hosts). The timer also keeps the process alive while it waits.
@@ -112,7 +119,7 @@ export function register(program: Command): void {
     );
 }
 
-function printUrls(running: RunningTopology, caFile: string | null): void {
+function printUrls(running: RunningTopology, caFile: string | null, adminUiPasswordFile: string | null): void {
   const out = (line = "") => process.stdout.write(`${line}\n`);
   out();
   out(`${running.model.topology} is up (run ${running.runId}):`);
@@ -124,6 +131,7 @@ function printUrls(running: RunningTopology, caFile: string | null): void {
     out(`  ${entry.name.padEnd(10)} ${entry.url.padEnd(34)} ${entry.what}`);
   }
   if (caFile) out(`  CA         ${caFile}  (throwaway CA: trust it, e.g. curl --cacert, or check --ca)`);
+  if (adminUiPasswordFile) out(`  admin UI   password in ${adminUiPasswordFile} (user ${running.model.adminUi!.username}; server URL in the UI: http://127.0.0.1:${running.model.adminUi!.port}/admin)`);
   out();
   const base = running.urls.https ?? running.urls.http;
   const extra = [

@@ -31,6 +31,8 @@ export interface KitEnv {
   connectionStateRecovery: boolean;
   /** METRICS_PORT: where Prometheus scrapes GET /metrics, a port nothing publishes; null for none. */
   metricsPort: number | null;
+  /** ADMIN_UI_PORT (with ADMIN_UI_USERNAME, ADMIN_UI_PASSWORD_HASH, ADMIN_UI_READONLY): @socket.io/admin-ui on its own listener; null for none. */
+  adminUi: { port: number; username: string; passwordHash: string; readonly: boolean } | null;
 }
 
 export type AdapterKind = "redis" | "redis-streams";
@@ -159,5 +161,24 @@ export function readKitEnv(env: Env = process.env): KitEnv {
     adapter,
     connectionStateRecovery: envFlag(env, "CONNECTION_STATE_RECOVERY"),
     metricsPort: envPort(env, "METRICS_PORT"),
+    adminUi: adminUiSettings(env),
   };
+}
+
+/** bcrypt hashes as bcryptjs (which @socket.io/admin-ui compares with) reads them: $2a$ or $2b$, cost, 53 characters. */
+const BCRYPT_HASH = /^\$2[ab]\$\d{2}\$[./A-Za-z0-9]{53}$/;
+
+function adminUiSettings(env: Env): KitEnv["adminUi"] {
+  const port = envPort(env, "ADMIN_UI_PORT");
+  if (port === null) {
+    const stray = ["ADMIN_UI_USERNAME", "ADMIN_UI_PASSWORD_HASH", "ADMIN_UI_READONLY"].find((name) => envString(env, name) !== undefined);
+    if (stray) throw new KitEnvError(`${stray} is given without ADMIN_UI_PORT: set ADMIN_UI_PORT to serve the admin UI, or remove ${stray}`);
+    return null;
+  }
+  const passwordHash = envString(env, "ADMIN_UI_PASSWORD_HASH");
+  if (passwordHash === undefined || !BCRYPT_HASH.test(passwordHash)) {
+    throw new KitEnvError("ADMIN_UI_PASSWORD_HASH must be a bcrypt hash ($2b$...) of the admin UI's password: the UI is never served without authentication");
+  }
+  const username = envString(env, "ADMIN_UI_USERNAME") ?? "admin";
+  return { port, username, passwordHash, readonly: envString(env, "ADMIN_UI_READONLY") === undefined ? true : envFlag(env, "ADMIN_UI_READONLY") };
 }

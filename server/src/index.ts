@@ -23,6 +23,7 @@ export { errorMessage, jsonLogger, type Logger } from "./log";
 export { logConnections } from "./connection-log";
 export { originCheck, prefixSessionIds, SOCKET_IO_PATH, socketIoOptions } from "./options";
 export { connectRedisAdapter, type RedisSettings } from "./adapter";
+export { ADMIN_NAMESPACE, startAdminUi, type AdminUiOptions } from "./admin-ui";
 export { startMetrics } from "./metrics-port";
 export type { RedisAdapterLink, RedisClient, RedisState } from "./redis";
 

@@ -4,6 +4,7 @@ import { KitEnvError, readKitEnv, type Env, type KitEnv } from "./env";
 import { answerHealth, keepAliveBehindProxies, listenOn, NodeLifecycle, refuseWhileStopping, stopNode, stopOnSignals, type StopParts } from "./lifecycle";
 import { connectRedisAdapter } from "./adapter";
 import { startMetrics } from "./metrics-port";
+import { startAdminUi } from "./admin-ui";
 import { logConnections } from "./connection-log";
 import { jsonLogger, type Logger } from "./log";
 import { prefixSessionIds, SOCKET_IO_PATH, socketIoOptions } from "./options";
@@ -78,12 +79,13 @@ export function createKitServer(options: KitServerOptions = {}): KitServer {
   keepAliveBehindProxies(httpServer);
 
   let metricsServer: http.Server | null = null;
+  let adminUiServer: http.Server | null = null;
   const stopParts: StopParts = {
     lifecycle,
     io,
     servers: [httpServer],
     log,
-    closeLast: [() => metricsServer?.close(), () => redis?.close()],
+    closeLast: [() => metricsServer?.close(), () => adminUiServer?.close(), () => redis?.close()],
     exit: options.exit,
   };
   return {
@@ -105,6 +107,8 @@ export function createKitServer(options: KitServerOptions = {}): KitServer {
           log.warn("no metrics", { error: error.message });
         }
       }
+      // Asked for explicitly (off by default): a missing @socket.io/admin-ui fails the start.
+      if (env.adminUi !== null) adminUiServer = await startAdminUi(io, { ...env.adminUi, nodeId: env.nodeId }, log);
     },
     stop: (reason = "stop()") => stopNode(stopParts, reason),
   };

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import type { Server, ServerOptions } from "socket.io";
+import { arrivedOnAdminListener } from "./admin-listener";
 import { normaliseOrigin, type KitEnv } from "./env";
 
 /** Where the kit's proxies send Socket.IO traffic (HAProxy and nginx route on it). */
@@ -43,7 +44,8 @@ export function socketIoOptions(kit: KitEnv): Partial<ServerOptions> {
     maxHttpBufferSize: kit.maxHttpBufferSize,
     // Requests with an Origin header not on the list (or cross-origin when no list) get a 403.
     allowRequest: (req, callback) => {
-      if (originAllowed(req)) callback(null, true);
+      // The admin UI's pages are served by the admin listener itself (same origin there).
+      if (arrivedOnAdminListener(req.headers) || originAllowed(req)) callback(null, true);
       else callback("origin not allowed", false);
     },
     // HAProxy's cookie stickiness routes on this cookie; Engine.IO sets it on the handshake.

@@ -6,7 +6,7 @@ import { kitImage, type ServiceSpec } from "../../plan/services";
 import type { ImageName } from "../../model/layout";
 import type { Model } from "../../model/model";
 import { deploymentParts } from "../../plan/roles";
-import { hasRedis, redisTlsAddresses, type DeploymentSecrets } from "../../plan/secrets";
+import { hasRedis, needsAdminUiHash, redisTlsAddresses, type DeploymentSecrets } from "../../plan/secrets";
 import { resolveDeploymentArgs, type RegistrySettings } from "../config";
 import type { ConfigInput } from "../../model/schema";
 import { EdgeProxies } from "./edge";
@@ -63,6 +63,8 @@ export class RealtimeDeployment extends pulumi.ComponentResource {
   readonly redisPassword: pulumi.Output<string> | null;
   /** The CA that signed Redis's certificate, for programs on other machines that reach Redis over TLS; null where Redis is not reached across machines. */
   readonly redisCaCert: pulumi.Output<string> | null;
+  /** The admin UI's password (a secret), with adminUi.enabled; null without it. */
+  readonly adminUiPassword: pulumi.Output<string> | null;
 
   constructor(name: string, args: RealtimeDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("realtime-kit:index:RealtimeDeployment", name, {}, opts);
@@ -98,9 +100,20 @@ export class RealtimeDeployment extends pulumi.ComponentResource {
     const redisCertificates = redisTlsAt ? new RedisCertificates(`${name}-redis-tls`, { addresses: redisTlsAt }, { parent: this }) : null;
     const redisTls = redisCertificates?.material ?? null;
     this.redisCaCert = redisCertificates?.caCert ?? null;
-    const secrets: pulumi.Output<DeploymentSecrets> | null = this.redisPassword
-      ? pulumi.all([this.redisPassword, redisTls]).apply(([redisPassword, material]) => ({ redisPassword, redisTls: material ?? null }))
-      : null;
+    // The admin UI's password: made once, kept secret; the nodes get only its bcrypt hash.
+    const adminUi = plan.services.some(needsAdminUiHash) ? new random.RandomPassword(`${name}-admin-ui-password`, { length: 24, special: false }, { parent: this }) : null;
+    // random marks `result` secret through the engine (additionalSecretOutputs); said here too, for a stack output.
+    this.adminUiPassword = adminUi ? pulumi.secret(adminUi.result) : null;
+    const secrets: pulumi.Output<DeploymentSecrets> | null =
+      this.redisPassword || adminUi
+        ? pulumi
+            .all([this.redisPassword, redisTls, adminUi?.result ?? null, adminUi?.bcryptHash ?? null])
+            .apply(([redisPassword, material, password, passwordHash]) => ({
+              redisPassword: redisPassword ?? null,
+              redisTls: material ?? null,
+              adminUi: password && passwordHash ? { password, passwordHash } : null,
+            }))
+        : null;
     const context: ServiceContext = { stack, plan, tls, hostOf, secrets };
     const { redis, realtime, app, edge, monitoring } = deploymentParts(plan.services);
 

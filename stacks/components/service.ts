@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { KIT_LABEL, SEED_LABEL, SERVICE_LABEL } from "../../model/labels";
 import type { Deployment } from "../../render/deployment";
-import { needsRedisPassword, secretEnvOf, type DeploymentSecrets } from "../../plan/secrets";
+import { needsSecrets, secretEnvOf, type DeploymentSecrets } from "../../plan/secrets";
 import type { ServiceSpec } from "../../plan/services";
 import { dataVolumeName, fileVolumesOf, volumeNames, type Upload } from "../../plan/volumes";
 import type { TlsMaterial } from "../config";
@@ -21,7 +21,7 @@ export interface ServiceContext {
   tls: TlsMaterial | null;
   /** The machine a service runs on (its provider, network and images). */
   hostOf(spec: ServiceSpec): DeploymentHost;
-  /** The Redis password and, across machines, Redis's TLS material (secret), added to the environment of the services that need them; null without Redis. */
+  /** The Redis password, across machines Redis's TLS material, and the admin UI's password (secret), added to the environment of the services that need them; null without any. */
   secrets: pulumi.Output<DeploymentSecrets> | null;
 }
 
@@ -125,7 +125,7 @@ export function serviceContainer(
 /** The planned environment, plus the deployment's secrets where the service needs them (kept secret in the state). */
 function containerEnv(context: ServiceContext, spec: ServiceSpec): pulumi.Input<string[]> {
   const planned = Object.entries(spec.env).map(([key, value]) => `${key}=${value}`);
-  if (!context.secrets || !needsRedisPassword(spec)) return planned;
+  if (!context.secrets || !needsSecrets(spec)) return planned;
   return pulumi.secret(context.secrets.apply((secrets) => [...planned, ...Object.entries(secretEnvOf(spec, secrets)).map(([key, value]) => `${key}=${value}`)]));
 }
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { docker } from "../../driver/engine";
@@ -10,6 +11,7 @@ import { readRuns } from "../../driver/runs";
 import { waitFor } from "../../driver/wait";
 import { DRIVER_LABEL, KIT_LABEL, LOCAL_DRIVER } from "../../model/labels";
 import { runCli } from "../cli-process";
+import { connectedClient } from "./clients";
 import { REPO } from "./helpers";
 import { useTempDir } from "../temp-dir";
 
@@ -22,8 +24,25 @@ describe("CLI: up, check, down", function () {
   // up and down keep their records in ./.realtime-kit of the folder they run in: a private
   // folder keeps `down` from touching a deployment someone started from the repository.
   const cwd = useTempDir("rk-cli-", "describe");
-  const upProcess = (port: number, ...extra: string[]) =>
-    spawn(process.execPath, [path.join(REPO, "bin", "realtime-kit.js"), "up", "single", "--set", `ports.http=${port}`, ...extra], { cwd: cwd(), stdio: ["ignore", "pipe", "pipe"] });
+  /** `up single` on the given port, its stdout and stderr collected; `ready` gives the run id once it says it is up. */
+  const startUp = (port: number, ...extra: string[]) => {
+    const up = spawn(process.execPath, [path.join(REPO, "bin", "realtime-kit.js"), "up", "single", "--set", `ports.http=${port}`, ...extra], { cwd: cwd(), stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    up.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    up.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => up.on("close", (code) => resolve(code)));
+    const upLine = /is up \(run (up-[0-9a-f]+)\)/;
+    const ready = async () => {
+      await waitFor(() => upLine.test(output), { timeoutMs: 90_000, what: `up to print its URLs (output so far: ${output})` });
+      return upLine.exec(output)![1]!;
+    };
+    /** Stops it if a failed test left it running. */
+    const stopped = async () => {
+      if (up.exitCode === null) up.kill("SIGTERM");
+      await exited;
+    };
+    return { up, output: () => output, exited, ready, stopped };
+  };
 
   for (const command of ["up", "down", "check"]) {
     it(`\`${command} --help\` prints its usage and exits 0`, async function () {
@@ -62,16 +81,10 @@ describe("CLI: up, check, down", function () {
 
   it("`up single` prints its URLs and stays; `check` passes against it; `down` stops it and removes everything", async function () {
     const [port] = await freePorts(1);
-    const up = upProcess(port);
-    let output = "";
-    up.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    up.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => up.on("close", (code) => resolve(code)));
-    let runId = "";
+    const { up, output, exited, ready, stopped } = startUp(port);
     try {
-      await waitFor(() => /is up \(run (up-[0-9a-f]+)\)/.test(output), { timeoutMs: 90_000, what: `up to print its URLs (output so far: ${output})` });
-      runId = /is up \(run (up-[0-9a-f]+)\)/.exec(output)![1]!;
-      assert.match(output, new RegExp(`chat +http://localhost:${port}/chat/`));
+      const runId = await ready();
+      assert.match(output(), new RegExp(`chat +http://localhost:${port}/chat/`));
       assert.ok(readRuns(cwd()).some((run) => run.runId === runId && run.pid === up.pid), "the run is recorded in .realtime-kit/runs");
       assert.equal(await harnessContainers(runId), 1);
 
@@ -81,43 +94,37 @@ describe("CLI: up, check, down", function () {
       const down = await runCli(["down"], { cwd: cwd() });
       assert.equal(down.code, 0, down.stderr);
       assert.match(down.stdout, new RegExp(`${runId} \\(single\\): stopped`));
-      assert.equal(await exited, 0, output);
-      assert.match(output, new RegExp(`removed 1 container\\(s\\), 1 network\\(s\\) and 0 volume\\(s\\) of ${runId}`));
+      assert.equal(await exited, 0, output());
+      assert.match(output(), new RegExp(`removed 1 container\\(s\\), 1 network\\(s\\) and 0 volume\\(s\\) of ${runId}`));
       assert.equal(await harnessContainers(runId), 0);
       assert.ok(!readRuns(cwd()).some((run) => run.runId === runId), "the record is gone");
     } finally {
-      if (up.exitCode === null) up.kill("SIGTERM");
-      await exited;
+      await stopped();
     }
   });
 
   it("`up` removes everything on Ctrl-C (SIGINT)", async function () {
     const [port] = await freePorts(1);
-    const up = upProcess(port);
-    let output = "";
-    up.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => up.on("close", (code) => resolve(code)));
-    await waitFor(() => /is up \(run (up-[0-9a-f]+)\)/.test(output), { timeoutMs: 90_000, what: "up to print its URLs" });
-    const runId = /is up \(run (up-[0-9a-f]+)\)/.exec(output)![1]!;
-    up.kill("SIGINT");
-    assert.equal(await exited, 0);
-    assert.equal(await harnessContainers(runId), 0);
-    const networks = await docker.listNetworks({ filters: JSON.stringify({ label: [`${KIT_LABEL}=${runId}`] }) });
-    assert.equal(networks.length, 0);
+    const { up, exited, ready, stopped } = startUp(port);
+    try {
+      const runId = await ready();
+      up.kill("SIGINT");
+      assert.equal(await exited, 0);
+      assert.equal(await harnessContainers(runId), 0);
+      const networks = await docker.listNetworks({ filters: JSON.stringify({ label: [`${KIT_LABEL}=${runId}`] }) });
+      assert.equal(networks.length, 0);
+    } finally {
+      await stopped();
+    }
   });
 
   it("`up --with-metrics` prints the Prometheus URL, published on 127.0.0.1 only even with --listen 0.0.0.0, scraping the node; its data volume goes with the run", async function () {
     const [port, metricsPort] = await freePorts(2);
-    const up = upProcess(port, "--with-metrics", "--set", `metrics.port=${metricsPort}`, "--set", "metrics.scrapeInterval=1s", "--listen", "0.0.0.0");
-    let output = "";
-    up.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    up.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => up.on("close", (code) => resolve(code)));
+    const { up, output, exited, ready, stopped } = startUp(port, "--with-metrics", "--set", `metrics.port=${metricsPort}`, "--set", "metrics.scrapeInterval=1s", "--listen", "0.0.0.0");
     try {
-      await waitFor(() => /is up \(run (up-[0-9a-f]+)\)/.test(output), { timeoutMs: 90_000, what: `up to print its URLs (output so far: ${output})` });
-      const runId = /is up \(run (up-[0-9a-f]+)\)/.exec(output)![1]!;
+      const runId = await ready();
       const url = `http://127.0.0.1:${metricsPort}/`;
-      assert.match(output, new RegExp(`prometheus +${url.replace(/\./g, "\\.")} +Prometheus`));
+      assert.match(output(), new RegExp(`prometheus +${url.replace(/\./g, "\\.")} +Prometheus`));
       const filters = JSON.stringify({ label: [`${KIT_LABEL}=${runId}`] });
       const containers = await docker.listContainers({ filters });
       const bindings = (name: string) => containers.find((info) => info.Names.some((n) => n.endsWith(`-${name}`)))!.Ports.filter((p) => p.PublicPort !== undefined).map((p) => p.IP);
@@ -133,12 +140,34 @@ describe("CLI: up, check, down", function () {
       const volumes = (await docker.listVolumes({ filters })).Volumes ?? [];
       assert.ok(volumes.some((volume) => volume.Name.endsWith("-prometheus-data")), `no data volume among ${volumes.map((volume) => volume.Name).join(", ")}`);
       up.kill("SIGTERM");
-      assert.equal(await exited, 0, output);
-      assert.match(output, new RegExp(`removed \\d+ container\\(s\\), 1 network\\(s\\) and ${volumes.length} volume\\(s\\) of ${runId}`));
+      assert.equal(await exited, 0, output());
+      assert.match(output(), new RegExp(`removed \\d+ container\\(s\\), 1 network\\(s\\) and ${volumes.length} volume\\(s\\) of ${runId}`));
       assert.equal((await docker.listVolumes({ filters })).Volumes?.length ?? 0, 0);
     } finally {
-      if (up.exitCode === null) up.kill("SIGTERM");
-      await exited;
+      await stopped();
+    }
+  });
+
+  it("`up --with-admin-ui` writes the admin UI's password to a 0600 file of the run, never prints it, and removes it with the run", async function () {
+    const [port, adminPort] = await freePorts(2);
+    const { up, output, exited, ready, stopped } = startUp(port, "--with-admin-ui", "--set", `adminUi.port=${adminPort}`);
+    try {
+      await ready();
+      const passwordFile = /admin UI +password in (\S+) \(user admin; server URL in the UI: http:\/\/127\.0\.0\.1:(\d+)\/admin\)/.exec(output());
+      assert.ok(passwordFile, output());
+      assert.equal(Number(passwordFile[2]), adminPort);
+      const file = path.resolve(cwd(), passwordFile[1]!);
+      assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+      const password = fs.readFileSync(file, "utf8").trim();
+      assert.match(password, /^\S{16,}$/);
+      assert.ok(!output().includes(password), "the password is not printed");
+      const admin = await connectedClient({ url: `http://127.0.0.1:${adminPort}/admin`, auth: { username: "admin", password }, transports: ["websocket"] });
+      admin.close();
+      up.kill("SIGTERM");
+      assert.equal(await exited, 0, output());
+      assert.ok(!fs.existsSync(file), "removed with the run's files");
+    } finally {
+      await stopped();
     }
   });
 });

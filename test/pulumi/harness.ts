@@ -16,7 +16,14 @@ export interface Run {
   resources: Registered[];
   /** `create <name>` / `created <name>` in the order the engine saw them. */
   events: string[];
-  outputs: { topology: string; urls: Record<string, string>; nodes: Record<string, { role: string; host: string; container: string }>; network: string };
+  outputs: {
+    topology: string;
+    urls: Record<string, string>;
+    nodes: Record<string, { role: string; host: string; container: string }>;
+    network: string;
+    /** The adminUiPassword output, and whether Pulumi holds it as a secret; null without the admin UI. */
+    adminUiPassword: { value: string; secret: boolean } | null;
+  };
   /** Resources of one type. */
   ofType(type: string): Registered[];
   /** The container resource of a plan service (or of a seed, by its resource name). */
@@ -52,6 +59,11 @@ export const TYPES = {
   provider: "pulumi:providers:docker",
 } as const;
 
+/** A string shaped like a bcrypt hash ($2a$, cost 10, 53 characters), different per resource. */
+export function mockBcryptHash(name: string): string {
+  return `$2a$10$${Buffer.from(name).toString("base64").replace(/[^A-Za-z0-9]/g, ".").padEnd(53, ".").slice(0, 53)}`;
+}
+
 /** A PEM block whose body names the mock resource it came from. */
 export function mockPem(block: string, name: string): string {
   return `-----BEGIN ${block}-----\nmock ${name}\n-----END ${block}-----\n`;
@@ -71,7 +83,10 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     const state: Record<string, any> = { ...args.inputs };
     if (args.type === TYPES.image) state.repoDigest = `sha256:built-${args.name}`;
     if (args.type === TYPES.remoteImage) state.imageId = `sha256:pulled-${args.name}`;
-    if (args.type === TYPES.randomPassword) state.result = `mock-password-of-${args.name}`;
+    if (args.type === TYPES.randomPassword) {
+      state.result = `mock-password-of-${args.name}`;
+      state.bcryptHash = mockBcryptHash(args.name);
+    }
     // @pulumi/tls: a stand-in PEM naming the resource, so a test can follow which one went where.
     if (args.type === TYPES.tlsPrivateKey) state.privateKeyPem = mockPem("PRIVATE KEY", args.name);
     if (args.type === TYPES.tlsSelfSignedCert || args.type === TYPES.tlsLocallySignedCert) state.certPem = mockPem("CERTIFICATE", args.name);
@@ -108,6 +123,7 @@ export async function runProgram(config: Record<string, unknown>, secrets: Recor
   await settle(pulumi.all(containerIds));
   const nodes = await settle(out.nodes);
   const network = await settle(out.network);
+  const adminUiPassword = out.adminUiPassword ? { value: await settle(out.adminUiPassword), secret: await pulumi.isSecret(out.adminUiPassword) } : null;
   const resources = mocks.resources;
   const seedOf = (resource: Registered): string | undefined =>
     (resource.inputs.labels as { label: string; value: string }[] | undefined)?.find((label) => label.label === SEED_LABEL)?.value;
@@ -116,7 +132,7 @@ export async function runProgram(config: Record<string, unknown>, secrets: Recor
   return {
     resources,
     events: mocks.events,
-    outputs: { topology: out.topology, urls: out.urls, nodes, network },
+    outputs: { topology: out.topology, urls: out.urls, nodes, network, adminUiPassword },
     ofType: (type) => resources.filter((resource) => resource.type === type),
     container(service) {
       const found = resources.filter((resource) => resource.type === TYPES.container && resource.name === service);

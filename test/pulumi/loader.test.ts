@@ -127,7 +127,9 @@ function namesOf(result: LoaderResult, type: string): string[] {
 /** The same config run in this process (tsx-loaded, harness.ts): the resources it registers and its outputs. */
 async function underTsx(config: Record<string, unknown>, secrets: Record<string, string>, stack: string) {
   const run = await runProgram(config, secrets, stack);
-  return { resources: run.resources.map(({ type, name }) => `${type} ${name}`).sort(), outputs: run.outputs };
+  // index.ts exports adminUiPassword as undefined without the admin UI: Pulumi then has no such output.
+  const { adminUiPassword, ...outputs } = run.outputs;
+  return { resources: run.resources.map(({ type, name }) => `${type} ${name}`).sort(), outputs: adminUiPassword ? { ...outputs, adminUiPassword: adminUiPassword.value } : outputs };
 }
 
 /** A throwaway Pulumi program in os.tmpdir(); @pulumi/pulumi resolves through a node_modules link to the repository's. */

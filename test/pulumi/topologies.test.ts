@@ -12,8 +12,8 @@ import { CONTAINER_PATHS } from "../../model/layout";
 import { KIT_LABEL, SERVICE_LABEL } from "../../model/labels";
 import { DEFAULT_STATIC_DIR, resolveModel } from "../../model/model";
 import { PROJECT_ROOT } from "../../stacks/config";
-import { isSecret, reveal, runProgram, TLS_SECRETS, TYPES, type Run, type Upload } from "./harness";
-import { needsRedisPassword, REDIS_PASSWORD_VARIABLE } from "../../plan/secrets";
+import { isSecret, mockBcryptHash, reveal, runProgram, TLS_SECRETS, TYPES, type Run, type Upload } from "./harness";
+import { ADMIN_UI_PASSWORD_HASH_VARIABLE, needsAdminUiHash, needsRedisPassword, REDIS_PASSWORD_VARIABLE } from "../../plan/secrets";
 
 const REPO = path.resolve(__dirname, "..", "..");
 
@@ -32,12 +32,19 @@ function uploads(run: Run, service: string): Upload[] {
   return run.uploads(service);
 }
 
-/** Checks every plan service is one container, set up exactly as its ServiceSpec says. */
-/** The password the mocks gave the deployment's RandomPassword (harness.ts), or none without Redis. */
+/** The password the mocks gave the deployment's Redis RandomPassword (harness.ts), or none without Redis. */
 function redisPasswordOf(run: Run): string | undefined {
-  const generated = run.ofType(TYPES.randomPassword);
-  return generated.length === 1 ? `mock-password-of-${generated[0]!.name}` : undefined;
+  const generated = run.ofType(TYPES.randomPassword).find((resource) => resource.name.endsWith("-redis-password"));
+  return generated ? `mock-password-of-${generated.name}` : undefined;
 }
+
+/** The bcrypt hash the mocks gave the admin UI's RandomPassword, or none without the admin UI. */
+function adminUiHashOf(run: Run): string | undefined {
+  const generated = run.ofType(TYPES.randomPassword).find((resource) => resource.name.endsWith("-admin-ui-password"));
+  return generated ? mockBcryptHash(generated.name) : undefined;
+}
+
+/** Checks every plan service is one container, set up exactly as its ServiceSpec says. */
 
 function assertMatchesPlan(run: Run, plan: Deployment, stack: string): void {
   const containers = run.services();
@@ -46,10 +53,13 @@ function assertMatchesPlan(run: Run, plan: Deployment, stack: string): void {
     const { inputs } = run.container(spec.name);
     assert.equal(inputs.name, `${stack}-${spec.name}`);
     assert.deepEqual(inputs.networksAdvanced, [{ name: `${stack}-net`, aliases: [spec.name] }], `${spec.name}: network alias`);
-    // The plan's environment, and the Redis password (a secret) exactly where the plan says it is needed.
-    const redisPassword = needsRedisPassword(spec) ? [`${REDIS_PASSWORD_VARIABLE}=${redisPasswordOf(run)}`] : [];
-    assert.deepEqual([...reveal<string[]>(inputs.envs)].sort(), [...Object.entries(spec.env).map(([key, value]) => `${key}=${value}`), ...redisPassword].sort(), `${spec.name}: environment`);
-    assert.equal(isSecret(inputs.envs), redisPassword.length > 0, `${spec.name}: its environment is secret exactly when it holds the password`);
+    // The plan's environment, and the secrets (the Redis password, the admin UI's hash) exactly where the plan says they are needed.
+    const secretEnv = [
+      ...(needsRedisPassword(spec) ? [`${REDIS_PASSWORD_VARIABLE}=${redisPasswordOf(run)}`] : []),
+      ...(needsAdminUiHash(spec) ? [`${ADMIN_UI_PASSWORD_HASH_VARIABLE}=${adminUiHashOf(run)}`] : []),
+    ];
+    assert.deepEqual([...reveal<string[]>(inputs.envs)].sort(), [...Object.entries(spec.env).map(([key, value]) => `${key}=${value}`), ...secretEnv].sort(), `${spec.name}: environment`);
+    assert.equal(isSecret(inputs.envs), secretEnv.length > 0, `${spec.name}: its environment is secret exactly when it holds a secret`);
     assert.deepEqual(inputs.labels, [{ label: KIT_LABEL, value: stack }, { label: SERVICE_LABEL, value: spec.name }]);
     assert.equal(inputs.restart, "unless-stopped");
     assert.equal(inputs.user, spec.user ?? undefined, `${spec.name}: user`);
@@ -134,6 +144,7 @@ describe("Pulumi program (mocked engine): one stack per topology", () => {
         urls: Object.fromEntries(planFor(config).entrypoints.map((entry) => [entry.name, entry.url])),
         nodes: { "realtime-1": { role: "realtime", host: "local", container: "single-realtime-1" } },
         network: "single-net",
+        adminUiPassword: null,
       });
       assert.equal(run.outputs.urls.chat, "http://localhost:8080/chat/");
     });
@@ -263,8 +274,8 @@ describe("Pulumi program (mocked engine): one stack per topology", () => {
 
     it("Redis requires a password made for the deployment (a RandomPassword, secret), given to Redis and the realtime nodes only, in no upload or output", async () => {
       const run = await runProgram(config, TLS_SECRETS, "multi-node");
-      const [generated] = run.ofType(TYPES.randomPassword);
-      assert.deepEqual(generated!.inputs, { length: 32, special: false });
+      const generated = run.ofType(TYPES.randomPassword);
+      assert.deepEqual(generated.map((resource) => [resource.name, resource.inputs]), [["realtime-kit-redis-password", { length: 32, special: false }]]);
       const password = redisPasswordOf(run)!;
       const holders = run.services().filter((container) => reveal<string[]>(container.inputs.envs).includes(`REDIS_PASSWORD=${password}`)).map((container) => container.name);
       assert.deepEqual(holders.sort(), ["realtime-1", "realtime-2", "realtime-3", "redis"]);
@@ -275,6 +286,27 @@ describe("Pulumi program (mocked engine): one stack per topology", () => {
       assert.ok(!JSON.stringify(run.outputs).includes(password), "no stack output carries it");
       const single = await runProgram({ topology: "single" }, {}, "single");
       assert.equal(single.ofType(TYPES.randomPassword).length, 0, "no Redis, no password");
+    });
+
+    it("admin UI: a password made for the deployment, output as a secret; the nodes hold only its bcrypt hash; realtime-1 publishes it on 127.0.0.1", async () => {
+      const withAdminUi = { ...config, adminUi: { enabled: true, port: 9411 } };
+      const run = await runProgram(withAdminUi, TLS_SECRETS, "multi-node");
+      assertMatchesPlan(run, planFor(withAdminUi), "multi-node");
+      const generated = run.ofType(TYPES.randomPassword).find((resource) => resource.name === "realtime-kit-admin-ui-password");
+      assert.deepEqual(generated?.inputs, { length: 24, special: false });
+      const password = `mock-password-of-${generated!.name}`;
+      assert.deepEqual(run.outputs.adminUiPassword, { value: password, secret: true });
+      const hash = `${ADMIN_UI_PASSWORD_HASH_VARIABLE}=${adminUiHashOf(run)}`;
+      const holders = run.services().filter((container) => reveal<string[]>(container.inputs.envs).includes(hash)).map((container) => container.name);
+      assert.deepEqual(holders.sort(), ["realtime-1", "realtime-2", "realtime-3"]);
+      for (const container of run.services()) {
+        assert.ok(!JSON.stringify(reveal(container.inputs)).includes(password), `${container.name} never gets the password itself`);
+        for (const upload of run.uploads(container.name)) assert.ok(!upload.content?.includes(password), `${upload.file} of ${container.name}`);
+      }
+      assert.deepEqual(published(run, "realtime-1"), ["127.0.0.1:9411->9400"]);
+      assert.deepEqual(published(run, "realtime-2"), []);
+      assert.equal(run.outputs.urls["admin-ui"], "http://127.0.0.1:9411/");
+      assert.equal((await runProgram(config, TLS_SECRETS, "multi-node")).outputs.adminUiPassword, null, "off by default");
     });
 
     it("the realtime nodes share the unpublished Redis by name", async () => {

@@ -243,6 +243,19 @@ describe("config generators", () => {
       }
     });
 
+    it("admin UI: every realtime node is instrumented; realtime-1 alone publishes its admin listener, on 127.0.0.1", () => {
+      const deployment = plan({ topology: "multi-node", adminUi: { enabled: true, port: 9411, username: "ops", readonly: false } });
+      const nodes = deployment.services.filter((s) => s.role === "realtime");
+      for (const node of nodes) assert.deepEqual([node.env.ADMIN_UI_PORT, node.env.ADMIN_UI_USERNAME, node.env.ADMIN_UI_READONLY], [String(INTERNAL_PORTS.adminUi), "ops", "0"], node.name);
+      assert.ok(nodes.every((node) => node.env.ADMIN_UI_PASSWORD_HASH === undefined), "the hash is a secret added at deploy time, never in the plan");
+      assert.deepEqual(
+        deployment.services.flatMap((s) => s.publish.filter((p) => p.name === "admin-ui").map((p) => [s.name, p.hostIp, p.hostPort, p.containerPort])),
+        [["realtime-1", "127.0.0.1", 9411, INTERNAL_PORTS.adminUi]],
+      );
+      assert.deepEqual(deployment.entrypoints.filter((e) => e.name === "admin-ui").map((e) => e.url), ["http://127.0.0.1:9411/"]);
+      assert.ok(plan({ topology: "multi-node" }).services.every((s) => s.env.ADMIN_UI_PORT === undefined && s.publish.every((p) => p.name !== "admin-ui")), "off by default");
+    });
+
     it("starts dependencies first and gives each node its id", () => {
       const deployment = plan({ topology: "multi-node", realtime: { nodes: 3 } });
       assert.deepEqual(

@@ -99,6 +99,12 @@ describe("topology model", () => {
     it("the PROXY protocol without trusted proxies", () => assertBadInput(() => resolve({ topology: "multi-node", clientAddress: { proxyProtocol: true } }), "clientAddress.proxyProtocol", /without clientAddress.trustedProxies/));
     it("Prometheus port clash", () =>
       assertBadInput(() => resolve({ topology: "multi-node", ports: { http: 9090 }, metrics: { prometheus: true } }), "metrics.port", /9090 is already used by ports.http; give Prometheus a port of its own/));
+    it("admin UI port clash with a public port", () =>
+      assertBadInput(() => resolve({ topology: "single", ports: { http: 9400 }, adminUi: { enabled: true } }), "adminUi.port", /9400 is already used by ports.http; give the admin UI a port of its own/));
+    it("admin UI port clash with Prometheus", () =>
+      assertBadInput(() => resolve({ topology: "multi-node", metrics: { prometheus: true, port: 9500 }, adminUi: { enabled: true, port: 9500 } }), "adminUi.port", /9500 is already used by metrics.port/));
+    it("admin UI settings without the admin UI", () => assertBadInput(() => resolve({ topology: "single", adminUi: { readonly: false } }), "adminUi.readonly", /set adminUi.enabled: true, or remove it/));
+    it("admin UI username with a space", () => assertBadInput(() => resolve({ topology: "single", adminUi: { enabled: true, username: "ops team" } }), "adminUi.username", /1-64 letters, digits/));
     it("Prometheus settings without Prometheus", () =>
       assertBadInput(() => resolve({ topology: "single", metrics: { scrapeInterval: "5s" } }), "metrics.scrapeInterval", /set metrics.prometheus: true .* or remove it/));
     it("scrape interval out of range", () =>

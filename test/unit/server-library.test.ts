@@ -62,7 +62,14 @@ describe("@realtime-kit/server", () => {
         adapter: "redis",
         connectionStateRecovery: false,
         metricsPort: null,
+        adminUi: null,
       });
+    });
+
+    it("reads the admin UI's settings: read-only and user admin unless told otherwise", () => {
+      const hash = "$2b$10$" + "a".repeat(53);
+      assert.deepEqual(readKitEnv({ ADMIN_UI_PORT: "9400", ADMIN_UI_PASSWORD_HASH: hash }).adminUi, { port: 9400, username: "admin", passwordHash: hash, readonly: true });
+      assert.deepEqual(readKitEnv({ ADMIN_UI_PORT: "9401", ADMIN_UI_PASSWORD_HASH: hash, ADMIN_UI_USERNAME: "ops", ADMIN_UI_READONLY: "0" }).adminUi, { port: 9401, username: "ops", passwordHash: hash, readonly: false });
     });
 
     it("reads every variable the kit passes", () => {
@@ -105,6 +112,10 @@ describe("@realtime-kit/server", () => {
       [{ CONNECTION_STATE_RECOVERY: "maybe" }, /^CONNECTION_STATE_RECOVERY must be 1\/0/],
       [{ METRICS_PORT: "0" }, /^METRICS_PORT must be >= 1/],
       [{ REDIS_URL: "rediss://10.0.0.11:6379", REDIS_TLS_CA: "not a pem" }, /^REDIS_TLS_CA must be a PEM certificate/],
+      [{ ADMIN_UI_PORT: "9400" }, /^ADMIN_UI_PASSWORD_HASH must be a bcrypt hash/],
+      [{ ADMIN_UI_PORT: "9400", ADMIN_UI_PASSWORD_HASH: "hunter2" }, /^ADMIN_UI_PASSWORD_HASH must be a bcrypt hash/],
+      [{ ADMIN_UI_PASSWORD_HASH: "$2b$10$" + "a".repeat(53) }, /^ADMIN_UI_PASSWORD_HASH is given without ADMIN_UI_PORT/],
+      [{ ADMIN_UI_PORT: "9400", ADMIN_UI_PASSWORD_HASH: "$2b$10$" + "a".repeat(53), ADMIN_UI_READONLY: "perhaps" }, /^ADMIN_UI_READONLY must be 1\/0/],
       [{ REDIS_URL: "redis://redis:6379", REDIS_TLS_CA: "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----" }, /^REDIS_TLS_CA is given but REDIS_URL is not rediss:/],
     ];
     for (const [env, message] of refused) {

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { connectRedisAdapter, KitEnvError, logConnections, NodeLifecycle, originCheck, startMetrics } from "@realtime-kit/server";
+import { connectRedisAdapter, KitEnvError, logConnections, NodeLifecycle, originCheck, startAdminUi, startMetrics } from "@realtime-kit/server";
 import { attachChat } from "./chat";
 import { loadConfig, type Config } from "./config";
 import { EchoServer } from "./echo";
@@ -40,6 +40,8 @@ function run(config: Config): void {
     await listen(servers, config);
     // prom-client is loaded only when METRICS_PORT is given.
     if (config.metricsPort !== null) await startMetrics(sio.io, { port: config.metricsPort, nodeId, redis });
+    // Off unless the deployment asks for it (adminUi.enabled): its own port, loopback-published only.
+    if (config.adminUi !== null) await startAdminUi(sio.io, { ...config.adminUi, nodeId }, log);
   };
   started().then(
     () =>
@@ -48,6 +50,7 @@ function run(config: Config): void {
         port: config.port,
         realtimePort: config.realtimePort,
         metricsPort: config.metricsPort,
+        adminUiPort: config.adminUi?.port ?? null,
         publicRealtimePort: config.publicRealtimePort,
         redis: redis ? config.adapter : "off",
         connectionStateRecovery: config.connectionStateRecovery,
