@@ -2,6 +2,7 @@ import type { Readable } from "node:stream";
 import type Docker from "dockerode";
 import { ConfigError } from "../model/errors";
 import { KIT_LABEL, SEED_LABEL, SERVICE_LABEL } from "../model/labels";
+import { parseTextLine } from "./log-formats";
 
 /** One line a service wrote, as `docker logs --timestamps` gives it. */
 export interface LogLine {
@@ -10,7 +11,11 @@ export interface LogLine {
   at: string;
   stream: "stdout" | "stderr";
   text: string;
-  /** The line parsed, when it is a JSON object (the kit's realtime nodes, HAProxy's and nginx's access logs). */
+  /**
+   * The line parsed: a JSON object (the realtime nodes, the app, Prometheus, HAProxy's and nginx's
+   * access logs, the config watcher), or a line of Redis, stunnel, nginx's error log or HAProxy's
+   * notices read into fields (log-formats.ts); null for any other line.
+   */
   fields: Record<string, unknown> | null;
 }
 
@@ -119,7 +124,7 @@ class LogFrames {
     const space = timestamped.indexOf(" ");
     const at = space > 0 ? timestamped.slice(0, space) : "";
     const text = (space > 0 ? timestamped.slice(space + 1) : timestamped).replace(/\r$/, "");
-    this.onLine({ service: this.service, at, stream, text, fields: parseObject(text) });
+    this.onLine({ service: this.service, at, stream, text, fields: parseObject(text) ?? parseTextLine(text) });
   }
 }
 

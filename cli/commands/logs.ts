@@ -8,7 +8,7 @@ import { action } from "../run";
 export function register(program: Command): void {
   program
     .command("logs")
-    .description("print what a deployment's containers logged, merged in time order: JSON lines from the realtime nodes, HAProxy and nginx; every other line as written")
+    .description("print what a deployment's containers logged, merged in time order: JSON lines, and Redis's, stunnel's, nginx's error log's and HAProxy's own lines read into fields")
     .argument("[service]", "a service (realtime-2, haproxy) or a pool (realtime, app); default every service")
     .option("--deployment <label>", "the deployment: an `up` run id or a Pulumi stack name (default: the run `up` recorded in this folder)")
     .option("--since <seconds>", "only lines of the last <seconds> seconds")

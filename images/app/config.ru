@@ -12,7 +12,9 @@
 # they are read: behind HAProxy alone a chunked body reaches this app unmeasured (HAProxy cannot
 # count a streamed body), so the app that reads the body holds the limit.
 #
-# Every response carries X-App-Node: NODE_ID; every request is logged to stdout (CommonLogger).
+# Every response carries X-App-Node: NODE_ID; every request is logged to stdout as one JSON line
+# (JsonAccessLog), as the kit's other containers log, so `realtime-kit logs --json` and a log
+# shipper read fields rather than Common Log Format.
 
 require "digest"
 require "json"
@@ -24,6 +26,39 @@ require "rack"
 $stdout.sync = true
 
 NODE_ID = (ENV["NODE_ID"].to_s.strip.empty? ? Socket.gethostname : ENV["NODE_ID"].strip).freeze
+
+# One JSON object per line, keyed like the realtime nodes' lines (t, level, node, msg). A module:
+# config.ru runs inside Rack::Builder, where a `def` would not reach the middlewares.
+module JsonLog
+  def self.line(level, msg, fields = {})
+    $stdout.puts(JSON.generate({ t: Time.now.utc.iso8601(3), level: level, node: NODE_ID, msg: msg }.merge(fields)))
+  end
+end
+
+# Logs every request once its response is ready: the client (and X-Forwarded-For, as a proxy
+# sent it), the request line, the status, the body size and how long the app took.
+class JsonAccessLog
+  def initialize(app)
+    @app = app
+  end
+
+  def call(env)
+    started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+    status, headers, body = @app.call(env)
+    fields = {
+      client: env["REMOTE_ADDR"],
+      forwarded_for: env["HTTP_X_FORWARDED_FOR"],
+      method: env["REQUEST_METHOD"],
+      path: env["PATH_INFO"],
+      query: env["QUERY_STRING"].to_s.empty? ? nil : env["QUERY_STRING"],
+      status: status.to_i,
+      bytes: headers["Content-Length"]&.to_i,
+      duration_ms: ((Process.clock_gettime(Process::CLOCK_MONOTONIC) - started) * 1000).round(2),
+    }.compact
+    JsonLog.line("info", "request", fields)
+    [status, headers, body]
+  end
+end
 
 # Adds X-App-Node to every response, including errors and 404s from the app below.
 class AppNodeHeader
@@ -37,7 +72,7 @@ class AppNodeHeader
     headers["X-App-Node"] = @node
     [status, headers, body]
   rescue StandardError => e
-    env["rack.errors"].puts("#{e.class}: #{e.message}")
+    JsonLog.line("error", "request failed", error: e.class.name, detail: e.message, path: env["PATH_INFO"])
     [500, { "Content-Type" => "text/plain; charset=utf-8", "X-App-Node" => @node }, ["500 Internal Server Error\n"]]
   end
 end
@@ -119,7 +154,7 @@ class App
   end
 end
 
-use Rack::CommonLogger, $stdout
+use JsonAccessLog
 use AppNodeHeader, NODE_ID
 use BodyLimit, MAX_BODY_BYTES
 use Rack::Head

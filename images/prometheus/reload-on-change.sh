@@ -49,8 +49,15 @@ snapshot() {
   done
 }
 
+# One JSON line, as the program beside it logs (its own level, and `msg` saying what happened).
 log() {
-  echo "realtime-kit reload-on-change: $*"
+  local level=$1 msg="realtime-kit reload-on-change: $2"
+  msg=${msg//\\/\\\\}
+  msg=${msg//\"/\\\"}
+  msg=${msg//$'\t'/\\t}
+  msg=${msg//$'\r'/\\r}
+  msg=${msg//$'\n'/\\n}
+  printf '{"t":"%s","level":"%s","msg":"%s"}\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" "$level" "$msg"
 }
 
 # Signals PID 1 as its own user: a program that started as root and dropped privileges (stunnel)
@@ -78,10 +85,10 @@ watch() {
     while sleep "$interval"; snapshot; [[ $state != "$settled" ]]; do settled=$state; done
     current=$settled
     if output=$(bash -c "$check" 2>&1); then
-      log "files under $watched changed; '$check' passed; sending SIG$signal to $1"
-      signal_program || log "could not signal $1"
+      log info "files under $watched changed; '$check' passed; sending SIG$signal to $1"
+      signal_program || log error "could not signal $1"
     else
-      log "files under $watched changed but '$check' failed; $1 keeps its running configuration: ${output//$'\n'/ | }"
+      log error "files under $watched changed but '$check' failed; $1 keeps its running configuration: ${output//$'\n'/ | }"
     fi
   done
 }

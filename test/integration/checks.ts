@@ -5,7 +5,8 @@ import type { Socket } from "socket.io-client";
 import type { StartedTestContainer } from "testcontainers";
 import { httpRequest, sendBody } from "../../driver/http";
 import { CONTAINER_PATHS, INTERNAL_PORTS } from "../../model/layout";
-import { readLogs } from "../../driver/logs";
+import { docker } from "../../driver/engine";
+import { deploymentContainers, readLogs } from "../../driver/logs";
 import { canConnect } from "../../driver/ports";
 import { queryByLabel } from "../../driver/prometheus";
 import type { RunningTopology } from "../../driver/running";
@@ -690,12 +691,27 @@ async function trustStandIn(t: RunningTopology, name: string, script: string, se
   return { standIn, delivered };
 }
 
-/** HAProxy's JSON access lines since `since` whose request carries `marker`. */
+/** HAProxy's JSON access lines since `since` whose request carries `marker` (its config watcher's JSON lines have no request). */
 async function accessLines<T extends { request: string }>(t: RunningTopology, since: number, marker: string): Promise<T[]> {
   return (await linesSince(t, "haproxy", since))
     .filter((line) => line.startsWith("{"))
     .map((line) => JSON.parse(line) as T)
-    .filter((line) => line.request.includes(marker));
+    .filter((line) => typeof line.request === "string" && line.request.includes(marker));
+}
+
+/**
+ * Every line every service of the deployment wrote so far is structured: a JSON object, or a line
+ * of a program that cannot write JSON (Redis, stunnel, nginx's error log, HAProxy's notices) read
+ * into its fields, as `realtime-kit logs --json` gives them.
+ */
+export async function everyLineStructured(t: RunningTopology): Promise<void> {
+  const services = new Set(planDeployment(t.model).services.map((service) => service.name));
+  const containers = (await deploymentContainers(docker, t.runId)).filter((entry) => services.has(entry.service));
+  assert.deepEqual(new Set(containers.map((entry) => entry.service)), services, "every service's container");
+  const lines = await readLogs(containers);
+  const unstructured = lines.filter((line) => line.fields === null).map((line) => `${line.service}: ${line.text}`);
+  assert.deepEqual(unstructured, [], `${unstructured.length} of ${lines.length} lines are neither JSON nor a known format`);
+  for (const service of services) assert.ok(lines.some((line) => line.service === service), `${service} wrote nothing to check`);
 }
 
 /** The lines a service wrote since `since` (ms epoch), read as `realtime-kit logs` reads them. */

@@ -7,6 +7,7 @@ import { docker } from "../../driver/engine";
 import { httpRequest } from "../../driver/http";
 import { freePorts } from "../../driver/ports";
 import { queryByLabel } from "../../driver/prometheus";
+import { deploymentContainers, readLogs } from "../../driver/logs";
 import { readRuns } from "../../driver/runs";
 import { waitFor } from "../../driver/wait";
 import { DRIVER_LABEL, KIT_LABEL, LOCAL_DRIVER } from "../../model/labels";
@@ -137,6 +138,9 @@ describe("CLI: up, check, down", function () {
       const assets = [...page.body.matchAll(/(?:src|href)="(\/classic\/static\/[^"]+)"/g)].map((match) => match[1]!);
       assert.ok(assets.length >= 10, `only ${assets.length} assets on the page`);
       for (const asset of assets) assert.equal((await httpRequest(`${url}${asset.slice(1)}`)).status, 200, asset);
+      const prometheusLines = await readLogs((await deploymentContainers(docker, runId)).filter((entry) => entry.service === "prometheus"));
+      assert.ok(prometheusLines.length > 0);
+      for (const line of prometheusLines) assert.equal(typeof line.fields?.level, "string", `Prometheus logs JSON: ${line.text}`);
       const volumes = (await docker.listVolumes({ filters })).Volumes ?? [];
       assert.ok(volumes.some((volume) => volume.Name.endsWith("-prometheus-data")), `no data volume among ${volumes.map((volume) => volume.Name).join(", ")}`);
       up.kill("SIGTERM");

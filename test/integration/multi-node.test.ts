@@ -16,6 +16,7 @@ import { INTERNAL_PORTS } from "../../model/layout";
 import {
   everyImageHealthy,
   itChecks,
+  everyLineStructured,
   logsCommand,
   metricsInsideOnly,
   rateLimitPerClientAddress,
@@ -141,6 +142,10 @@ describe("multi-node: source stickiness, TLS by stunnel, Redis adapter (2 realti
 
   it("`realtime-kit logs`: HAProxy's JSON access log names each session's node, timers and termination; the node logs its connect and disconnect reason; --follow streams", async function () {
     await logsCommand(topology.t);
+  });
+
+  it("every container's lines are JSON (the nodes, the app, HAProxy's access log), or Redis's, stunnel's or HAProxy's own format read into fields", async function () {
+    await everyLineStructured(topology.t);
   });
 
   it("(6) a broadcast crosses nodes through Redis; a late joiner on another node gets the history", async function () {

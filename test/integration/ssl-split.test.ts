@@ -4,7 +4,7 @@ import { request, whoami } from "../../driver/socket-client";
 import { httpRequest } from "../../driver/http";
 import { waitFor } from "../../driver/wait";
 import { runCli } from "../cli-process";
-import { everyImageHealthy, itChecks } from "./checks";
+import { everyImageHealthy, everyLineStructured, itChecks } from "./checks";
 import { connectedClient, measure, useTopology } from "./helpers";
 
 const PING_INTERVAL_MS = 5_000;
@@ -50,6 +50,10 @@ describe("ssl-split: stunnel -> HAProxy -> realtime | nginx (proxy idle timeouts
       assert.match(String(line.upstream), /:3000$/, "the second stack answered");
       return true;
     }, { timeoutMs: 10_000, intervalMs: 500, what: `nginx's JSON line for ${path}` });
+  });
+
+  it("every container's lines are JSON, or Redis's, stunnel's, nginx's error log's or HAProxy's own format read into fields", async function () {
+    await everyLineStructured(topology.t);
   });
 
   it("(10) clients idle longer than the proxies' idle timeout stay connected thanks to heartbeats (a raw WebSocket without them is cut)", async function () {
