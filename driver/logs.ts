@@ -2,7 +2,6 @@ import type { Readable } from "node:stream";
 import type Docker from "dockerode";
 import { ConfigError } from "../model/errors";
 import { KIT_LABEL, SEED_LABEL, SERVICE_LABEL } from "../model/labels";
-import { parseTextLine } from "./log-formats";
 
 /** One line a service wrote, as `docker logs --timestamps` gives it. */
 export interface LogLine {
@@ -12,9 +11,8 @@ export interface LogLine {
   stream: "stdout" | "stderr";
   text: string;
   /**
-   * The line parsed: a JSON object (the realtime nodes, the app, Prometheus, HAProxy's and nginx's
-   * access logs, the config watcher), or a line of Redis, stunnel, nginx's error log or HAProxy's
-   * notices read into fields (log-formats.ts); null for any other line.
+   * The line parsed: a JSON object (every line of a kit image: what its program does not write as
+   * JSON, run-with-json-logs turns into JSON); null for any other line (an image of one's own may write text).
    */
   fields: Record<string, unknown> | null;
 }
@@ -124,7 +122,7 @@ class LogFrames {
     const space = timestamped.indexOf(" ");
     const at = space > 0 ? timestamped.slice(0, space) : "";
     const text = (space > 0 ? timestamped.slice(space + 1) : timestamped).replace(/\r$/, "");
-    this.onLine({ service: this.service, at, stream, text, fields: parseObject(text) ?? parseTextLine(text) });
+    this.onLine({ service: this.service, at, stream, text, fields: parseObject(text) });
   }
 }
 

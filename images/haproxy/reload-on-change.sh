@@ -3,7 +3,8 @@
 # container. The deployment keeps these files in a volume mounted read-only at /etc/realtime-kit
 # and rewrites them in place when they change (a new seed container copies them in, see
 # plan/volumes.ts); this script watches that folder and, once a change has settled, checks the
-# new files with the program's own check and then signals the running program (PID 1).
+# new files with the program's own check and then signals the running program: it signals PID 1,
+# run-with-json-logs, which runs as this script's user and passes the signal on to the program.
 #
 #   reload-on-change.sh --signal SIG --check 'command' -- program [args...]
 #
@@ -60,19 +61,6 @@ log() {
   printf '{"t":"%s","level":"%s","msg":"%s"}\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" "$level" "$msg"
 }
 
-# Signals PID 1 as its own user: a program that started as root and dropped privileges (stunnel)
-# cannot be signalled by root here, which has no CAP_KILL, but can by its user.
-signal_program() {
-  local key uid gid rest
-  while read -r key uid rest; do [[ $key == Uid: ]] && break; done </proc/1/status
-  while read -r key gid rest; do [[ $key == Gid: ]] && break; done </proc/1/status
-  if [[ $uid == "$EUID" ]]; then
-    kill -s "$signal" 1
-  else
-    setpriv --reuid="$uid" --regid="$gid" --clear-groups bash -c "kill -s $signal 1"
-  fi
-}
-
 watch() {
   local current settled output
   snapshot
@@ -86,7 +74,7 @@ watch() {
     current=$settled
     if output=$(bash -c "$check" 2>&1); then
       log info "files under $watched changed; '$check' passed; sending SIG$signal to $1"
-      signal_program || log error "could not signal $1"
+      kill -s "$signal" 1 || log error "could not signal $1"
     else
       log error "files under $watched changed but '$check' failed; $1 keeps its running configuration: ${output//$'\n'/ | }"
     fi

@@ -26,19 +26,21 @@ import { sendGarbage, type GarbageReport } from "./garbage";
 interface ProcessInfo {
   pid: number;
   uid: number;
+  /** Its parent's pid (the program is PID 1's child). */
+  parent: number;
   command: string;
 }
 
 /** Every process of a container with its real uid, read from /proc inside it (the reading shell left out). */
 async function processes(t: RunningTopology, service: string): Promise<ProcessInfo[]> {
-  const script = 'for p in /proc/[0-9]*; do [ "${p#/proc/}" = "$$" ] && continue; u=$(awk \'/^Uid:/{print $2}\' $p/status 2>/dev/null) || continue; [ -n "$u" ] && echo "${p#/proc/} $u $(tr "\\0" " " < $p/cmdline)"; done';
+  const script = 'for p in /proc/[0-9]*; do [ "${p#/proc/}" = "$$" ] && continue; s=$(awk \'/^Uid:/{u=$2} /^PPid:/{pp=$2} END{print u, pp}\' $p/status 2>/dev/null) || continue; [ -n "$s" ] && echo "${p#/proc/} $s $(tr "\\0" " " < $p/cmdline)"; done';
   const result = await t.exec(service, ["sh", "-c", script]);
   return result.stdout
     .split("\n")
     .filter((line) => line.trim() !== "")
     .map((line) => {
-      const [pid, uid, ...command] = line.trim().split(" ");
-      return { pid: Number(pid), uid: Number(uid), command: command.join(" ") };
+      const [pid, uid, parent, ...command] = line.trim().split(" ");
+      return { pid: Number(pid), uid: Number(uid), parent: Number(parent), command: command.join(" ") };
     })
     .filter((proc) => proc.command !== "" && !proc.command.startsWith("sh -c ") && !proc.command.startsWith("awk ") && !proc.command.startsWith("tr "));
 }
@@ -81,23 +83,29 @@ export async function confinement(t: RunningTopology): Promise<ConfinementRow[]>
 
     const procs = await processes(t, spec.name);
     assert.ok(procs.length > 0, `${spec.name}: no processes seen`);
-    // The config watcher of the edge images (reload-on-change.sh and its `sleep`) runs as the user
-    // the container starts as: in a root-started terminator it must read the 0600 key to check a
-    // renewal and signal the program, so it is the one root process besides the master there.
+    // PID 1 is the images' run-with-json-logs, which writes the program's lines as JSON and passes
+    // signals on: it runs as the user the container starts as, and so does the config watcher of
+    // the edge images (reload-on-change.sh and its `sleep`): in a root-started terminator it must
+    // read the 0600 key to check a renewal. The program is PID 1's child (its master).
+    const runner = procs.find((proc) => proc.pid === 1);
+    assert.match(runner?.command ?? "", /^perl \/usr\/local\/lib\/realtime-kit\/run-with-json-logs --program /, `${spec.name}: PID 1`);
     const watcher = procs.filter((proc) => proc.pid !== 1 && /reload-on-change\.sh|^sleep \d+$/.test(proc.command));
-    const program = procs.filter((proc) => proc.pid === 1 || (!/healthcheck|openssl|redis-cli|ruby -rnet|node -e/.test(proc.command) && !watcher.includes(proc)));
+    const program = procs.filter((proc) => proc.pid !== 1 && !/healthcheck|openssl|redis-cli|ruby -rnet|node -e/.test(proc.command) && !watcher.includes(proc));
+    const master = program.find((proc) => proc.parent === 1);
+    assert.ok(master, `${spec.name}: no program under PID 1: ${JSON.stringify(procs)}`);
+    if (spec.user !== "root") assert.equal(runner!.uid, master.uid, `${spec.name}: PID 1 runs as the program's user`);
     const unprivileged = program.filter((proc) => proc.uid !== 0);
     if (["haproxy", "nginx", "stunnel", "prometheus"].includes(spec.role)) {
       assert.ok(watcher.some((proc) => /reload-on-change\.sh/.test(proc.command)), `${spec.name}: no config watcher: ${JSON.stringify(procs)}`);
-      const expectedUid = spec.user === "root" ? 0 : program.find((proc) => proc.pid === 1)!.uid;
+      const expectedUid = runner!.uid;
       assert.ok(watcher.every((proc) => proc.uid === expectedUid), `${spec.name}: the watcher runs as uid ${expectedUid}: ${JSON.stringify(watcher)}`);
     }
     if (spec.user === "root") {
       // Started as root to read the key: the process that serves traffic must have dropped.
       assert.ok(unprivileged.length > 0, `${spec.name}: every process runs as root: ${JSON.stringify(procs)}`);
-      assert.ok(program.filter((proc) => proc.uid === 0).every((proc) => proc.pid === 1), `${spec.name}: a root process besides the master: ${JSON.stringify(procs)}`);
+      assert.ok(program.filter((proc) => proc.uid === 0).every((proc) => proc === master), `${spec.name}: a root process besides the master: ${JSON.stringify(procs)}`);
     } else {
-      assert.deepEqual(program.filter((proc) => proc.uid === 0), [], `${spec.name}: root processes`);
+      assert.deepEqual([runner!, ...program].filter((proc) => proc.uid === 0), [], `${spec.name}: root processes`);
     }
     rows.push({
       service: spec.name,

@@ -29,7 +29,20 @@ describe("images' health checks", () => {
     const [first, ...rest] = users.map((name) => ({ name, text: fs.readFileSync(path.join(IMAGES, name, "reload-on-change.sh"), "utf8") }));
     for (const other of rest) assert.equal(other.text, first!.text, `images/${other.name}/reload-on-change.sh differs from images/${first!.name}/reload-on-change.sh`);
     for (const name of users) {
-      assert.match(fs.readFileSync(path.join(IMAGES, name, "Dockerfile"), "utf8"), /^CMD \["bash", "\/usr\/local\/lib\/realtime-kit\/reload-on-change\.sh", "--signal"/m, `images/${name}: CMD`);
+      assert.match(fs.readFileSync(path.join(IMAGES, name, "Dockerfile"), "utf8"), /^CMD \[[^\n]*"--", "bash", "\/usr\/local\/lib\/realtime-kit\/reload-on-change\.sh", "--signal"/m, `images/${name}: CMD`);
+    }
+  });
+
+  it("every image runs its program under one run-with-json-logs, identical in each, as PID 1", () => {
+    const texts = folders.map((name) => ({ name, text: fs.readFileSync(path.join(IMAGES, name, "run-with-json-logs"), "utf8") }));
+    for (const other of texts.slice(1)) assert.equal(other.text, texts[0]!.text, `images/${other.name}/run-with-json-logs differs from images/${texts[0]!.name}/run-with-json-logs`);
+    const runner = /"perl", "\/usr\/local\/lib\/realtime-kit\/run-with-json-logs", "--program", "\w+", "--"/;
+    for (const name of folders) {
+      const dockerfile = fs.readFileSync(path.join(IMAGES, name, "Dockerfile"), "utf8");
+      assert.match(dockerfile, /^COPY [^\n]*run-with-json-logs /m, `images/${name}: COPY`);
+      // Redis is started by its script, which execs the runner once the TLS key left the environment.
+      const start = name === "redis" ? fs.readFileSync(path.join(IMAGES, name, "start-redis.sh"), "utf8") : /^CMD (.*)$/m.exec(dockerfile)?.[1] ?? "";
+      assert.match(start, name === "redis" ? /^exec perl \/usr\/local\/lib\/realtime-kit\/run-with-json-logs --program redis -- redis-server /m : new RegExp(`^\\[${runner.source}`), `images/${name}: start`);
     }
   });
 

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import type Docker from "dockerode";
 import { formatLine, jsonLine, readLogs, selectServices, type ServiceContainer } from "../../driver/logs";
-import { parseTextLine } from "../../driver/log-formats";
 import { ConfigError } from "../../model/errors";
 
 /** One frame of Docker's multiplexed log stream: stream type 1 (stdout) or 2 (stderr), length, payload. */
@@ -18,7 +17,7 @@ function fakeContainer(service: string, raw: Buffer): ServiceContainer {
 }
 
 describe("realtime-kit logs: reading Docker's log streams", () => {
-  it("splits frames into lines (a line may span frames), keeps stdout and stderr apart, parses JSON objects and merges services in time order", async () => {
+  it("splits frames into lines (a line may span frames), keeps stdout and stderr apart, parses JSON objects, keeps other text (an image of one's own may write it) and merges services in time order", async () => {
     const haproxy = fakeContainer(
       "haproxy",
       Buffer.concat([
@@ -34,7 +33,7 @@ describe("realtime-kit logs: reading Docker's log streams", () => {
       [
         ["haproxy", "00.200", "stdout", { server: "realtime-1", status: 101 }],
         ["realtime-1", "00.250", "stdout", { msg: "connected", sid: "realtime-1.abc" }],
-        ["haproxy", "00.300", "stderr", { program: "haproxy", level: "warning", msg: "Server realtime_pool/realtime-2 is DOWN" }],
+        ["haproxy", "00.300", "stderr", null],
         ["haproxy", "00.400", "stdout", null],
         ["realtime-1", "00.500", "stdout", null],
       ],
@@ -51,24 +50,5 @@ describe("realtime-kit logs: reading Docker's log streams", () => {
     assert.equal(selectServices(all, undefined, "rk-1").length, 4);
     assert.throws(() => selectServices(all, "redis", "rk-1"), (error: ConfigError) => error.field === "service" && /has no service "redis"; its services are app-1, haproxy, realtime-1, realtime-2/.test(error.message));
     assert.throws(() => selectServices([], undefined, "rk-9"), (error: ConfigError) => error.field === "--deployment" && /io\.realtime-kit\.deployment=rk-9/.test(error.message));
-  });
-
-  it("reads the text lines of Redis, stunnel, nginx's error log and HAProxy's notices into a level and a msg (lines these programs wrote)", () => {
-    const cases: Array<[string, Record<string, unknown>]> = [
-      ["1:C 04 Dec 2026 12:54:30.169 # oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo", { program: "redis", level: "warning", pid: 1, role: "child", msg: "oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo" }],
-      ["1:M 04 Dec 2026 12:54:30.173 * Ready to accept connections", { program: "redis", level: "notice", pid: 1, role: "master", msg: "Ready to accept connections" }],
-      ["1:signal-handler (1796388872) Received SIGTERM scheduling shutdown...", { program: "redis", level: "warning", pid: 1, msg: "Received SIGTERM scheduling shutdown..." }],
-      ["2026.12.04 12:52:54 LOG5[ui]: Configuration successful", { program: "stunnel", level: "notice", thread: "ui", msg: "Configuration successful" }],
-      ["2026.12.04 12:52:54 LOG3[ui]: No trusted certificates found", { program: "stunnel", level: "err", thread: "ui", msg: "No trusted certificates found" }],
-      ["2026.12.04 12:52:54 LOG5[0]: Service [https] accepted connection from 127.0.0.1:56404", { program: "stunnel", level: "notice", thread: "0", msg: "Service [https] accepted connection from 127.0.0.1:56404" }],
-      [
-        "2026/12/04 12:52:54 [error] 22#22: *5 connect() failed (111: Connection refused) while connecting to upstream, client: 172.28.0.6",
-        { program: "nginx", level: "error", pid: 22, connection: 5, msg: "connect() failed (111: Connection refused) while connecting to upstream, client: 172.28.0.6" },
-      ],
-      ["2026/12/04 12:52:50 [notice] 1#1: using the \"epoll\" event method", { program: "nginx", level: "notice", pid: 1, msg: 'using the "epoll" event method' }],
-      ["[NOTICE]   (1) : New worker (13) forked", { program: "haproxy", level: "notice", pid: 1, msg: "New worker (13) forked" }],
-    ];
-    for (const [text, fields] of cases) assert.deepEqual(parseTextLine(text), fields, text);
-    for (const text of ["Puma starting in single mode...", "127.0.0.1 - - [04/Dec/2026:12:52:51 +0000] \"GET /ping HTTP/1.1\" 200 10 0.0035", ""]) assert.equal(parseTextLine(text), null, text);
   });
 });
