@@ -1,4 +1,5 @@
 import crypto from "node:crypto";
+import type Docker from "dockerode";
 import { docker, removeByLabel } from "../driver/engine";
 import { waitHealthy } from "../driver/health";
 import { freePorts } from "../driver/ports";
@@ -11,6 +12,7 @@ import { loadModel } from "../model/load";
 import { TOPOLOGIES, type Topology } from "../model/topologies";
 import { benchAgentBundle } from "./agent-bundle";
 import type { BenchSpec } from "./agent/main";
+import type { EdgeContainer } from "./measure/edge-cpu";
 
 /** Every run id of the bench starts with this, so leftovers of an interrupted run can be found. */
 export const BENCH_PREFIX = "rkb-";
@@ -130,6 +132,19 @@ export class BenchClient {
     }
   }
 
+  /** Whether a Socket.IO handshake (polling) through `url` answers 200 now, from this client container. */
+  async handshakeAnswers(url: string, ca: string): Promise<boolean> {
+    const script =
+      "require('https').get(process.argv[1] + '/socket.io/?EIO=4&transport=polling', { ca: process.argv[2], timeout: 3000 }, (res) => process.exit(res.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1))";
+    const result = await this.client.container.exec(["node", "-e", script, url, ca]);
+    return result.exitCode === 0;
+  }
+
+  /** Whether a file exists in this client container (an agent's signal that it is ready). */
+  async hasFile(file: string): Promise<boolean> {
+    return (await this.client.container.exec(["test", "-f", file])).exitCode === 0;
+  }
+
   /** Starts the hold-many agent in the background (it lives as long as the container). */
   async startHolding(url: string, ca: string | null, concurrency: number): Promise<void> {
     const spec: BenchSpec = { mode: "hold-many", url, transports: ["websocket"], controlPort: CONTROL_PORT, concurrency, timeoutMs: 45_000, ...(ca ? { ca } : {}) };
@@ -171,7 +186,11 @@ export interface MemoryDetail {
 }
 
 export async function containerMemory(t: RunningTopology, service: string): Promise<MemoryDetail> {
-  const stats = (await (await t.engineContainer(service)).stats({ stream: false })) as unknown as {
+  return memoryOf(await t.engineContainer(service));
+}
+
+export async function memoryOf(container: Docker.Container): Promise<MemoryDetail> {
+  const stats = (await container.stats({ stream: false })) as unknown as {
     memory_stats: { usage?: number; stats?: Record<string, number> };
   };
   const usage = stats.memory_stats.usage ?? 0;
@@ -191,4 +210,13 @@ export async function restartFresh(t: RunningTopology, service: string, timeoutM
   const container = await t.engineContainer(service);
   await container.restart({ t: 10 });
   await waitHealthy(container, `${service} to be healthy after its restart`, timeoutMs);
+}
+
+/**
+ * The kit's containers on the entry path to the realtime nodes: the TLS terminator and the balancer
+ * (stunnel, HAProxy); none where the entry is a realtime node itself (single, node-proxy).
+ */
+export async function entryEdge(t: RunningTopology): Promise<EdgeContainer[]> {
+  const onPath = t.deployment.services.filter((service) => service.role === "haproxy" || service.role === "stunnel");
+  return Promise.all(onPath.map(async (service) => ({ name: service.name, container: await t.engineContainer(service.name) })));
 }

@@ -41,7 +41,7 @@ export function renderMarkdown(r: BenchResults, plotFile: string): string {
       `From a client container on the deployment's network, websocket transport, \`echo\` event with ack. Paced: ${c.roundtrip.pacedClients} clients x ${c.roundtrip.ratePerClient} events/s. Closed loop: ${c.roundtrip.loadClients} clients, next event as soon as the ack is back. Direct (baseline) = the same client to realtime-1:${INTERNAL_PORTS.realtime}, interleaved with the entry in ${c.roundtrip.slices} slices of ${s(c.roundtrip.sliceMs)} s each.`,
       "",
       table(
-        ["topology", "direct p50 / p99 ms", "entry p50 / p99 ms", "p99 vs direct (95% interval)", "direct events/s", "entry events/s", "events/s vs direct", "entry p99 at full load ms (direct)"],
+        ["topology", "direct p50 / p99 ms", "entry p50 / p99 ms", "p99 vs direct (95% interval)", "direct events/s", "entry events/s", "events/s vs direct", "entry p99 at full load ms (direct)", "edge CPU us/event"],
         r.roundtrip.map((rt) => [
           rt.title,
           `${rt.paced.direct.p50} / ${rt.paced.direct.p99}`,
@@ -51,6 +51,7 @@ export function renderMarkdown(r: BenchResults, plotFile: string): string {
           rt.load.entryEps,
           percentChange(rt.load.epsRatio),
           `${rt.load.entry.p99} (${rt.load.direct.p99})`,
+          rt.edgeCpu ? `${rt.edgeCpu.usPerEvent}${rt.edgeCpu.interval ? ` (${rt.edgeCpu.interval[0]} to ${rt.edgeCpu.interval[1]})` : ""}` : "n/a (no proxy)",
         ]),
       ),
       "",
@@ -147,6 +148,39 @@ export function renderMarkdown(r: BenchResults, plotFile: string): string {
     );
   }
 
+  if ((r.peers ?? []).length > 0) {
+    out.push(
+      "## 6. Against what users would set up instead (peers)",
+      "",
+      `In front of the same two realtime nodes of each multi-node deployment: the kit's entry point and three peers written from their documentation (bench/peers.ts names the section each follows), all with TLS, measured in one interleaved run from one client container (${c.roundtrip.slices} slices; paced ${c.roundtrip.pacedClients} clients x ${c.roundtrip.ratePerClient} events/s, closed loop ${c.roundtrip.loadClients} clients). CPU per event: the cgroup CPU time of the entry's edge containers (the kit: stunnel and HAProxy, or HAProxy alone; a peer: its one container) over that entry's own measured windows, divided by the events it carried; 95% intervals by a bootstrap over the slices.`,
+      "",
+    );
+    for (const comparison of r.peers) {
+      out.push(
+        `Beside \`${comparison.kit}\` (direct to realtime-1: p50 ${comparison.direct.p50} ms, p99 ${comparison.direct.p99} ms):`,
+        "",
+        table(
+          ["entry", "p50 / p99 ms", "p99 vs direct (95% interval)", "events/s (closed loop)", "edge CPU us/event (95% interval)", "TLS handshakes/s (p50 ms)", "edge memory per idle connection KB (processes)", "node killed: clients back, worst / median ms"],
+          comparison.rows.map((row) => [
+            row.title,
+            `${row.paced.p50} / ${row.paced.p99}`,
+            `${percentChange(row.p99Ratio)}${interval(row.p99RatioInterval)}`,
+            row.eps,
+            row.cpu ? `${row.cpu.usPerEvent}${row.cpu.interval ? ` (${row.cpu.interval[0]} to ${row.cpu.interval[1]})` : ""}` : "n/a",
+            row.handshakesPerS === null ? "n/a" : `${row.handshakesPerS} (${row.handshake?.p50 ?? "n/a"})`,
+            row.idle ? `${kb(row.idle.bytesPerConnection)} (${kb(row.idle.processBytesPerConnection)}) at ${row.idle.held}` : "n/a",
+            row.failover ? `${row.failover.worstMs ?? `${row.failover.notBack} of ${row.failover.clients} not back`} / ${row.failover.medianMs ?? "n/a"} (${row.failover.clients} clients)` : "n/a (no client on a killed node)",
+          ]),
+        ),
+        "",
+      );
+      for (const row of comparison.rows.filter((one) => one.errors.length > 0)) out.push(`- ${row.key} errors: ${row.errors.join("; ")}`);
+    }
+    out.push(
+      `Handshakes: full TLS handshakes (no resumption), ${c.tls.concurrency} at a time, ${c.tls.slices} slices of ${s(c.tls.sliceMs)} s per entry, the entries' order reversed every other slice. Idle connections: ${c.peers.idleConnections} WebSockets held through each entry in turn from a client container of their own; the edge's memory (docker stats' figure; in brackets its processes' own) before and after, per connection. Node killed: ${c.peers.failoverClients} clients per entry, reconnecting with Socket.IO's default backoff (1 s, jitter 0.5), each node in turn killed (SIGKILL) behind every entry at once; the time from the kill until each client that was on it answered an event from the other node.`,
+      "",
+    );
+  }
   if (r.startup.length > 0) {
     const base = r.startup.find((x) => x.key === "single")?.upMs ?? 0;
     out.push(

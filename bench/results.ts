@@ -1,3 +1,4 @@
+import type { PeerComparison, PeerRow } from "./measure/peers";
 import type { BenchConfig } from "./config";
 import type { MachineInfo } from "./machine";
 import type { BroadcastResult } from "./measure/broadcast";
@@ -37,6 +38,8 @@ export interface BenchResults {
   ramps: ConnectionRamp[];
   tls: TlsResult | null;
   broadcast: BroadcastResult | null;
+  /** The kit's multi-node entry points beside the peers (bench/peers.ts), one comparison per kit deployment. */
+  peers: PeerComparison[];
   targets: Target[];
   /** Sections that failed, with the error. */
   failures: string[];
@@ -108,6 +111,65 @@ export function evaluateTargets(results: Omit<BenchResults, "targets">): Target[
       target: "show which",
       measured: `${results.tls.faster} (stunnel ${s?.handshakesPerS} vs HAProxy ${h?.handshakesPerS} handshakes/s)`,
       met: results.tls.faster !== null,
+    });
+  }
+  for (const comparison of results.peers ?? []) targets.push(...peerTargets(comparison));
+  return targets;
+}
+
+/**
+ * The kit's entry against the best peer in front of the same nodes (issue: at or below the best
+ * peer's CPU per event, p99 and memory per idle connection; failover at least 2x faster). With
+ * intervals: met when the kit's whole interval is at or below the peer's, missed when it is wholly
+ * above, undecided when they overlap.
+ */
+function peerTargets(comparison: PeerComparison): Target[] {
+  const kit = comparison.rows.find((row) => row.follows === null);
+  const peers = comparison.rows.filter((row) => row.follows !== null);
+  if (!kit || peers.length === 0) return [];
+  const targets: Target[] = [];
+  const byIntervals = (what: string, value: (row: PeerRow) => { point: number; interval: [number, number] | null } | null, unit: string) => {
+    const kitValue = value(kit);
+    const candidates = peers.flatMap((row) => {
+      const v = value(row);
+      return v ? [{ row, ...v }] : [];
+    });
+    if (!kitValue || candidates.length === 0) return;
+    const best = candidates.reduce((a, b) => (b.point < a.point ? b : a));
+    const [kitLow, kitHigh] = kitValue.interval ?? [kitValue.point, kitValue.point];
+    const [bestLow, bestHigh] = best.interval ?? [best.point, best.point];
+    targets.push({
+      what: `${what}: ${kit.title} against the best peer`,
+      target: `<= ${best.row.key}`,
+      measured: `${kitValue.point}${kitValue.interval ? ` (${kitValue.interval[0]} to ${kitValue.interval[1]})` : ""} vs ${best.point}${best.interval ? ` (${best.interval[0]} to ${best.interval[1]})` : ""} ${unit}`,
+      met: kitHigh <= bestLow ? true : kitLow > bestHigh ? false : "undecided",
+    });
+  };
+  byIntervals("edge CPU per event", (row) => (row.cpu ? { point: row.cpu.usPerEvent, interval: row.cpu.interval } : null), "us");
+  byIntervals("p99 over direct", (row) => (row.p99Ratio === null ? null : { point: row.p99Ratio, interval: row.p99RatioInterval }), "x");
+  const idle = peers.filter((row) => row.idle !== null);
+  if (kit.idle && idle.length > 0) {
+    const best = idle.reduce((a, b) => (b.idle!.bytesPerConnection < a.idle!.bytesPerConnection ? b : a));
+    // One reading each, so no interval: within 10% of each other is not called either way.
+    const [kitBytes, bestBytes] = [kit.idle.bytesPerConnection, best.idle!.bytesPerConnection];
+    targets.push({
+      what: `edge memory per idle connection: ${kit.title} against the best peer`,
+      target: `<= ${best.key}`,
+      measured: `${(kitBytes / 1024).toFixed(1)} vs ${(bestBytes / 1024).toFixed(1)} KB (one reading each)`,
+      met: Math.abs(kitBytes - bestBytes) <= 0.1 * bestBytes ? "undecided" : kitBytes <= bestBytes,
+      ...(Math.abs(kitBytes - bestBytes) <= 0.1 * bestBytes ? { why: "one reading each, within 10% of each other" } : {}),
+    });
+  }
+  const finished = peers.filter((row) => row.failover?.worstMs !== null && row.failover?.worstMs !== undefined);
+  if (kit.failover) {
+    const best = finished.length > 0 ? finished.reduce((a, b) => (b.failover!.worstMs! < a.failover!.worstMs! ? b : a)) : null;
+    const kitWorst = kit.failover.worstMs;
+    const notBack = peers.filter((row) => row.failover && row.failover.notBack > 0).map((row) => row.key);
+    targets.push({
+      what: `failover (a node killed, every client back): ${kit.title} against the peers`,
+      target: best ? `<= ${best.key} / 2` : "faster than every peer",
+      measured: `${kitWorst ?? "not every client back"} ms${best ? ` vs ${best.failover!.worstMs} ms` : ""}${notBack.length > 0 ? `; not every client back through ${notBack.join(", ")}` : ""}`,
+      met: kitWorst === null ? false : best ? kitWorst * 2 <= best.failover!.worstMs! : true,
     });
   }
   return targets;

@@ -61,14 +61,7 @@ export function p99RatioInterval(direct: string[], entry: string[], resamples = 
     return out;
   };
   const slices = direct.map((d, i) => ({ direct: values(d), entry: values(entry[i]!) }));
-  let seed = 0x9e3779b9;
-  const random = () => {
-    // mulberry32
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = seededRandom();
   const p99 = (all: number[]) => {
     all.sort((a, b) => a - b);
     return all[Math.min(all.length - 1, Math.ceil(0.99 * all.length) - 1)] ?? 0;
@@ -88,4 +81,26 @@ export function p99RatioInterval(direct: string[], entry: string[], resamples = 
   ratios.sort((a, b) => a - b);
   const at = (q: number) => Math.round(ratios[Math.min(ratios.length - 1, Math.floor(q * ratios.length))]! * 100) / 100;
   return ratios.length > 0 ? [at(0.025), at(0.975)] : null;
+}
+
+/** mulberry32 from a fixed seed: a bootstrap over the same slices gives the same interval. */
+function seededRandom(): () => number {
+  let seed = 0x9e3779b9;
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** 95% interval of a statistic of the slices, resampling whole slices with replacement (seeded). */
+export function sliceBootstrapInterval<T>(slices: T[], statistic: (picked: T[]) => number, resamples = 1000): [number, number] | null {
+  if (slices.length < 2) return null;
+  const random = seededRandom();
+  const values: number[] = [];
+  for (let r = 0; r < resamples; r++) values.push(statistic(slices.map(() => slices[Math.floor(random() * slices.length)]!)));
+  values.sort((a, b) => a - b);
+  const at = (q: number) => Math.round(values[Math.min(resamples - 1, Math.floor(q * resamples))]! * 100) / 100;
+  return [at(0.025), at(0.975)];
 }

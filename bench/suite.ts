@@ -1,10 +1,12 @@
 import type { BenchConfig } from "./config";
-import { BENCH_SETS, Lab, restartFresh, VARIANTS, type Deployed } from "./lab";
+import { BENCH_SETS, entryEdge, Lab, restartFresh, VARIANTS, type Deployed } from "./lab";
 import { machineInfo } from "./machine";
 import { compareBroadcast } from "./measure/broadcast";
 import { measureBuilds } from "./measure/builds";
 import { rampConnections } from "./measure/connections";
+import { comparePeers } from "./measure/peers";
 import { measureRoundtrip } from "./measure/roundtrip";
+import { buildPeerImages, PEERS, startPeer, type RunningPeer } from "./peers";
 import { compareTls } from "./measure/tls";
 import { evaluateTargets, type BenchResults } from "./results";
 
@@ -32,6 +34,7 @@ export async function runSuite(lab: Lab, config: BenchConfig, log: (line: string
     ramps: [],
     tls: null,
     broadcast: null,
+    peers: [],
     failures: [],
   };
   const section = async (name: string, body: () => Promise<void>) => {
@@ -43,6 +46,7 @@ export async function runSuite(lab: Lab, config: BenchConfig, log: (line: string
       log(`FAILED ${message}`);
     }
   };
+  let peerImagesBuilt = false;
   // At most two deployments up at once: every running container's health checks cost CPU on
   // this small machine. The deployments compared with each other are up together.
   for (const phase of PHASES) {
@@ -58,6 +62,22 @@ export async function runSuite(lab: Lab, config: BenchConfig, log: (line: string
     const single = up.get("single");
     if (single && !results.machine) await section("machine", async () => void (results.machine = await machineInfo(single)));
     for (const d of up.values()) await section(`round trips ${d.variant.key}`, async () => void results.roundtrip.push(await measureRoundtrip(d, config.roundtrip, log)));
+    // The peers in front of each multi-node deployment's nodes, measured beside its own entry point.
+    for (const d of [...up.values()].filter((one) => one.variant.topology === "multi-node")) {
+      await section(`peers beside ${d.variant.key}`, async () => {
+        if (!peerImagesBuilt) {
+          await buildPeerImages(log);
+          peerImagesBuilt = true;
+        }
+        const peers: RunningPeer[] = [];
+        try {
+          for (const peer of PEERS) peers.push(await startPeer(d, peer));
+          results.peers.push(await comparePeers(d, peers, await entryEdge(d.t), config, log));
+        } finally {
+          await Promise.all(peers.map((running) => running.container.stop({ remove: true, removeVolumes: true }).catch(() => undefined)));
+        }
+      });
+    }
     const stunnel = up.get("ssl-split");
     const haproxyTls = up.get("ssl-split-haproxy-tls");
     if (stunnel && haproxyTls) await section("tls", async () => void (results.tls = await compareTls(stunnel, haproxyTls, results.roundtrip, config.tls, log)));

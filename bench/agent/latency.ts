@@ -20,6 +20,8 @@ export interface LatencyReport {
   histogram: string;
   events: number;
   errors: string[];
+  /** When the measured window began (epoch ms, this machine's clock): the edge's CPU is read over the window. */
+  startedAt: number;
   /** Time the measured window lasted (ms), connect time excluded. */
   elapsedMs: number;
   nodes: string[];
@@ -136,5 +138,5 @@ async function measureWindow(sockets: Socket[], durationMs: number, ratePerClien
   };
   await Promise.all(sockets.map(loop));
   const elapsedMs = Date.now() - started;
-  return { histogram: hdr.encodeIntoCompressedBase64(histogram), events, errors, elapsedMs, nodes: [...nodes] };
+  return { histogram: hdr.encodeIntoCompressedBase64(histogram), events, errors, startedAt: started, elapsedMs, nodes: [...nodes] };
 }

@@ -1,6 +1,7 @@
 import type { CompareReport, CompareSpec, LatencyReport } from "../agent/latency";
 import type { BenchConfig } from "../config";
-import type { Deployed } from "../lab";
+import { entryEdge, type Deployed } from "../lab";
+import { CpuSampler, type EdgeCpu } from "./edge-cpu";
 import { latencyOf, p99RatioInterval, ratio, type Latency } from "../stats";
 
 export interface RoundtripResult {
@@ -17,6 +18,8 @@ export interface RoundtripResult {
   };
   /** Closed loop: how many events/s the path carries, and the latency at that load. */
   load: { directEps: number; entryEps: number; epsRatio: number | null; direct: Latency; entry: Latency };
+  /** CPU the kit's edge (stunnel, HAProxy) spent per event through the entry; null where the entry is a node. */
+  edgeCpu: EdgeCpu | null;
   /** Nodes that answered through the entry point. */
   entryNodes: string[];
   errors: string[];
@@ -37,7 +40,13 @@ export async function measureRoundtrip(d: Deployed, config: BenchConfig["roundtr
     ],
     ...config,
   };
-  const report = await d.probe.run<CompareReport>(spec, 2 * 2 * config.slices * config.sliceMs + 120_000);
+  const sampler = await CpuSampler.start(await entryEdge(d.t));
+  let report: CompareReport;
+  try {
+    report = await d.probe.run<CompareReport>(spec, 2 * 2 * config.slices * config.sliceMs + 120_000);
+  } finally {
+    await sampler.stop();
+  }
   const runs = { pacedDirect: report.direct!.paced, pacedEntry: report.entry!.paced, loadDirect: report.direct!.load, loadEntry: report.entry!.load };
   log(`${d.variant.key}: round trips measured (${config.slices} interleaved slices)`);
   const eps = (reports: LatencyReport[]) => Math.round(reports.reduce((sum, r) => sum + r.events, 0) / (reports.reduce((sum, r) => sum + r.elapsedMs, 0) / 1000));
@@ -61,6 +70,7 @@ export async function measureRoundtrip(d: Deployed, config: BenchConfig["roundtr
       ),
     },
     load: { directEps, entryEps, epsRatio: ratio(entryEps, directEps), direct: lat(runs.loadDirect), entry: lat(runs.loadEntry) },
+    edgeCpu: sampler.perEvent(runs.pacedEntry.map((paced, i) => [paced, runs.loadEntry[i]!])),
     entryNodes: [...new Set([...runs.pacedEntry, ...runs.loadEntry].flatMap((r) => r.nodes))].sort(),
     errors: [...new Set(all.flatMap((r) => r.errors))].slice(0, 10),
   };
