@@ -61,26 +61,12 @@ export function p99RatioInterval(direct: string[], entry: string[], resamples = 
     return out;
   };
   const slices = direct.map((d, i) => ({ direct: values(d), entry: values(entry[i]!) }));
-  const random = seededRandom();
   const p99 = (all: number[]) => {
     all.sort((a, b) => a - b);
     return all[Math.min(all.length - 1, Math.ceil(0.99 * all.length) - 1)] ?? 0;
   };
-  const ratios: number[] = [];
-  for (let r = 0; r < resamples; r++) {
-    const d: number[] = [];
-    const e: number[] = [];
-    for (let i = 0; i < slices.length; i++) {
-      const pick = slices[Math.floor(random() * slices.length)]!;
-      d.push(...pick.direct);
-      e.push(...pick.entry);
-    }
-    const base = p99(d);
-    if (base > 0) ratios.push(p99(e) / base);
-  }
-  ratios.sort((a, b) => a - b);
-  const at = (q: number) => Math.round(ratios[Math.min(ratios.length - 1, Math.floor(q * ratios.length))]! * 100) / 100;
-  return ratios.length > 0 ? [at(0.025), at(0.975)] : null;
+  // A resample whose direct side has no events gives no ratio (NaN or Infinity) and is left out.
+  return sliceBootstrapInterval(slices, (picked) => p99(picked.flatMap((slice) => slice.entry)) / p99(picked.flatMap((slice) => slice.direct)), resamples);
 }
 
 /** mulberry32 from a fixed seed: a bootstrap over the same slices gives the same interval. */
@@ -94,13 +80,19 @@ function seededRandom(): () => number {
   };
 }
 
-/** 95% interval of a statistic of the slices, resampling whole slices with replacement (seeded). */
+/**
+ * 95% interval of a statistic of the slices, resampling whole slices with replacement (seeded);
+ * a resample whose statistic is not a finite number is left out.
+ */
 export function sliceBootstrapInterval<T>(slices: T[], statistic: (picked: T[]) => number, resamples = 1000): [number, number] | null {
   if (slices.length < 2) return null;
   const random = seededRandom();
   const values: number[] = [];
-  for (let r = 0; r < resamples; r++) values.push(statistic(slices.map(() => slices[Math.floor(random() * slices.length)]!)));
+  for (let r = 0; r < resamples; r++) {
+    const value = statistic(slices.map(() => slices[Math.floor(random() * slices.length)]!));
+    if (Number.isFinite(value)) values.push(value);
+  }
   values.sort((a, b) => a - b);
-  const at = (q: number) => Math.round(values[Math.min(resamples - 1, Math.floor(q * resamples))]! * 100) / 100;
-  return [at(0.025), at(0.975)];
+  const at = (q: number) => Math.round(values[Math.min(values.length - 1, Math.floor(q * values.length))]! * 100) / 100;
+  return values.length > 0 ? [at(0.025), at(0.975)] : null;
 }

@@ -57,10 +57,10 @@ export class CpuSampler {
     await this.read();
   }
 
-  /** CPU per event over the windows of one target (its paced and closed-loop windows). */
-  perEvent(windows: LatencyReport[][]): EdgeCpu | null {
+  /** CPU per event over one target's windows, a slice being its paced window and its closed-loop window. */
+  perEvent(windows: { paced: LatencyReport[]; load: LatencyReport[] }): EdgeCpu | null {
     if (this.edges.length === 0) return null;
-    const slices = windows.map((slice) => ({
+    const slices = windows.paced.map((paced, i) => [paced, windows.load[i]].filter((window) => window !== undefined)).map((slice) => ({
       ns: slice.reduce((sum, window) => sum + this.usedBetween(window.startedAt, window.startedAt + window.elapsedMs), 0),
       events: slice.reduce((sum, window) => sum + window.events, 0),
     }));
@@ -87,6 +87,16 @@ export class CpuSampler {
     let total = 0;
     for (const samples of this.samples.values()) total += valueAt(samples, to) - valueAt(samples, from);
     return total;
+  }
+}
+
+/** Runs a measurement with a sampler on each set of edge containers, stopped however it ends. */
+export async function withCpuSamplers<T>(edgeSets: EdgeContainer[][], measure: () => Promise<T>): Promise<{ result: T; samplers: CpuSampler[] }> {
+  const samplers = await Promise.all(edgeSets.map((edges) => CpuSampler.start(edges)));
+  try {
+    return { result: await measure(), samplers };
+  } finally {
+    await Promise.all(samplers.map((sampler) => sampler.stop()));
   }
 }
 

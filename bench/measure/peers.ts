@@ -1,12 +1,13 @@
 import type { FailoverReport, FailoverSpec } from "../agent/failover";
-import type { HandshakeReport } from "../agent/handshakes";
-import type { CompareReport, CompareSpec, LatencyReport } from "../agent/latency";
+import type { CompareReport, CompareSpec } from "../agent/latency";
 import type { BenchConfig } from "../config";
 import { BenchClient, memoryOf, restartFresh, type Deployed } from "../lab";
 import type { RunningPeer } from "../peers";
 import { latencyOf, p99RatioInterval, ratio, type Latency } from "../stats";
 import { sleep } from "../../driver/wait";
-import { CpuSampler, type EdgeContainer, type EdgeCpu } from "./edge-cpu";
+import { withCpuSamplers, type EdgeContainer, type EdgeCpu } from "./edge-cpu";
+import { eventsPerSecond } from "./roundtrip";
+import { handshakeRate, handshakeSlices } from "./tls";
 
 /** One entry point in the peer comparison: the kit's, or a peer's in front of the same nodes. */
 export interface PeerRow {
@@ -56,42 +57,43 @@ export async function comparePeers(d: Deployed, peers: RunningPeer[], kitEdge: E
     targets: [{ name: "direct", url: d.direct }, ...entries.map((entry) => ({ name: entry.key, url: entry.url, ...(entry.ca ? { ca: entry.ca } : {}) }))],
     ...config,
   };
-  const samplers = await Promise.all(entries.map((entry) => CpuSampler.start(entry.edge)));
-  let report: CompareReport;
-  try {
-    report = await d.probe.run<CompareReport>(spec, spec.targets.length * 2 * config.slices * config.sliceMs + 180_000);
-  } finally {
-    await Promise.all(samplers.map((sampler) => sampler.stop()));
-  }
+  const { result: report, samplers } = await withCpuSamplers(
+    entries.map((entry) => entry.edge),
+    () => d.probe.run<CompareReport>(spec, spec.targets.length * 2 * config.slices * config.sliceMs + 180_000),
+  );
   log(`peers: ${entries.map((entry) => entry.key).join(", ")} measured beside ${d.variant.key} (${config.slices} interleaved slices)`);
-  const handshakes = await measureHandshakes(d, entries, benchConfig.tls, log);
+  const handshakes = await handshakeSlices(
+    entries.map((entry) => ({ key: entry.key, probe: d.probe, url: entry.url, ca: entry.ca! })),
+    benchConfig.tls,
+  );
+  log(`peers: handshakes measured (${benchConfig.tls.slices} slices)`);
   const idle = new Map<string, PeerRow["idle"]>();
   for (const entry of entries) idle.set(entry.key, await measureIdle(d, entry, benchConfig.peers.idleConnections, benchConfig.connections, log));
   const failover = await measureFailover(d, entries, benchConfig.peers.failoverClients, log);
   const direct = report.direct!;
-  const bySlice = (windows: { paced: LatencyReport[]; load: LatencyReport[] }) => windows.paced.map((paced, i) => [paced, windows.load[i]!]);
+  const directPaced = latencyOf(direct.paced.map((r) => r.histogram));
   return {
     kit: d.variant.key,
-    direct: latencyOf(direct.paced.map((r) => r.histogram)),
+    direct: directPaced,
     rows: entries.map((entry, index) => {
       const windows = report[entry.key]!;
       const paced = latencyOf(windows.paced.map((r) => r.histogram));
-      const seconds = windows.load.reduce((sum, r) => sum + r.elapsedMs, 0) / 1000;
       const all = [...windows.paced, ...windows.load];
+      const rate = handshakeRate(handshakes.get(entry.key)!);
       return {
         key: entry.key,
         title: entry.title,
         follows: entry.follows,
         paced,
-        p99Ratio: ratio(paced.p99, latencyOf(direct.paced.map((r) => r.histogram)).p99),
+        p99Ratio: ratio(paced.p99, directPaced.p99),
         p99RatioInterval: p99RatioInterval(
           direct.paced.map((r) => r.histogram),
           windows.paced.map((r) => r.histogram),
         ),
-        eps: Math.round(windows.load.reduce((sum, r) => sum + r.events, 0) / Math.max(0.001, seconds)),
-        cpu: samplers[index]!.perEvent(bySlice(windows)),
-        handshakesPerS: handshakes.get(entry.key)?.perS ?? null,
-        handshake: handshakes.get(entry.key)?.latency ?? null,
+        eps: eventsPerSecond(windows.load),
+        cpu: samplers[index]!.perEvent(windows),
+        handshakesPerS: rate.handshakesPerS,
+        handshake: rate.handshake,
         idle: idle.get(entry.key) ?? null,
         failover: failover.get(entry.key) ?? null,
         nodes: [...new Set(all.flatMap((r) => r.nodes))].sort(),
@@ -106,28 +108,6 @@ interface Entry {
   url: string;
   ca: string | undefined;
   edge: EdgeContainer[];
-}
-
-/** Full TLS handshakes against every entry, in slices, the entries' order reversed every other slice. */
-async function measureHandshakes(d: Deployed, entries: Entry[], config: BenchConfig["tls"], log: (line: string) => void): Promise<Map<string, { perS: number; latency: Latency }>> {
-  const reports = new Map<string, HandshakeReport[]>(entries.map((entry) => [entry.key, []]));
-  for (let slice = 0; slice < config.slices; slice++) {
-    for (const entry of slice % 2 === 0 ? entries : [...entries].reverse()) {
-      const target = new URL(entry.url);
-      const report = await d.probe.run<HandshakeReport>(
-        { mode: "handshakes", host: target.hostname, port: Number(target.port), servername: target.hostname, ca: entry.ca!, concurrency: config.concurrency, durationMs: config.sliceMs },
-        config.sliceMs + 60_000,
-      );
-      reports.get(entry.key)!.push(report);
-    }
-  }
-  log(`peers: handshakes measured (${config.slices} slices)`);
-  return new Map(
-    [...reports].map(([key, runs]) => [
-      key,
-      { perS: Math.round(runs.reduce((sum, r) => sum + r.handshakes, 0) / (runs.reduce((sum, r) => sum + r.elapsedMs, 0) / 1000)), latency: latencyOf(runs.map((r) => r.histogram)) },
-    ]),
-  );
 }
 
 /** Idle WebSockets held through one entry from a client container of their own: what the edge's memory grew by, per connection. */

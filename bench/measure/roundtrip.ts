@@ -1,7 +1,7 @@
 import type { CompareReport, CompareSpec, LatencyReport } from "../agent/latency";
 import type { BenchConfig } from "../config";
 import { entryEdge, type Deployed } from "../lab";
-import { CpuSampler, type EdgeCpu } from "./edge-cpu";
+import { withCpuSamplers, type EdgeCpu } from "./edge-cpu";
 import { latencyOf, p99RatioInterval, ratio, type Latency } from "../stats";
 
 export interface RoundtripResult {
@@ -40,21 +40,17 @@ export async function measureRoundtrip(d: Deployed, config: BenchConfig["roundtr
     ],
     ...config,
   };
-  const sampler = await CpuSampler.start(await entryEdge(d.t));
-  let report: CompareReport;
-  try {
-    report = await d.probe.run<CompareReport>(spec, 2 * 2 * config.slices * config.sliceMs + 120_000);
-  } finally {
-    await sampler.stop();
-  }
+  const {
+    result: report,
+    samplers: [sampler],
+  } = await withCpuSamplers([await entryEdge(d.t)], () => d.probe.run<CompareReport>(spec, 2 * 2 * config.slices * config.sliceMs + 120_000));
   const runs = { pacedDirect: report.direct!.paced, pacedEntry: report.entry!.paced, loadDirect: report.direct!.load, loadEntry: report.entry!.load };
   log(`${d.variant.key}: round trips measured (${config.slices} interleaved slices)`);
-  const eps = (reports: LatencyReport[]) => Math.round(reports.reduce((sum, r) => sum + r.events, 0) / (reports.reduce((sum, r) => sum + r.elapsedMs, 0) / 1000));
   const lat = (reports: LatencyReport[]) => latencyOf(reports.map((r) => r.histogram));
   const pacedDirect = lat(runs.pacedDirect);
   const pacedEntry = lat(runs.pacedEntry);
-  const directEps = eps(runs.loadDirect);
-  const entryEps = eps(runs.loadEntry);
+  const directEps = eventsPerSecond(runs.loadDirect);
+  const entryEps = eventsPerSecond(runs.loadEntry);
   const all = [...runs.pacedDirect, ...runs.pacedEntry, ...runs.loadDirect, ...runs.loadEntry];
   return {
     key: d.variant.key,
@@ -70,8 +66,13 @@ export async function measureRoundtrip(d: Deployed, config: BenchConfig["roundtr
       ),
     },
     load: { directEps, entryEps, epsRatio: ratio(entryEps, directEps), direct: lat(runs.loadDirect), entry: lat(runs.loadEntry) },
-    edgeCpu: sampler.perEvent(runs.pacedEntry.map((paced, i) => [paced, runs.loadEntry[i]!])),
+    edgeCpu: sampler!.perEvent(report.entry!),
     entryNodes: [...new Set([...runs.pacedEntry, ...runs.loadEntry].flatMap((r) => r.nodes))].sort(),
     errors: [...new Set(all.flatMap((r) => r.errors))].slice(0, 10),
   };
+}
+
+/** Events/s over a target's windows (closed loop: what the path carries). */
+export function eventsPerSecond(reports: LatencyReport[]): number {
+  return Math.round(reports.reduce((sum, r) => sum + r.events, 0) / (reports.reduce((sum, r) => sum + r.elapsedMs, 0) / 1000));
 }

@@ -40,14 +40,14 @@ describe("bench peers: edge CPU per event and the targets against the peers", ()
     await new Promise((resolve) => setTimeout(resolve, 700));
     await sampler.stop();
     // Two slices: 200 ms with 100 events, 300 ms with 300 events -> 100 ms + 150 ms of CPU = 250,000 us over 400 events.
-    const cpu = sampler.perEvent([[window(since + 100, 200, 100)], [window(since + 350, 300, 300)]])!;
+    const cpu = sampler.perEvent({ paced: [window(since + 100, 200, 100), window(since + 350, 300, 300)], load: [] })!;
     assert.deepEqual(cpu.services, ["a", "b"]);
     assert.equal(cpu.events, 400);
     assert.ok(Math.abs(cpu.usPerEvent - 625) < 40, `${cpu.usPerEvent} us/event, expected about 625`);
     assert.ok(cpu.interval && cpu.interval[0] <= cpu.usPerEvent && cpu.usPerEvent <= cpu.interval[1], JSON.stringify(cpu.interval));
     const none = await CpuSampler.start([]);
     await none.stop();
-    assert.equal(none.perEvent([[window(since, 100, 10)]]), null, "no edge (the entry is a node): no figure");
+    assert.equal(none.perEvent({ paced: [window(since, 100, 10)], load: [] }), null, "no edge (the entry is a node): no figure");
   });
 
   it("calls a target met or missed against the best peer only when the intervals do not overlap; failover must be 2x the best peer that got every client back", () => {
