@@ -31,8 +31,12 @@ export interface BenchConfig {
   };
   tls: { slices: number; sliceMs: number; concurrency: number };
   broadcast: { receivers: number; messages: number; window: number; repeats: number };
-  /** The peer comparison beyond the round trips (bench/peers.ts): idle connections held through each entry, clients per entry when a node is killed. */
-  peers: { idleConnections: number; failoverClients: number };
+  /**
+   * The peer comparison beyond the round trips (bench/peers.ts): idle connections held through each
+   * entry, added in `idleSteps` equal steps with the memory read after each; clients per entry when
+   * a node is killed.
+   */
+  peers: { idleConnections: number; idleSteps: number; failoverClients: number };
   builds: { cold: boolean };
 }
 
@@ -42,7 +46,7 @@ export const QUICK: BenchConfig = {
   connections: { nodeSteps: [0, 2500, 5000], proxiedSteps: [0, 1000, 2000], holders: 4, proxiedHolders: 2, concurrency: 50, growBudgetMs: 90_000, probeMs: 3000, probeClients: 10, probeRate: 20 },
   tls: { slices: 2, sliceMs: 3000, concurrency: 8 },
   broadcast: { receivers: 200, messages: 100, window: 4, repeats: 1 },
-  peers: { idleConnections: 1000, failoverClients: 10 },
+  peers: { idleConnections: 1000, idleSteps: 4, failoverClients: 10 },
   builds: { cold: false },
 };
 
@@ -52,6 +56,6 @@ export const FULL: BenchConfig = {
   connections: { nodeSteps: [0, 1000, 2500, 5000, 10000, 15000, 19500], proxiedSteps: [0, 1000, 2500, 5000, 8000], holders: 4, proxiedHolders: 2, concurrency: 50, growBudgetMs: 180_000, probeMs: 5000, probeClients: 10, probeRate: 20 },
   tls: { slices: 4, sliceMs: 5000, concurrency: 8 },
   broadcast: { receivers: 1000, messages: 200, window: 4, repeats: 2 },
-  peers: { idleConnections: 4000, failoverClients: 20 },
+  peers: { idleConnections: 4000, idleSteps: 4, failoverClients: 20 },
   builds: { cold: true },
 };

@@ -160,7 +160,7 @@ export function renderMarkdown(r: BenchResults, plotFile: string): string {
         `Beside \`${comparison.kit}\` (direct to realtime-1: p50 ${comparison.direct.p50} ms, p99 ${comparison.direct.p99} ms):`,
         "",
         table(
-          ["entry", "p50 / p99 ms", "p99 vs direct (95% interval)", "events/s (closed loop)", "edge CPU us/event (95% interval)", "TLS handshakes/s (p50 ms)", "edge memory per idle connection KB (processes)", "node killed: clients back, worst / median ms"],
+          ["entry", "p50 / p99 ms", "p99 vs direct (95% interval)", "events/s (closed loop)", "edge CPU us/event (95% interval)", "TLS handshakes/s (p50 ms)", "edge memory per idle connection KB (processes; range over the steps)", "node killed: clients back, worst / median ms"],
           comparison.rows.map((row) => [
             row.title,
             `${row.paced.p50} / ${row.paced.p99}`,
@@ -168,7 +168,7 @@ export function renderMarkdown(r: BenchResults, plotFile: string): string {
             row.eps,
             row.cpu ? `${row.cpu.usPerEvent}${row.cpu.interval ? ` (${row.cpu.interval[0]} to ${row.cpu.interval[1]})` : ""}` : "n/a",
             row.handshakesPerS === null ? "n/a" : `${row.handshakesPerS} (${row.handshake?.p50 ?? "n/a"})`,
-            row.idle ? `${kb(row.idle.bytesPerConnection)} (${kb(row.idle.processBytesPerConnection)}) at ${row.idle.held}` : "n/a",
+            row.idle ? `${kb(row.idle.bytesPerConnection)} (${kb(row.idle.processBytesPerConnection)}${row.idle.range ? `; ${kb(row.idle.range[0])} to ${kb(row.idle.range[1])}` : ""}) at ${row.idle.held}` : "n/a",
             row.failover ? `${row.failover.worstMs ?? `${row.failover.notBack} of ${row.failover.clients} not back`} / ${row.failover.medianMs ?? "n/a"} (${row.failover.clients} clients)` : "n/a (no client on a killed node)",
           ]),
         ),
@@ -177,7 +177,7 @@ export function renderMarkdown(r: BenchResults, plotFile: string): string {
       for (const row of comparison.rows.filter((one) => one.errors.length > 0)) out.push(`- ${row.key} errors: ${row.errors.join("; ")}`);
     }
     out.push(
-      `Handshakes: full TLS handshakes (no resumption), ${c.tls.concurrency} at a time, ${c.tls.slices} slices of ${s(c.tls.sliceMs)} s per entry, the entries' order reversed every other slice. Idle connections: ${c.peers.idleConnections} WebSockets held through each entry in turn from a client container of their own; the edge's memory (docker stats' figure; in brackets its processes' own) before and after, per connection. Node killed: ${c.peers.failoverClients} clients per entry, reconnecting with Socket.IO's default backoff (1 s, jitter 0.5), each node in turn killed (SIGKILL) behind every entry at once; the time from the kill until each client that was on it answered an event from the other node.`,
+      `Handshakes: full TLS handshakes (no resumption), ${c.tls.concurrency} at a time, ${c.tls.slices} slices of ${s(c.tls.sliceMs)} s per entry, the entries' order reversed every other slice. Idle connections: ${c.peers.idleConnections} WebSockets held through each entry in turn from a client container of their own, added in ${c.peers.idleSteps ?? 1} equal steps; the edge's memory (docker stats' figure; in brackets its processes' own) before and after, per connection, and the lowest and highest of the same figure over the single steps (the connections each step added). Node killed: ${c.peers.failoverClients} clients per entry, reconnecting with Socket.IO's default backoff (1 s, jitter 0.5), each node in turn killed (SIGKILL) behind every entry at once; the time from the kill until each client that was on it answered an event from the other node.`,
       "",
     );
   }

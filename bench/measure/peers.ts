@@ -25,8 +25,13 @@ export interface PeerRow {
   /** Full TLS handshakes/s (no resumption) and their latency, in slices interleaved with the other entries. */
   handshakesPerS: number | null;
   handshake: Latency | null;
-  /** Memory the edge containers gained per idle WebSocket held through them (bytes; docker stats' figure, and the processes' own). */
-  idle: { held: number; bytesPerConnection: number; processBytesPerConnection: number } | null;
+  /**
+   * Memory the edge containers gained per idle WebSocket held through them (bytes; docker stats'
+   * figure, and the processes' own), over all of them; `range` is the lowest and highest of the
+   * same figure over each step of the ramp (the connections added in that step), which shows how
+   * far one reading can be off.
+   */
+  idle: { held: number; bytesPerConnection: number; processBytesPerConnection: number; range: [number, number] | null; steps: number } | null;
   /** A realtime node killed: how long until every client of this entry that was on it answered again from the other node. */
   failover: { clients: number; worstMs: number | null; medianMs: number | null; notBack: number } | null;
   nodes: string[];
@@ -68,7 +73,7 @@ export async function comparePeers(d: Deployed, peers: RunningPeer[], kitEdge: E
   );
   log(`peers: handshakes measured (${benchConfig.tls.slices} slices)`);
   const idle = new Map<string, PeerRow["idle"]>();
-  for (const entry of entries) idle.set(entry.key, await measureIdle(d, entry, benchConfig.peers.idleConnections, benchConfig.connections, log));
+  for (const entry of entries) idle.set(entry.key, await measureIdle(d, entry, benchConfig.peers.idleConnections, benchConfig.peers.idleSteps, benchConfig.connections, log));
   const failover = await measureFailover(d, entries, benchConfig.peers.failoverClients, log);
   const direct = report.direct!;
   const directPaced = latencyOf(direct.paced.map((r) => r.histogram));
@@ -110,20 +115,36 @@ interface Entry {
   edge: EdgeContainer[];
 }
 
-/** Idle WebSockets held through one entry from a client container of their own: what the edge's memory grew by, per connection. */
-async function measureIdle(d: Deployed, entry: Entry, total: number, connections: BenchConfig["connections"], log: (line: string) => void): Promise<PeerRow["idle"]> {
+/**
+ * Idle WebSockets held through one entry from a client container of their own, added in equal steps:
+ * what the edge's memory grew by per connection over all of them, and over each step on its own.
+ */
+async function measureIdle(d: Deployed, entry: Entry, total: number, steps: number, connections: BenchConfig["connections"], log: (line: string) => void): Promise<PeerRow["idle"]> {
   const memory = async () => (await Promise.all(entry.edge.map((edge) => memoryOf(edge.container)))).reduce((sum, m) => ({ accounted: sum.accounted + m.accounted, process: sum.process + m.process }), { accounted: 0, process: 0 });
   const holder = await BenchClient.start(d.t, `idle-${entry.key}`);
   try {
-    const before = await memory();
+    const readings = [{ held: 0, ...(await memory()) }];
     await holder.startHolding(entry.url, entry.ca ?? null, connections.concurrency);
-    const status = await holder.holdTotal(total, connections.growBudgetMs);
-    // Let the edge settle (buffers of the handshakes freed) before reading it.
-    await sleep(2000);
-    const after = await memory();
-    log(`peers: ${status.held} idle connections through ${entry.key}`);
-    if (status.held === 0) return null;
-    return { held: status.held, bytesPerConnection: Math.round((after.accounted - before.accounted) / status.held), processBytesPerConnection: Math.round((after.process - before.process) / status.held) };
+    for (let step = 1; step <= steps; step++) {
+      const status = await holder.holdTotal(Math.round((total * step) / steps), connections.growBudgetMs);
+      // Let the edge settle (buffers of the handshakes freed) before reading it.
+      await sleep(2000);
+      readings.push({ held: status.held, ...(await memory()) });
+    }
+    const [first, last] = [readings[0]!, readings[readings.length - 1]!];
+    log(`peers: ${last.held} idle connections through ${entry.key}`);
+    if (last.held === 0) return null;
+    const stepFigures = readings.slice(1).flatMap((reading, i) => {
+      const added = reading.held - readings[i]!.held;
+      return added > 0 ? [Math.round((reading.accounted - readings[i]!.accounted) / added)] : [];
+    });
+    return {
+      held: last.held,
+      bytesPerConnection: Math.round((last.accounted - first.accounted) / last.held),
+      processBytesPerConnection: Math.round((last.process - first.process) / last.held),
+      range: stepFigures.length > 1 ? [Math.min(...stepFigures), Math.max(...stepFigures)] : null,
+      steps: stepFigures.length,
+    };
   } finally {
     await holder.remove();
   }

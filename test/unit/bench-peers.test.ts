@@ -55,19 +55,19 @@ describe("bench peers: edge CPU per event and the targets against the peers", ()
       cpu: { services: ["haproxy"], usPerEvent: 30, interval: [28, 32], events: 1 },
       p99Ratio: 1.5,
       p99RatioInterval: [1.2, 1.8],
-      idle: { held: 1000, bytesPerConnection: 20_000, processBytesPerConnection: 15_000 },
+      idle: { held: 1000, bytesPerConnection: 20_000, processBytesPerConnection: 15_000, range: [19_500, 20_500], steps: 4 },
       failover: { clients: 5, worstMs: 2000, medianMs: 1500, notBack: 0 },
     });
     const nginx = row("peer-nginx", "docs", {
       cpu: { services: ["peer-nginx"], usPerEvent: 40, interval: [35, 45], events: 1 },
       p99Ratio: 1.4,
       p99RatioInterval: [1.1, 1.7],
-      idle: { held: 1000, bytesPerConnection: 50_000, processBytesPerConnection: 45_000 },
+      idle: { held: 1000, bytesPerConnection: 50_000, processBytesPerConnection: 45_000, range: [48_000, 52_000], steps: 4 },
       failover: { clients: 5, worstMs: null, medianMs: null, notBack: 5 },
     });
     const haproxy = row("peer-haproxy", "docs", {
       cpu: { services: ["peer-haproxy"], usPerEvent: 36, interval: [33, 39], events: 1 },
-      idle: { held: 1000, bytesPerConnection: 18_000, processBytesPerConnection: 14_000 },
+      idle: { held: 1000, bytesPerConnection: 18_000, processBytesPerConnection: 14_000, range: [17_500, 18_500], steps: 4 },
       failover: { clients: 5, worstMs: 4300, medianMs: 3000, notBack: 0 },
     });
     const verdicts = Object.fromEntries(targetsOf([kit, nginx, haproxy]).map((target) => [target.what.split(":")[0], target]));
@@ -81,7 +81,13 @@ describe("bench peers: edge CPU per event and the targets against the peers", ()
     const slower = targetsOf([{ ...kit, cpu: { ...kit.cpu!, usPerEvent: 50, interval: [46, 54] }, failover: { ...kit.failover!, worstMs: 2500 } }, haproxy]);
     assert.equal(slower.find((target) => target.what.startsWith("edge CPU"))!.met, false);
     assert.equal(slower.find((target) => target.what.startsWith("failover"))!.met, false, "2,500 ms is more than half of 4,300 ms");
-    const close = targetsOf([{ ...kit, idle: { held: 1000, bytesPerConnection: 19_000, processBytesPerConnection: 15_000 } }, haproxy]);
-    assert.equal(close.find((target) => target.what.startsWith("edge memory"))!.met, "undecided", "one reading each, 19 KB within 10% of 18 KB");
+    const close = targetsOf([{ ...kit, idle: { held: 1000, bytesPerConnection: 19_000, processBytesPerConnection: 15_000, range: null, steps: 1 } }, { ...haproxy, idle: { ...haproxy.idle!, range: null, steps: 1 } }]);
+    assert.equal(close.find((target) => target.what.startsWith("edge memory"))!.met, "undecided", "runs recorded with one reading each: 19 KB within 10% of 18 KB");
+
+    const stepped = (bytes: number, range: [number, number]) => ({ held: 1000, bytesPerConnection: bytes, processBytesPerConnection: bytes, range, steps: 4 });
+    const overlapping = targetsOf([{ ...kit, idle: stepped(19_000, [17_500, 20_500]) }, { ...haproxy, idle: stepped(18_000, [17_000, 19_000]) }]);
+    assert.equal(overlapping.find((target) => target.what.startsWith("edge memory"))!.met, "undecided", "the steps' ranges overlap");
+    const below = targetsOf([{ ...kit, idle: stepped(15_000, [14_000, 16_000]) }, { ...haproxy, idle: stepped(18_000, [17_000, 19_000]) }]);
+    assert.equal(below.find((target) => target.what.startsWith("edge memory"))!.met, true, "every step of the kit below every step of the peer");
   });
 });
