@@ -1,5 +1,5 @@
 import type Docker from "dockerode";
-import { docker, logsOf } from "./engine";
+import { logsOf } from "./engine";
 import { waitHealthy } from "./health";
 
 /** A started, healthy twin of a running container, under a temporary name until it takes over. */
@@ -17,23 +17,27 @@ export interface Replacement {
  * HEALTHCHECK passes; if it never does, the twin is removed and the error carries its output.
  *
  * The original keeps running: both answer to the same aliases until the caller retires one. A
- * container whose files were uploaded into anonymous volumes, or that publishes host ports, cannot
- * have a twin (the files would be missing, the ports taken); that is refused before anything starts.
+ * container whose files were uploaded into anonymous volumes cannot have a twin (the files would be
+ * missing); nor can one that publishes host ports, unless `publish` gives the twin other ones (a
+ * node on another machine than the edge: the other port of its pair). Both are refused before
+ * anything starts. `engine` is the engine the original runs on.
  */
-export async function startReplacement(original: Docker.ContainerInspectInfo, timeoutMs: number): Promise<Replacement> {
+export async function startReplacement(engine: Docker, original: Docker.ContainerInspectInfo, timeoutMs: number, publish: Docker.PortMap = {}): Promise<Replacement> {
   const name = original.Name.replace(/^\//, "");
-  const portBindings = (original.HostConfig.PortBindings ?? {}) as Record<string, { HostPort?: string }[] | null>;
-  const published = Object.entries(portBindings).filter(([, bindings]) => (bindings ?? []).some((binding) => binding.HostPort));
-  if (published.length > 0) {
-    throw new Error(`${name} publishes host port(s) ${published.map(([port]) => port).join(", ")}: a replacement could not bind them while it runs; only nodes behind HAProxy can be replaced one by one`);
+  const held = hostPortsOf((original.HostConfig.PortBindings ?? {}) as Docker.PortMap);
+  const wanted = hostPortsOf(publish);
+  if (held.length > 0 && wanted.length === 0) {
+    throw new Error(`${name} publishes host port(s) ${held.join(", ")}: a replacement could not bind them while it runs; only nodes behind HAProxy can be replaced one by one`);
   }
+  const taken = wanted.filter((port) => held.includes(port));
+  if (taken.length > 0) throw new Error(`${name} holds host port(s) ${taken.join(", ")} its replacement would publish on`);
   // Named volumes (Binds, or Mounts with a Source: the kit's file volumes) are shared by the twin; anonymous ones would be new and empty.
   const named = new Set([...(original.HostConfig.Binds ?? []).map((bind) => bind.split(":")[0]), ...((original.HostConfig as { Mounts?: { Source?: string }[] }).Mounts ?? []).map((mount) => mount.Source)]);
   const anonymous = original.Mounts.filter((mount) => mount.Type === "volume" && !named.has(mount.Name));
   if (anonymous.length > 0) {
     throw new Error(`${name} has files in anonymous volume(s) at ${anonymous.map((mount) => mount.Destination).join(", ")}: a replacement would start without them`);
   }
-  const image = (await docker.getImage(original.Image).inspect()) as Docker.ImageInspectInfo;
+  const image = (await engine.getImage(original.Image).inspect()) as Docker.ImageInspectInfo;
   const own = ownSettings(original.Config, image.Config as unknown as Docker.ContainerInspectInfo["Config"]);
   const networks = Object.entries(original.NetworkSettings.Networks);
   // Docker adds the container's short id as an alias of its own; the twin gets its own.
@@ -41,15 +45,16 @@ export async function startReplacement(original: Docker.ContainerInspectInfo, ti
   const [first, ...others] = networks.map(([network]) => network);
   if (!first) throw new Error(`${name} is on no network`);
   const started = Date.now();
-  const container = await docker.createContainer({
+  const container = await engine.createContainer({
     name: `${name}${REPLACEMENT_SUFFIX}`,
     Image: original.Config.Image,
     ...own,
-    HostConfig: { ...original.HostConfig, NetworkMode: first },
+    ...(wanted.length > 0 ? { ExposedPorts: Object.fromEntries(Object.keys(publish).map((port) => [port, {}])) } : {}),
+    HostConfig: { ...original.HostConfig, NetworkMode: first, ...(wanted.length > 0 ? { PortBindings: publish } : {}) },
     NetworkingConfig: { EndpointsConfig: { [first]: { Aliases: aliasesOn(first) } } },
   });
   try {
-    for (const network of others) await docker.getNetwork(network).connect({ Container: container.id, EndpointConfig: { Aliases: aliasesOn(network) } });
+    for (const network of others) await engine.getNetwork(network).connect({ Container: container.id, EndpointConfig: { Aliases: aliasesOn(network) } });
     await container.start();
     await waitHealthy(container, `the replacement of ${name} to pass its health check`, timeoutMs);
     const info = await container.inspect();
@@ -61,6 +66,11 @@ export async function startReplacement(original: Docker.ContainerInspectInfo, ti
     const tail = output.split("\n").slice(-20).join("\n").trim();
     throw new Error(`${(error as Error).message}${tail ? `\n--- last output of the replacement of ${name} ---\n${tail}` : ""}`);
   }
+}
+
+/** `address:port` of every host port a port map binds. */
+function hostPortsOf(bindings: Docker.PortMap): string[] {
+  return Object.values(bindings).flatMap((list) => ((list ?? []) as { HostIp?: string; HostPort?: string }[]).filter((binding) => binding.HostPort).map((binding) => `${binding.HostIp || "0.0.0.0"}:${binding.HostPort}`));
 }
 
 /** Ends the temporary name of a container's twin until it takes the original's name. */

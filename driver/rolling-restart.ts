@@ -1,9 +1,17 @@
 import type Docker from "dockerode";
 import { HAPROXY_BACKENDS } from "../render/haproxy";
-import { docker } from "./engine";
+import { planDeployment } from "../render/deployment";
+import { INTERNAL_PORTS, CROSS_HOST_PORTS } from "../model/layout";
+import type { Model } from "../model/model";
+import { realtimeMembers, withRealtimeNodeOnOtherPorts } from "../plan/names";
+import { fileVolumesOf, volumeNames } from "../plan/volumes";
 import { HaproxyRuntime } from "./haproxy-runtime";
+import { execIn } from "./exec";
+import { DeploymentEngines } from "./hosts";
+import { portBindings } from "./kit-container";
 import { REPLACEMENT_SUFFIX, startReplacement } from "./replacement";
 import { KIT_LABEL, SERVICE_LABEL } from "../model/labels";
+import { providerUploadArchive } from "./volumes";
 import { waitFor } from "./wait";
 
 export interface RollingRestartOptions {
@@ -13,6 +21,12 @@ export interface RollingRestartOptions {
   stopTimeoutS?: number;
   /** Limit for each wait: replacement healthy, old node stopped, HAProxy following (ms, default 60 s). */
   stepTimeoutMs?: number;
+  /**
+   * The model the run was started from (`up` records it). Required for a run over several hosts:
+   * a node on another machine than the edge is reached at a port its machine publishes, which its
+   * new instance cannot take while the old one holds it (see the cross-host steps below).
+   */
+  model?: Model;
   log?: (line: string) => void;
 }
 
@@ -58,14 +72,23 @@ export interface NodeRestart {
  * A rolling restart that restarted each node in place would move the first node's clients onto
  * the second, which restarts next: two reconnects for them. `runId` is the run's KIT_LABEL value
  * (a run of the local driver: the tests' or `realtime-kit up`'s).
+ *
+ * Over several hosts, a node on another machine than the edge is reached at the cross-host port
+ * its machine publishes, which the old instance holds until it stops: the new instance publishes
+ * on the other port of the node's pair (CROSS_HOST_PORTS), HAProxy's server is pointed at that
+ * port, and once every node is done the configuration files that name the ports (haproxy.cfg,
+ * prometheus.yml) are rewritten to say what now runs, so a later reload keeps it. Which port of
+ * its pair each node is on is read from its container, so an interrupted restart is settled by the next.
  */
 export async function rollingRestart(runId: string, options: RollingRestartOptions = {}): Promise<NodeRestart[]> {
   const log = options.log ?? (() => undefined);
   const stepTimeoutMs = options.stepTimeoutMs ?? 60_000;
-  const settled = await settleInterruptedReplacements(runId);
+  const placement = options.model?.placement ?? null;
+  const engines = new DeploymentEngines(placement?.hosts ?? null);
+  const settled = await settleInterruptedReplacements(runId, engines);
   if (settled.length > 0) log(`${settled.join(", ")}: left by an interrupted rolling restart`);
-  const services = await serviceContainers(runId);
-  const haproxy = services.get("haproxy");
+  const services = await serviceContainers(runId, engines);
+  const haproxy = services.get("haproxy")?.container;
   if (!haproxy) throw new Error(`run ${runId} has no HAProxy: rolling restarts switch nodes through its runtime API (multi-node)`);
   const runtime = new HaproxyRuntime(haproxy);
   const backend = HAPROXY_BACKENDS.realtime;
@@ -77,13 +100,16 @@ export async function rollingRestart(runId: string, options: RollingRestartOptio
   if (new Set(nodes).size !== nodes.length) throw new Error(`a node is named twice in ${nodes.join(", ")}`);
   const haproxyNetworks = Object.keys((await haproxy.inspect()).NetworkSettings.Networks);
   const drainWaiting = (await runtime.algorithm(backend)) !== "source";
+  // Over several hosts: the model as the nodes' containers now publish, and as it was before this restart.
+  const before = placement ? await modelAsRunning(options.model!, services) : null;
+  let current = before;
 
   const pending = new Set(nodes);
   const drained = new Set<string>();
   const report: NodeRestart[] = [];
   try {
     for (const node of nodes) {
-      const old = services.get(node)!;
+      const { container: old, engine } = services.get(node)!;
       const oldInfo = await old.inspect();
       const started = Date.now();
       // Never switch a node while another one is not serving: a client cut now would have nowhere to go.
@@ -92,19 +118,31 @@ export async function rollingRestart(runId: string, options: RollingRestartOptio
         intervalMs: 250,
         what: `every realtime node but ${node} to pass its health checks before replacing it`,
       });
-      const replacement = await startReplacement(oldInfo, stepTimeoutMs);
-      const network = haproxyNetworks.find((name) => replacement.addresses[name]);
-      if (!network) {
-        await replacement.container.remove({ force: true, v: true });
-        throw new Error(`the new instance of ${node} shares no network with HAProxy`);
+      const member = current ? realtimeMembers(current).find((candidate) => candidate.name === node)! : null;
+      const next = current && member?.crossHost ? withRealtimeNodeOnOtherPorts(current, node) : null;
+      let replacement: Awaited<ReturnType<typeof startReplacement>>;
+      let ip: string;
+      let port: number;
+      if (next) {
+        // On another machine: the new instance publishes on the other port of the node's pair, and HAProxy follows it there.
+        const spec = planDeployment(next).services.find((service) => service.name === node)!;
+        replacement = await startReplacement(engine, oldInfo, stepTimeoutMs, portBindings("127.0.0.1", spec.publish));
+        const nextMember = realtimeMembers(next).find((candidate) => candidate.name === node)!;
+        [ip, port] = [nextMember.crossHost!.address, nextMember.crossHost!.port];
+      } else {
+        replacement = await startReplacement(engine, oldInfo, stepTimeoutMs);
+        const network = haproxyNetworks.find((name) => replacement.addresses[name]);
+        if (!network) {
+          await replacement.container.remove({ force: true, v: true });
+          throw new Error(`the new instance of ${node} shares no network with HAProxy`);
+        }
+        [ip, port] = [replacement.addresses[network]!, Number((await runtime.server(backend, node)).address.split(":").pop())];
       }
-      const current = await runtime.server(backend, node);
-      const port = current.address.split(":").pop()!;
-      const address = `${replacement.addresses[network]}:${port}`;
+      const address = `${ip}:${port}`;
       log(`${node}: new instance ${replacement.container.id.slice(0, 12)} healthy in ${replacement.healthyMs} ms at ${address}`);
 
-      const sessionsAtSwitch = current.sessions;
-      await runtime.setAddress(backend, node, replacement.addresses[network]!, Number(port));
+      const sessionsAtSwitch = (await runtime.server(backend, node)).sessions;
+      await runtime.setAddress(backend, node, ip, port);
       pending.delete(node);
       if (drained.delete(node)) await runtime.setState(backend, node, "ready");
       for (const other of drainWaiting ? pending : []) {
@@ -122,6 +160,8 @@ export async function rollingRestart(runId: string, options: RollingRestartOptio
       log(`${node}: old instance stopped, its clients moved (${drainedMs} ms)`);
       await old.remove({ v: true });
       await replacement.container.rename({ name: oldInfo.Name.replace(/^\//, "") });
+      services.set(node, { container: replacement.container, engine });
+      if (next) current = next;
       // The old instance's DNS record is gone with it: HAProxy's resolver now agrees with the switch.
       await waitFor(async () => {
         const state = await runtime.server(backend, node);
@@ -135,16 +175,84 @@ export async function rollingRestart(runId: string, options: RollingRestartOptio
     // Leave no node drained by us: a failed step must not shrink the pool for good.
     for (const node of drained) await runtime.setState(backend, node, "ready").catch(() => undefined);
     throw error;
+  } finally {
+    // Across hosts: the files that name the nodes' ports say what runs now, even after a failed step.
+    if (before) await rewritePortFiles(runId, await modelAsRunning(options.model!, services), services, runtime, stepTimeoutMs, log);
   }
   return report;
 }
 
-/** The run's service containers by service name (`haproxy`, `realtime-1`, ...). */
-async function serviceContainers(runId: string): Promise<Map<string, Docker.Container>> {
+/** A service's container and the engine of the machine it runs on. */
+interface PlacedContainer {
+  container: Docker.Container;
+  engine: Docker;
+}
+
+/**
+ * The model with each realtime node on the port of its pair its container publishes now (a
+ * rolling restart across hosts leaves some on the alternate ports).
+ */
+async function modelAsRunning(model: Model, services: Map<string, PlacedContainer>): Promise<Model> {
+  const onAlternate: string[] = [];
+  for (const member of realtimeMembers({ ...model, placement: { ...model.placement!, realtimeOnAlternatePorts: [] } })) {
+    if (!member.crossHost) continue;
+    const placed = services.get(member.name);
+    if (!placed) continue;
+    const bindings = ((await placed.container.inspect()).HostConfig.PortBindings ?? {}) as Docker.PortMap;
+    const hostPorts = ((bindings[`${INTERNAL_PORTS.realtime}/tcp`] ?? []) as { HostPort?: string }[]).map((binding) => Number(binding.HostPort));
+    if (hostPorts.includes(CROSS_HOST_PORTS.realtimeAlternateBase + member.number)) onAlternate.push(member.name);
+  }
+  return { ...model, placement: { ...model.placement!, realtimeOnAlternatePorts: onAlternate.sort() } };
+}
+
+/**
+ * Makes the generated files that name the nodes' cross-host ports (those that differ between every
+ * node on its first port and every node on its second) say what `now` runs: each one whose content
+ * in its service's container differs is copied into the service's volume, through the seed
+ * container `up` left, as a second delivery does. When haproxy.cfg changed, waits until HAProxy
+ * runs it: a new worker (the image's watcher reloads it) with every realtime server UP. The other
+ * images' watchers apply theirs (Prometheus re-reads its targets).
+ */
+async function rewritePortFiles(runId: string, now: Model, services: Map<string, PlacedContainer>, runtime: HaproxyRuntime, timeoutMs: number, log: (line: string) => void): Promise<void> {
+  const remote = realtimeMembers(now).filter((member) => member.crossHost).map((member) => member.name);
+  const [first, second] = [[], remote].map((onAlternate) => planDeployment({ ...now, placement: { ...now.placement!, realtimeOnAlternatePorts: onAlternate } }).files);
+  const portFiles = new Set(Object.keys(first).filter((file) => first[file as keyof typeof first] !== second[file as keyof typeof second]));
+  const plan = planDeployment(now);
+  // Read before anything is written: the watcher may reload HAProxy before the last copy returns.
+  const workerBefore = (await runtime.info()).Pid;
+  const rewritten: string[] = [];
+  for (const service of plan.services) {
+    const placed = services.get(service.name);
+    if (!placed) continue;
+    for (const volume of fileVolumesOf(plan, service)) {
+      for (const upload of volume.uploads) {
+        if (!("content" in upload) || !("text" in upload.content) || !portFiles.has(upload.file.split("/").pop()!)) continue;
+        const running = await execIn(placed.container, ["cat", upload.file]);
+        if (running.exitCode === 0 && running.stdout === upload.content.text) continue;
+        await placed.engine.getContainer(volumeNames(`rk-${runId}`, service, volume).seed).putArchive(providerUploadArchive(upload, null, service), { path: "/" });
+        rewritten.push(`${service.name}'s ${upload.file}`);
+      }
+    }
+  }
+  if (rewritten.length === 0) return;
+  log(`rewrote ${rewritten.join(", ")} with the ports the nodes publish now`);
+  if (!rewritten.some((file) => file.endsWith("/haproxy.cfg"))) return;
+  await waitFor(async () => (await runtime.info()).Pid !== workerBefore && (await runtime.servers(HAPROXY_BACKENDS.realtime)).every((state) => state.status === "UP"), {
+    timeoutMs,
+    intervalMs: 250,
+    what: "HAProxy to reload with the rewritten haproxy.cfg and every realtime node UP",
+  });
+}
+
+/** The run's service containers by service name (`haproxy`, `realtime-1`, ...), on every machine of the run. */
+async function serviceContainers(runId: string, engines: DeploymentEngines): Promise<Map<string, PlacedContainer>> {
   const filters = JSON.stringify({ label: [`${KIT_LABEL}=${runId}`, SERVICE_LABEL] });
-  const containers = await docker.listContainers({ all: true, filters });
-  if (containers.length === 0) throw new Error(`no containers of run ${runId} on this Docker engine`);
-  return new Map(containers.map((info) => [info.Labels[SERVICE_LABEL]!, docker.getContainer(info.Id)]));
+  const found = new Map<string, PlacedContainer>();
+  for (const { engine } of engines.all()) {
+    for (const info of await engine.listContainers({ all: true, filters })) found.set(info.Labels[SERVICE_LABEL]!, { container: engine.getContainer(info.Id), engine });
+  }
+  if (found.size === 0) throw new Error(`no containers of run ${runId} on ${engines.hosts ? "any of its hosts" : "this Docker engine"}`);
+  return found;
 }
 
 /**
@@ -152,19 +260,21 @@ async function serviceContainers(runId: string): Promise<Map<string, Docker.Cont
  * old instance still exists) is removed; one whose old instance is already gone is the node now
  * and gets the node's name. Either way the run has one container per service again.
  */
-async function settleInterruptedReplacements(runId: string): Promise<string[]> {
+async function settleInterruptedReplacements(runId: string, engines: DeploymentEngines): Promise<string[]> {
   const filters = JSON.stringify({ label: [`${KIT_LABEL}=${runId}`, SERVICE_LABEL] });
-  const all = await docker.listContainers({ all: true, filters });
   const done: string[] = [];
-  for (const info of all.filter((one) => one.Names[0]!.endsWith(REPLACEMENT_SUFFIX))) {
-    const name = info.Names[0]!.replace(/^\//, "");
-    const service = info.Labels[SERVICE_LABEL];
-    if (all.some((other) => other.Id !== info.Id && other.Labels[SERVICE_LABEL] === service)) {
-      await docker.getContainer(info.Id).remove({ force: true, v: true });
-      done.push(`removed ${name}`);
-    } else {
-      await docker.getContainer(info.Id).rename({ name: name.slice(0, -REPLACEMENT_SUFFIX.length) });
-      done.push(`renamed ${name}`);
+  for (const { engine } of engines.all()) {
+    const all = await engine.listContainers({ all: true, filters });
+    for (const info of all.filter((one) => one.Names[0]!.endsWith(REPLACEMENT_SUFFIX))) {
+      const name = info.Names[0]!.replace(/^\//, "");
+      const service = info.Labels[SERVICE_LABEL];
+      if (all.some((other) => other.Id !== info.Id && other.Labels[SERVICE_LABEL] === service)) {
+        await engine.getContainer(info.Id).remove({ force: true, v: true });
+        done.push(`removed ${name}`);
+      } else {
+        await engine.getContainer(info.Id).rename({ name: name.slice(0, -REPLACEMENT_SUFFIX.length) });
+        done.push(`renamed ${name}`);
+      }
     }
   }
   return done;

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import type { HostSpec } from "../model/model";
+import type { HostSpec, Model } from "../model/model";
 
 /**
  * What `up` leaves in `.realtime-kit/runs/` of the folder it runs in (gitignored), so `down`
@@ -17,6 +17,8 @@ export interface RunRecord {
   caFile: string | null;
   /** The machines of a deployment over several hosts (how to reach their engines), for `down`; absent or null on the local engine. */
   hosts?: HostSpec[] | null;
+  /** The model the run was started from: `restart-realtime` plans a node's next ports from it across hosts. Absent in records of older versions. */
+  model?: Model;
 }
 
 export function runsDir(cwd = process.cwd()): string {
@@ -56,6 +58,11 @@ export function readRuns(cwd = process.cwd()): RunRecord[] {
 /** The machines a run recorded in this folder was placed on; null for a run on the local engine or one not recorded here. */
 export function recordedHosts(runId: string, cwd = process.cwd()): HostSpec[] | null {
   return readRuns(cwd).find((run) => run.runId === runId)?.hosts ?? null;
+}
+
+/** The run recorded in this folder under `runId`, if any. */
+export function recordedRun(runId: string, cwd = process.cwd()): RunRecord | null {
+  return readRuns(cwd).find((run) => run.runId === runId) ?? null;
 }
 
 export function forgetRun(runId: string, cwd = process.cwd()): void {

@@ -42,12 +42,18 @@ export const INTERNAL_PORTS = {
  * Realtime node i listens on 18080 + i, app node i on 13000 + i (i from 1); Redis, on the edge
  * host, on 6379 for realtime nodes elsewhere (Redis's TLS port behind it). With metrics.prometheus, realtime node i's metrics
  * port on 19464 + i, for the Prometheus server on the edge host.
+ *
+ * A rolling restart across hosts starts a realtime node's new instance beside the old one on the
+ * same machine, while the old one still holds its ports: the new instance publishes on the other
+ * port of a pair (18180 + i, and 19564 + i for metrics), and the next restart goes back.
  */
 export const CROSS_HOST_PORTS = {
   realtimeBase: 18080,
+  realtimeAlternateBase: 18180,
   appBase: 13000,
   redis: 6379,
   realtimeMetricsBase: 19464,
+  realtimeMetricsAlternateBase: 19564,
 } as const;
 
 /** Configuration files are mounted read-only here at run time; images never bake them in. */

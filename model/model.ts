@@ -119,6 +119,11 @@ export interface Placement {
   realtime: string[];
   /** Host name of each app node, by node number - 1 (round-robin over app.hosts). */
   app: string[];
+  /**
+   * Realtime nodes whose instance publishes on the alternate cross-host ports (CROSS_HOST_PORTS):
+   * none as configured; a rolling restart across hosts moves a node to the other port of its pair.
+   */
+  realtimeOnAlternatePorts: string[];
 }
 
 /** Where option values came from, for resolving relative paths. */
@@ -352,6 +357,7 @@ function resolvePlacement(config: ParsedConfig, realtimeNodes: number, appNodes:
     hosts: hosts.map((host) => ({ name: host.name, docker: host.docker, address: host.address, certPath: resolvePath(host.certPath, source) })),
     realtime: spread(pools[0]!),
     app: spread(pools[1]!),
+    realtimeOnAlternatePorts: [],
   };
 }
 

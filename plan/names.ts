@@ -48,8 +48,24 @@ export interface PoolMember {
 
 export function realtimeMembers(model: Model): PoolMember[] {
   return realtimeNodeNames(model).map((name, index) =>
-    member(model, name, index + 1, INTERNAL_PORTS.realtime, model.placement?.realtime[index] ?? null, CROSS_HOST_PORTS.realtimeBase),
+    member(model, name, index + 1, INTERNAL_PORTS.realtime, model.placement?.realtime[index] ?? null, onAlternatePorts(model, name) ? CROSS_HOST_PORTS.realtimeAlternateBase : CROSS_HOST_PORTS.realtimeBase),
   );
+}
+
+function onAlternatePorts(model: Model, node: string): boolean {
+  return model.placement?.realtimeOnAlternatePorts.includes(node) ?? false;
+}
+
+/**
+ * The same model with one realtime node on the other cross-host port of its pair: the ports its
+ * next instance publishes on while the current one still holds its own (a rolling restart across hosts).
+ */
+export function withRealtimeNodeOnOtherPorts(model: Model, node: string): Model {
+  const placement = model.placement;
+  if (!placement) throw new Error("only a deployment over several hosts has cross-host ports");
+  const moved = placement.realtimeOnAlternatePorts.includes(node);
+  const realtimeOnAlternatePorts = moved ? placement.realtimeOnAlternatePorts.filter((name) => name !== node) : [...placement.realtimeOnAlternatePorts, node].sort();
+  return { ...model, placement: { ...placement, realtimeOnAlternatePorts } };
 }
 
 export function appMembers(model: Model): PoolMember[] {
@@ -86,7 +102,8 @@ export function redisUrlFor(model: Model, node: PoolMember | null): string {
  */
 export function metricsTargetOf(model: Model, node: PoolMember): { address: string; crossHost: { address: string; port: number } | null } {
   if (!model.prometheus || !node.crossHost) return { address: `${node.name}:${INTERNAL_PORTS.realtimeMetrics}`, crossHost: null };
-  const crossHost = { address: node.crossHost.address, port: CROSS_HOST_PORTS.realtimeMetricsBase + node.number };
+  const base = onAlternatePorts(model, node.name) ? CROSS_HOST_PORTS.realtimeMetricsAlternateBase : CROSS_HOST_PORTS.realtimeMetricsBase;
+  const crossHost = { address: node.crossHost.address, port: base + node.number };
   return { address: `${crossHost.address}:${crossHost.port}`, crossHost };
 }
 

@@ -57,5 +57,7 @@ function machinesSection(placement: Placement, services: ServiceSpec[]): string[
     "and realtime nodes elsewhere reach Redis over TLS at the port the edge host publishes on its own private address",
     "(Redis's certificate is signed by a CA made for the deployment; the nodes trust that CA only, and still send Redis's password).",
     "Only the entry ports are published on every interface; keep cross-host ports reachable from the other hosts only.",
+    "A rolling restart (`realtime-kit restart-realtime`) starts a remote realtime node's new instance on the other port of its pair",
+    "(18180 + i instead of 18080 + i, metrics 19564 + i instead of 19464 + i, and back the next time): keep both open between the hosts.",
   ];
 }

@@ -50,7 +50,7 @@ export function register(program: Command): void {
         process.on("SIGINT", onSignal);
         process.on("SIGTERM", onSignal);
         process.on("SIGHUP", onSignal);
-        writeRun({ runId, topology, pid: process.pid, startedAt: new Date().toISOString(), urls: {}, caFile: null, hosts });
+        writeRun({ runId, topology, pid: process.pid, startedAt: new Date().toISOString(), urls: {}, caFile: null, hosts, model });
         let running: RunningTopology | null = null;
         /** Whether the body returned (no error to report ahead of a failed removal). */
         let completed = false;
@@ -73,7 +73,7 @@ export function register(program: Command): void {
             adminUiPasswordFile = path.join(runFilesDir(runId), "admin-ui-password");
             fs.writeFileSync(adminUiPasswordFile, `${running.adminUiPassword}\n`, { mode: 0o600 });
           }
-          writeRun({ runId, topology, pid: process.pid, startedAt: new Date().toISOString(), urls: { ...running.urls }, caFile, hosts });
+          writeRun({ runId, topology, pid: process.pid, startedAt: new Date().toISOString(), urls: { ...running.urls }, caFile, hosts, model });
           printUrls(running, caFile, adminUiPasswordFile);
           await new Promise<void>((resolve) => {
             // `down` may remove the containers directly: leave when the network is gone (the edge

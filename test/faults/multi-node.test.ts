@@ -380,7 +380,7 @@ describe("faults: multi-node (cookie stickiness, redis-streams adapter, connecti
   it("a spare instance left by an interrupted rolling restart is removed by the next one", async function () {
     const t = ft.t;
     const node = t.realtimeNodes[0]!;
-    const spare = await startReplacement(await (await t.engineContainer(node)).inspect(), 60_000);
+    const spare = await startReplacement(docker, await (await t.engineContainer(node)).inspect(), 60_000);
     const lines: string[] = [];
     const report = await rollingRestart(t.runId, { nodes: [node], log: (line) => lines.push(line) });
     assert.match(lines[0]!, new RegExp(`^removed rk-${t.runId}-${node}-next: left by an interrupted rolling restart$`));

@@ -9,6 +9,7 @@ import Docker from "dockerode";
 import { DeploymentEngines } from "../../driver/hosts";
 import type { RunningTopology } from "../../driver/running";
 import { request, whoami } from "../../driver/socket-client";
+import { rollingRestart } from "../../driver/rolling-restart";
 import { startTopology } from "../../driver/start";
 import { waitFor } from "../../driver/wait";
 import { DRIVER_LABEL, LOCAL_DRIVER } from "../../model/labels";
@@ -63,9 +64,13 @@ describe("multi-node over three Docker engines (test hosts in network namespaces
         assert.equal(logs.code, 0, logs.stderr);
         const services = new Set(logs.stdout.trim().split("\n").map((line) => (JSON.parse(line) as { service: string }).service));
         for (const service of ["haproxy", "realtime-1", "realtime-2", "app-1", "app-2", "redis"]) assert.ok(services.has(service), `logs has ${service}'s lines (got ${[...services].join(", ")})`);
-        const restart = await runCli(["restart-realtime"], { cwd: cwd(), timeoutMs: 60_000 });
-        assert.equal(restart.code, 2, restart.stdout + restart.stderr);
-        assert.match(restart.stderr, /--run: .* runs over several hosts/);
+        // The rolling restart across hosts, from the run `up` recorded: each node's new instance on the other port of its pair.
+        const restart = await runCli(["restart-realtime"], { cwd: cwd(), timeoutMs: 240_000 });
+        assert.equal(restart.code, 0, restart.stdout + restart.stderr);
+        assert.match(restart.stdout, new RegExp(`restarted realtime-1, realtime-2 of ${runId} in \\d+\\.\\d s`));
+        assert.match(restart.stdout, new RegExp(`realtime-2: new instance [0-9a-f]{12} healthy in \\d+ ms at 10\\.213\\.0\\.13:${CROSS_HOST_PORTS.realtimeAlternateBase + 2}`));
+        const again = await runCli(["check", `https://${EDGE}`, "--ca", caFile], { cwd: cwd(), timeoutMs: 120_000 });
+        assert.equal(again.code, 0, again.stdout + again.stderr);
 
         const down = await runCli(["down"], { cwd: cwd(), timeoutMs: 120_000 });
         assert.equal(down.code, 0, down.stdout + down.stderr);
@@ -148,6 +153,37 @@ describe("multi-node over three Docker engines (test hosts in network namespaces
       const late = client({ url: t.urls.realtime, ca: t.ca!, localAddress: CLIENT_ADDRESSES[0] });
       const entries = await new Promise<{ id: string; text: string }[]>((resolve) => late.once("history", resolve));
       assert.ok(entries.some((entry) => entry.id === ack.id && entry.text === text), "the late joiner's history holds the message");
+    });
+
+    it("a rolling restart across hosts: each node's new instance on the other port of its pair, every client moved once, haproxy.cfg rewritten with the ports in use; the next restart goes back", async function () {
+      this.timeout(300_000);
+      const sockets = await Promise.all(CLIENT_ADDRESSES.map((localAddress) => connectedClient({ url: t.urls.realtime, ca: t.ca!, localAddress, reconnection: true })));
+      const connects = sockets.map(() => 0);
+      sockets.forEach((socket, index) => socket.on("connect", () => connects[index]!++));
+      const nodesBefore = await Promise.all(sockets.map(async (socket) => (await whoami(socket)).node));
+      const haproxyCfg = async () => (await t.exec("haproxy", ["cat", "/etc/realtime-kit/haproxy.cfg"])).output;
+      const serverLines = (cfg: string) => cfg.split("\n").filter((line) => /^\s*server realtime-\d /.test(line)).map((line) => line.trim().split(/\s+/).slice(1, 3).join(" "));
+      assert.deepEqual(serverLines(await haproxyCfg()), [`realtime-1 10.213.0.12:${CROSS_HOST_PORTS.realtimeBase + 1}`, `realtime-2 10.213.0.13:${CROSS_HOST_PORTS.realtimeBase + 2}`]);
+
+      const lines: string[] = [];
+      const report = await rollingRestart(t.runId, { model: t.model, log: (line) => lines.push(line) });
+      assert.deepEqual(report.map((step) => step.node), ["realtime-1", "realtime-2"], lines.join("\n"));
+      assert.deepEqual(serverLines(await haproxyCfg()), [`realtime-1 10.213.0.12:${CROSS_HOST_PORTS.realtimeAlternateBase + 1}`, `realtime-2 10.213.0.13:${CROSS_HOST_PORTS.realtimeAlternateBase + 2}`], lines.join("\n"));
+      for (const [index, node] of ["realtime-1", "realtime-2"].entries()) {
+        const bindings = (await (await t.engineContainer(node)).inspect()).HostConfig.PortBindings as Record<string, { HostIp: string; HostPort: string }[]>;
+        assert.deepEqual(bindings["8080/tcp"], [{ HostIp: `10.213.0.1${index + 2}`, HostPort: String(CROSS_HOST_PORTS.realtimeAlternateBase + index + 1) }], `${node}'s new instance publishes the other port of its pair`);
+      }
+      await waitFor(() => sockets.every((socket) => socket.connected), { timeoutMs: 30_000, intervalMs: 100, what: "every client connected again" });
+      assert.deepEqual(connects, sockets.map(() => 1), `each client reconnected exactly once (nodes before: ${nodesBefore.join(", ")})`);
+      const nodesAfter = await Promise.all(sockets.map(async (socket) => (await whoami(socket)).node));
+      assert.deepEqual(nodesAfter, nodesBefore, "source stickiness brings each client back to its own node, now its new instance");
+      measure("three-hosts-rolling-restart", report.reduce((sum, step) => sum + step.totalMs, 0), "ms", "rolling restart of both remote nodes across hosts, files rewritten and HAProxy reloaded");
+
+      const back = await rollingRestart(t.runId, { model: t.model, nodes: ["realtime-2"] });
+      assert.equal(back.length, 1);
+      assert.deepEqual(serverLines(await haproxyCfg()), [`realtime-1 10.213.0.12:${CROSS_HOST_PORTS.realtimeAlternateBase + 1}`, `realtime-2 10.213.0.13:${CROSS_HOST_PORTS.realtimeBase + 2}`], "realtime-2 is back on its first port");
+      await waitFor(() => sockets.every((socket) => socket.connected), { timeoutMs: 30_000, intervalMs: 100, what: "every client connected again" });
+      sockets.forEach((socket) => socket.disconnect());
     });
 
     it("Redis, published on the edge's private address for the other hosts, speaks only TLS there, with a certificate from the deployment's own CA, and still asks for the password", async function () {

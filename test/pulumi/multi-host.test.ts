@@ -7,6 +7,7 @@ import { planDeployment } from "../../render/deployment";
 import { CONTAINER_PATHS, CROSS_HOST_PORTS, INTERNAL_PORTS } from "../../model/layout";
 import { REDIS_TLS_CA_VARIABLE, REDIS_TLS_CERT_VARIABLE, REDIS_TLS_KEY_VARIABLE } from "../../plan/secrets";
 import { resolveModel } from "../../model/model";
+import { withRealtimeNodeOnOtherPorts } from "../../plan/names";
 import { PROJECT_ROOT } from "../../stacks/config";
 import { isSecret, mockPem, reveal, runProgram, TLS_SECRETS, TYPES, type Registered, type Run } from "./harness";
 
@@ -123,6 +124,22 @@ describe("Pulumi program: multi-node over several hosts", () => {
       `app-2 10.0.0.13:${CROSS_HOST_PORTS.appBase + 2}`,
     ]);
     assert.equal(cfg, planDeployment(resolveModel(SPREAD, { baseDir: PROJECT_ROOT })).files["haproxy.cfg"], "still exactly the generator's text");
+  });
+
+  it("a realtime node moved to the other port of its pair (a rolling restart across hosts) is published and reached there, its metrics too; moved again it is back", () => {
+    const model = resolveModel({ ...SPREAD, metrics: { prometheus: true } }, { baseDir: PROJECT_ROOT });
+    const moved = withRealtimeNodeOnOtherPorts(model, "realtime-2");
+    const plan = planDeployment(moved);
+    assert.deepEqual(
+      plan.services.find((service) => service.name === "realtime-2")!.publish.map((port) => `${port.hostIp}:${port.hostPort}->${port.containerPort}`),
+      [`10.0.0.12:${CROSS_HOST_PORTS.realtimeAlternateBase + 2}->8080`, `10.0.0.12:${CROSS_HOST_PORTS.realtimeMetricsAlternateBase + 2}->9464`],
+    );
+    assert.ok(serverLines(plan.files["haproxy.cfg"]!).includes(`realtime-2 10.0.0.12:${CROSS_HOST_PORTS.realtimeAlternateBase + 2}`));
+    assert.match(plan.files["prometheus.yml"]!, new RegExp(`targets: \\["10\\.0\\.0\\.12:${CROSS_HOST_PORTS.realtimeMetricsAlternateBase + 2}"\\]`));
+    const [before, after] = [planDeployment(model).files, plan.files];
+    assert.deepEqual(Object.keys(after).filter((file) => after[file as keyof typeof after] !== before[file as keyof typeof before]).sort(), ["README.md", "haproxy.cfg", "prometheus.yml"], "only the files that name the ports change (the README lists what each service publishes)");
+    assert.deepEqual(withRealtimeNodeOnOtherPorts(moved, "realtime-2"), model, "moved twice: as configured");
+    assert.throws(() => withRealtimeNodeOnOtherPorts(resolveModel({ topology: "multi-node" }, { baseDir: PROJECT_ROOT }), "realtime-2"), /several hosts/);
   });
 
   it("a member on another host publishes its port on that host's private address only", async () => {
@@ -291,7 +308,7 @@ describe("Pulumi program: multi-node over several hosts", () => {
 
     it("spreads each pool round-robin, all on the first host by default", () => {
       const model = resolveModel({ topology: "multi-node", hosts: HOSTS, realtime: { nodes: 5, hosts: ["b", "c"] } }, { baseDir: "/srv" });
-      assert.deepEqual(model.placement, { hosts: HOSTS.map((host) => ({ certPath: null, ...host })), realtime: ["b", "c", "b", "c", "b"], app: ["edge", "edge"] });
+      assert.deepEqual(model.placement, { hosts: HOSTS.map((host) => ({ certPath: null, ...host })), realtime: ["b", "c", "b", "c", "b"], app: ["edge", "edge"], realtimeOnAlternatePorts: [] });
       assert.equal(resolveModel({ topology: "multi-node" }, { baseDir: "/srv" }).placement, null);
     });
   });
