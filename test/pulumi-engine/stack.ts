@@ -15,6 +15,15 @@ import { PROJECT_ROOT } from "../../stacks/config";
 import type { DeploymentOutputs } from "../../stacks/deploy";
 import { ProviderEngine, type Step } from "./provider/engine";
 
+type ProgramOutputs = () => { topology: string; urls: Record<string, string>; nodes: pulumi.Output<UpResult["outputs"]["nodes"]>; network: pulumi.Output<string> };
+
+/** The kit's own program (stacks/deploy.ts), loaded when called. */
+const stackProgram: ProgramOutputs = () => {
+  const { deploy } = require("../../stacks/deploy") as typeof import("../../stacks/deploy");
+  const out: DeploymentOutputs = deploy();
+  return { topology: out.topology, urls: out.urls, nodes: out.nodes, network: out.network };
+};
+
 /** What one program run did: the outputs `pulumi up` would print and what happened to each resource. */
 export interface UpResult {
   outputs: { topology: string; urls: Record<string, string>; nodes: Record<string, { role: string; host: string; container: string }>; network: string };
@@ -42,11 +51,17 @@ export class StackOnEngine {
 
   /** Runs the program with these settings (`realtime-kit:<key>` values, secrets among them) and applies it. */
   async up(config: Record<string, unknown>, secrets: Record<string, string> = {}): Promise<UpResult> {
-    return this.apply("realtime-kit", { ...config, ...secrets }, Object.keys(secrets), this.modelConfig(config), () => {
-      const { deploy } = require("../../stacks/deploy") as typeof import("../../stacks/deploy");
-      const out: DeploymentOutputs = deploy();
-      return { topology: out.topology, urls: out.urls, nodes: out.nodes, network: out.network };
-    });
+    return this.apply("realtime-kit", { ...config, ...secrets }, Object.keys(secrets), this.modelConfig(config), stackProgram);
+  }
+
+  /**
+   * As `up`, for settings with `hosts`: the resources go to each host's engine through its
+   * provider. No test harness takes the deployment over (it reads one engine); tests reach it
+   * through the edge's published ports.
+   */
+  async upOnHosts(config: Record<string, unknown>, secrets: Record<string, string>): Promise<Omit<UpResult, "topology">> {
+    const { outputs, steps, durationMs } = await this.run("realtime-kit", { ...config, ...secrets }, Object.keys(secrets), stackProgram);
+    return { outputs, steps, durationMs };
   }
 
   /**
@@ -66,8 +81,15 @@ export class StackOnEngine {
     config: Record<string, unknown>,
     secretKeys: string[],
     options: Record<string, unknown>,
-    program: () => { topology: string; urls: Record<string, string>; nodes: pulumi.Output<UpResult["outputs"]["nodes"]>; network: pulumi.Output<string> },
+    program: ProgramOutputs,
   ): Promise<UpResult> {
+    const { outputs, steps, durationMs } = await this.run(project, config, secretKeys, program);
+    const deployment = planDeployment(resolveModel(options, { baseDir: PROJECT_ROOT }));
+    const topology = await adoptDeployment(deployment, { label: this.stack, networkName: outputs.network, ca: this.ca });
+    return { outputs, steps, topology, durationMs };
+  }
+
+  private async run(project: string, config: Record<string, unknown>, secretKeys: string[], program: ProgramOutputs): Promise<Omit<UpResult, "topology">> {
     const started = Date.now();
     // The machine's extra CA certificates for build stages, as `npm run setup` passes them (and as
     // the README asks a user behind a TLS-intercepting proxy to export before `pulumi up`).
@@ -84,9 +106,7 @@ export class StackOnEngine {
     const [nodes, network] = await this.settled(pulumi.all([out.nodes, out.network]));
     await this.engine.idle();
     const steps = await this.engine.endRun();
-    const deployment = planDeployment(resolveModel(options, { baseDir: PROJECT_ROOT }));
-    const topology = await adoptDeployment(deployment, { label: this.stack, networkName: network, ca: this.ca });
-    return { outputs: { topology: out.topology, urls: out.urls, nodes, network }, steps, topology, durationMs: Date.now() - started };
+    return { outputs: { topology: out.topology, urls: out.urls, nodes, network }, steps, durationMs: Date.now() - started };
   }
 
   /**

@@ -5,6 +5,7 @@ import { IMAGE_NAMES } from "../../model/layout";
 import { KIT_LABEL } from "../../model/labels";
 import { CONTAINER } from "./provider/container";
 import type { Applied } from "./provider/engine";
+import { targetFor } from "./provider/provider";
 import { VOLUME } from "./provider/volume";
 
 /**
@@ -22,17 +23,19 @@ describe("the provider's uploads and a read-only container (the Docker behaviour
   const labels = [{ label: KIT_LABEL, value: owner }];
   const upload = { file: "/etc/realtime-kit/haproxy.cfg", content: "# a config\n", permissions: "0644", owner: "0", group: "0" };
 
+  // The default provider's: this machine's engine.
+  const local = targetFor(undefined, []);
   after(() => removeByLabel(owner));
 
   it("is refused for a read-only container, even with the file's folder as a volume", async () => {
     await assert.rejects(
-      CONTAINER.create(docker, { name: `${owner}-confined`, image, readOnly: true, volumes: [{ containerPath: "/etc/realtime-kit" }], uploads: [upload], start: false, labels }),
+      CONTAINER.create(docker, { name: `${owner}-confined`, image, readOnly: true, volumes: [{ containerPath: "/etc/realtime-kit" }], uploads: [upload], start: false, labels }, local),
       /Unable to upload volume content: .*container rootfs is marked read-only/,
     );
   });
 
   it("is accepted by a seed (writable, never started) into a named volume that a read-only service then reads", async () => {
-    const volume = await VOLUME.create(docker, { name: `${owner}-config`, labels });
+    const volume = await VOLUME.create(docker, { name: `${owner}-config`, labels }, local);
     const seed = await CONTAINER.create(docker, {
       name: `${owner}-seed`,
       image,
@@ -42,7 +45,7 @@ describe("the provider's uploads and a read-only container (the Docker behaviour
       mounts: [{ type: "volume", source: volume.outputs.name, target: "/etc/realtime-kit" }],
       uploads: [upload, { file: "/etc/realtime-kit/tls/server.pem.key", content: "not a key\n", permissions: "0600", owner: "0", group: "0" }],
       labels,
-    });
+    }, local);
     assert.equal((await docker.getContainer(seed.id).inspect()).State.Status, "created");
     const reader = await docker.createContainer({
       Image: image,

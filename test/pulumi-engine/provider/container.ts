@@ -3,6 +3,7 @@ import type Docker from "dockerode";
 import { tarArchive } from "../../../driver/tar";
 import { waitFor } from "../../../driver/wait";
 import type { Applied, Inputs, ResourceHandler } from "./engine";
+import type { ProviderTarget, RegistryAuth } from "./provider";
 
 /**
  * docker.Container, as kreuzwerker/terraform-provider-docker v4.5.0 (commit 5074970c, the upstream
@@ -43,9 +44,9 @@ export const CONTAINER: ResourceHandler = {
   delete: deleteContainer,
 };
 
-async function createContainer(engine: Docker, inputs: Inputs): Promise<{ id: string; outputs: Inputs }> {
+async function createContainer(engine: Docker, inputs: Inputs, target: ProviderTarget): Promise<{ id: string; outputs: Inputs }> {
   // funcs: findImage(image) first: a local image (by name or id) is used, a missing one pulled.
-  await findImage(engine, inputs.image);
+  await findImage(engine, inputs.image, target.registryAuth);
   const { exposedPorts, portBindings } = portSetToDockerPorts(inputs.ports ?? []);
   const { volumes, binds } = volumeSetToDockerVolumes(inputs.volumes ?? []);
   const options: Docker.ContainerCreateOptions = {
@@ -186,19 +187,28 @@ function labelSetToMap(labels: { label: string; value: string }[]): Record<strin
 }
 
 /** resource_docker_image_funcs.go findImage: the local image (by name or id) if present, else a pull. */
-export async function findImage(engine: Docker, image: string): Promise<Docker.ImageInspectInfo> {
+export async function findImage(engine: Docker, image: string, registryAuth: Map<string, RegistryAuth>): Promise<Docker.ImageInspectInfo> {
   try {
     return await engine.getImage(image).inspect();
   } catch {
-    await pullImage(engine, image).catch((error: Error) => {
+    await pullImage(engine, image, registryAuth).catch((error: Error) => {
       throw new Error(`Unable to create container with image ${image}: unable to pull image ${image}: ${error.message}`);
     });
     return engine.getImage(image).inspect();
   }
 }
 
-async function pullImage(engine: Docker, image: string): Promise<void> {
-  const stream = await engine.pull(image);
+/**
+ * resource_docker_image_funcs.go pullImage: the provider's registry_auth entry for the image's
+ * registry (parseImageOptions: the name's first part when it has a port or a dot, or is
+ * localhost, or the name has more than two parts), none for any other.
+ */
+async function pullImage(engine: Docker, image: string, registryAuth: Map<string, RegistryAuth>): Promise<void> {
+  const firstSlash = image.indexOf("/");
+  const prefix = firstSlash === -1 ? "" : image.slice(0, firstSlash);
+  const registry = image.split("/").length > 2 || /[.:]/.test(prefix) || prefix === "localhost" ? prefix : "registry-1.docker.io";
+  const authconfig = registryAuth.get(registry);
+  const stream = await engine.pull(image, authconfig ? { authconfig } : {});
   await new Promise<void>((resolve, reject) => engine.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve())));
 }
 

@@ -5,8 +5,9 @@ import { reveal } from "../../pulumi/harness";
 import { CONTAINER } from "./container";
 import { IMAGE, REMOTE_IMAGE } from "./image";
 import { NETWORK } from "./network";
-import { PROVIDER, engineFor } from "./provider";
+import { PROVIDER, targetFor, type ProviderTarget } from "./provider";
 import { RANDOM_PASSWORD } from "./random";
+import { CERT_REQUEST, LOCALLY_SIGNED_CERT, PRIVATE_KEY, SELF_SIGNED_CERT } from "./tls";
 import { VOLUME } from "./volume";
 
 /** What one resource type does on the engine, the way its provider does it (each file cites the source). */
@@ -19,7 +20,8 @@ export interface ResourceHandler {
    * DeleteBeforeReplace (provider/resources.go), the others are created before the old one goes.
    */
   replace: "delete-before-replace" | "create-before-delete";
-  create(engine: Docker, inputs: Inputs): Promise<{ id: string; outputs: Inputs }>;
+  /** Creates it on `engine`, its provider's (`target` also carries the provider's registry credentials). */
+  create(engine: Docker, inputs: Inputs, target: ProviderTarget): Promise<{ id: string; outputs: Inputs }>;
   delete(engine: Docker, applied: Applied): Promise<void>;
 }
 
@@ -47,6 +49,10 @@ const HANDLERS: Record<string, ResourceHandler> = {
   "docker:index/remoteImage:RemoteImage": REMOTE_IMAGE,
   "pulumi:providers:docker": PROVIDER,
   "random:index/randomPassword:RandomPassword": RANDOM_PASSWORD,
+  "tls:index/privateKey:PrivateKey": PRIVATE_KEY,
+  "tls:index/selfSignedCert:SelfSignedCert": SELF_SIGNED_CERT,
+  "tls:index/certRequest:CertRequest": CERT_REQUEST,
+  "tls:index/locallySignedCert:LocallySignedCert": LOCALLY_SIGNED_CERT,
 };
 
 /**
@@ -140,11 +146,11 @@ export class ProviderEngine implements pulumi.runtime.Mocks {
       this.steps.push({ op: "same", type: args.type, name: args.name });
       return { id: previous.id, state: previous.outputs };
     }
-    const engine = engineFor(args.provider, this.resources());
+    const target = targetFor(args.provider, this.resources());
     if (previous && handler.replace === "delete-before-replace") await handler.delete(previous.engine, previous);
     if (previous && handler.replace === "create-before-delete") this.superseded.push(previous);
-    const { id, outputs } = await handler.create(engine, inputs);
-    this.applied.set(key, { type: args.type, name: args.name, id, inputs, outputs, engine });
+    const { id, outputs } = await handler.create(target.engine, inputs, target);
+    this.applied.set(key, { type: args.type, name: args.name, id, inputs, outputs, engine: target.engine });
     // A replacement is the newest resource now: it may use resources created earlier in this run.
     if (previous) this.order.splice(this.order.indexOf(key), 1);
     this.order.push(key);

@@ -6,6 +6,7 @@ import dockerignore from "@balena/dockerignore";
 import tar from "tar-fs";
 import { findImage } from "./container";
 import type { Applied, Inputs, ResourceHandler } from "./engine";
+import type { ProviderTarget } from "./provider";
 
 /**
  * docker.Image: implemented by pulumi-docker itself, not by the Terraform provider. References are
@@ -65,14 +66,42 @@ async function buildImage(engine: Docker, inputs: Inputs): Promise<{ id: string;
       },
     );
   });
-  if (!inputs.skipPush) throw new Error(`skipPush false: pushing ${inputs.imageName} to a registry is not applied here (no registry answers)`);
-  // dockerBuild with skipPush: repoDigest is the ID `docker inspect <imageName>` reports.
-  const inspected = await engine.getImage(inputs.imageName).inspect();
-  if (inspected.Id !== builtId) throw new Error(`built ${builtId}, but ${inputs.imageName} is ${inspected.Id}`);
-  return {
-    id: inputs.imageName,
-    outputs: { ...inputs, repoDigest: inspected.Id, baseImageName: inputs.imageName, dockerfile: relDockerfile, context, registryServer: inputs.registry?.server ?? "" },
-  };
+  const outputs = { ...inputs, baseImageName: inputs.imageName, dockerfile: relDockerfile, context, registryServer: inputs.registry?.server ?? "" };
+  if (inputs.skipPush) {
+    // dockerBuild with skipPush: repoDigest is the ID `docker inspect <imageName>` reports.
+    const inspected = await engine.getImage(inputs.imageName).inspect();
+    if (inspected.Id !== builtId) throw new Error(`built ${builtId}, but ${inputs.imageName} is ${inspected.Id}`);
+    return { id: inputs.imageName, outputs: { ...outputs, repoDigest: inspected.Id } };
+  }
+  return { id: inputs.imageName, outputs: { ...outputs, repoDigest: await pushImage(engine, inputs) } };
+}
+
+/**
+ * dockerBuild's push: ImagePush(imageName) with the credentials of `registry` (getRegistryAuth:
+ * username and password from the program, server address the registry's host name); repoDigest is
+ * the name without its tag at the digest the push reports (parseRepoDigestFromAux).
+ */
+async function pushImage(engine: Docker, inputs: Inputs): Promise<string> {
+  const { server, username, password } = inputs.registry ?? {};
+  if (!server || !username || !password) throw new Error(`pushing ${inputs.imageName} needs registry.server, username and password here (the host's credentials file is not read)`);
+  const authconfig = { username, password, serveraddress: String(server).replace(/^https?:\/\//, "").split("/")[0] };
+  const stream: NodeJS.ReadableStream = await engine.getImage(inputs.imageName).push({ authconfig });
+  const digest = await new Promise<string>((resolve, reject) => {
+    let pushed = "";
+    engine.modem.followProgress(
+      stream,
+      (error: Error | null) => (error ? reject(error) : pushed ? resolve(pushed) : reject(new Error(`pushing ${inputs.imageName} reported no digest`))),
+      (event: { aux?: { Digest?: string }; error?: string }) => {
+        if (event.error) reject(new Error(`error pushing image: ${event.error}`));
+        if (event.aux?.Digest) pushed = event.aux.Digest;
+      },
+    );
+  });
+  // reference.TrimNamed: the name less its tag.
+  const name = String(inputs.imageName);
+  const lastSlash = name.lastIndexOf("/");
+  const tag = name.indexOf(":", lastSlash + 1);
+  return `${tag === -1 ? name : name.slice(0, tag)}@${digest}`;
 }
 
 /**
@@ -98,13 +127,13 @@ function ignoreFilter(context: string, dockerfile: string, relDockerfile: string
 /**
  * docker.RemoteImage: kreuzwerker/terraform-provider-docker v4.5.0 (commit 5074970c)
  * internal/provider/resource_docker_image_funcs.go, resourceDockerImageCreate: findImage (local
- * image, else a pull); the image id as `imageId`. Deleted only without keep_locally.
+ * image, else a pull with the provider's registry_auth); the image id as `imageId`. Deleted only without keep_locally.
  */
 export const REMOTE_IMAGE: ResourceHandler = {
   fields: { name: true, keepLocally: true },
   replace: "create-before-delete",
-  async create(engine: Docker, inputs: Inputs) {
-    const image = await findImage(engine, inputs.name);
+  async create(engine: Docker, inputs: Inputs, target: ProviderTarget) {
+    const image = await findImage(engine, inputs.name, target.registryAuth);
     return { id: `${image.Id}${inputs.name}`, outputs: { ...inputs, imageId: image.Id, repoDigest: image.RepoDigests?.[0] ?? "" } };
   },
   async delete(engine: Docker, applied: Applied) {
