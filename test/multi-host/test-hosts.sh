@@ -11,11 +11,16 @@
 #                       10.213.0.23, whose host key is known to nobody
 #
 # The root namespace is 10.213.0.1 on the bridge (the machine's "operator" side), and also
-# 10.213.0.101-108, for clients that must connect from several source addresses.
+# 10.213.0.101-108, for clients that must connect from several source addresses. A registry
+# (Debian's docker-registry, TLS and a password) listens on 10.213.0.1:5000, for the Pulumi
+# program's run over the hosts: with a registry its first host (edge) builds the kit's images and
+# pushes them, and the others pull them. So edge alone also reaches the internet, through this
+# machine's NAT, for its image builds (Debian packages, npm).
 #
 #   test-hosts.sh start   tears down leftovers of an earlier run, then brings the hosts up and
 #                         writes $STATE/three-hosts.yaml (a multi-node config placing services
-#                         over them) and $STATE/env (SSH_AUTH_SOCK of an agent holding the key)
+#                         over them) and $STATE/env (SSH_AUTH_SOCK of an agent holding the key;
+#                         REGISTRY_SERVER, REGISTRY_USERNAME, REGISTRY_PASSWORD of the registry)
 #   test-hosts.sh stop    removes everything start made: processes, namespaces, links, firewall
 #                         rules, data; safe to run any number of times, also after a failed start
 set -euo pipefail
@@ -26,8 +31,13 @@ BRIDGE=rkth0
 SUBNET_PREFIX=10.213.0
 HOSTS=(edge node2 node3)
 declare -A ADDRESS=([edge]=11 [node2]=12 [node3]=13)
+REGISTRY=$SUBNET_PREFIX.1:5000
+# Engines trust the registry's CA here (a folder per registry; the main engine's too, it is one path).
+REGISTRY_TRUST=/etc/docker/certs.d/$REGISTRY
+REPO_ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+# edge also gets the base image: it builds the kit's images in the Pulumi program's run.
 declare -A IMAGES=(
-  [edge]="realtime-kit/haproxy:latest realtime-kit/stunnel:latest realtime-kit/redis:latest realtime-kit/realtime:latest realtime-kit/prometheus:latest"
+  [edge]="debian:bookworm-slim realtime-kit/haproxy:latest realtime-kit/stunnel:latest realtime-kit/redis:latest realtime-kit/realtime:latest realtime-kit/prometheus:latest"
   [node2]="realtime-kit/realtime:latest realtime-kit/app:latest"
   [node3]="realtime-kit/realtime:latest realtime-kit/app:latest"
 )
@@ -63,9 +73,15 @@ stop() {
     ip link del "rkth-$host" 2>/dev/null || true
   done
   [ -f "$STATE/agent.pid" ] && kill "$(cat "$STATE/agent.pid")" 2>/dev/null || true
+  [ -f "$STATE/registry.pid" ] && kill "$(cat "$STATE/registry.pid")" 2>/dev/null || true
+  rm -rf "$REGISTRY_TRUST"
   [ -f "$KNOWN_HOSTS" ] && sed -i "/ $KNOWN_HOSTS_MARK\$/d" "$KNOWN_HOSTS"
   ip link del "$BRIDGE" 2>/dev/null || true
   while iptables -D FORWARD -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT 2>/dev/null; do :; done
+  local edge_ip; edge_ip=$(address edge)
+  while iptables -D FORWARD -i "$BRIDGE" ! -o "$BRIDGE" -s "$edge_ip" -j ACCEPT 2>/dev/null; do :; done
+  while iptables -D FORWARD -o "$BRIDGE" -d "$edge_ip" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT 2>/dev/null; do :; done
+  while iptables -t nat -D POSTROUTING -s "$edge_ip" ! -o "$BRIDGE" -j MASQUERADE 2>/dev/null; do :; done
   # Container cgroups the daemons made under their own parents.
   for controller in /sys/fs/cgroup/*/; do
     for host in "${HOSTS[@]}"; do
@@ -90,6 +106,8 @@ make_pki() {
     sign "$host" "/CN=$host" "subjectAltName=IP:$(address "$host")
 extendedKeyUsage=serverAuth"
   done
+  sign registry "/CN=test-hosts registry" "subjectAltName=IP:$SUBNET_PREFIX.1
+extendedKeyUsage=serverAuth"
   # The client side, as `docker context` and the Pulumi provider's certPath expect it: ca.pem, cert.pem, key.pem.
   sign client "/CN=realtime-kit tests" "extendedKeyUsage=clientAuth"
   mkdir -p "$STATE/client"
@@ -134,12 +152,7 @@ load_images() {
 
 start_sshd() {
   local host=$SSH_HOST dir=$STATE/$SSH_HOST/ssh
-  if [ ! -x /usr/sbin/sshd ]; then
-    log "installing Debian's openssh-server (not started as a service)"
-    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server > /dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server > /dev/null; }
-    rm -f /usr/sbin/policy-rc.d
-  fi
+  [ -x /usr/sbin/sshd ] || install_package openssh-server
   mkdir -p "$dir" /run/sshd
   # A second address of the same machine, whose host key nobody recorded: the tests check that an
   # ssh:// engine there is refused.
@@ -170,6 +183,53 @@ CONFIG
   sed -n 's/^SSH_AGENT_PID=\([0-9]*\);.*/\1/p' "$STATE/agent.env" > "$STATE/agent.pid"
   SSH_AUTH_SOCK=$RUN/agent.sock ssh-add -q "$STATE/client/id_ed25519"
   printf 'SSH_AUTH_SOCK=%s\n' "$RUN/agent.sock" > "$STATE/env"
+}
+
+# Debian packages the hosts need, installed once (not started as services).
+install_package() {
+  local package=$1
+  log "installing Debian's $package (not started as a service)"
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" > /dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" > /dev/null; }
+  rm -f /usr/sbin/policy-rc.d
+}
+
+# edge's way out, for its image builds: a default route to this machine, masqueraded here.
+open_edge_outbound() {
+  local ip; ip=$(address edge)
+  in_host edge ip route add default via "$SUBNET_PREFIX.1"
+  iptables -I FORWARD -i "$BRIDGE" ! -o "$BRIDGE" -s "$ip" -j ACCEPT
+  iptables -I FORWARD -o "$BRIDGE" -d "$ip" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+  iptables -t nat -A POSTROUTING -s "$ip" ! -o "$BRIDGE" -j MASQUERADE
+}
+
+# A registry on this machine's bridge address, TLS (the test CA) and one user with a random password.
+start_registry() {
+  [ -x /usr/bin/docker-registry ] || install_package docker-registry
+  command -v curl > /dev/null || install_package curl
+  local dir=$STATE/registry password
+  mkdir -p "$dir/data" "$REGISTRY_TRUST"
+  cp "$STATE/pki/ca.pem" "$REGISTRY_TRUST/ca.crt"
+  password=$(openssl rand -hex 16)
+  # The registry reads bcrypt hashes only; the kit's own bcrypt library makes one.
+  printf 'rkci:%s\n' "$(cd "$REPO_ROOT" && node -e 'process.stdout.write(require("bcryptjs").hashSync(process.argv[1], 10))' "$password")" > "$dir/htpasswd"
+  cat > "$dir/config.yml" <<CONFIG
+version: 0.1
+log: { level: warn }
+storage: { filesystem: { rootdirectory: $dir/data } }
+http:
+  addr: $REGISTRY
+  tls: { certificate: $STATE/pki/registry.pem, key: $STATE/pki/registry-key.pem }
+auth: { htpasswd: { realm: realtime-kit-test-hosts, path: $dir/htpasswd } }
+CONFIG
+  /usr/bin/docker-registry serve "$dir/config.yml" > "$dir/registry.log" 2>&1 &
+  echo $! > "$STATE/registry.pid"
+  for _ in $(seq 1 50); do
+    curl -s -o /dev/null --cacert "$STATE/pki/ca.pem" "https://$REGISTRY/v2/" && break
+    sleep 0.2
+  done
+  curl -s -o /dev/null --cacert "$STATE/pki/ca.pem" "https://$REGISTRY/v2/" || { log "the registry did not answer; its log:"; tail -20 "$dir/registry.log" >&2; return 1; }
+  printf 'REGISTRY_SERVER=%s\nREGISTRY_USERNAME=rkci\nREGISTRY_PASSWORD=%s\n' "$REGISTRY" "$password" >> "$STATE/env"
 }
 
 write_config() {
@@ -204,6 +264,8 @@ start() {
   for host in "${HOSTS[@]}"; do load_images "$host" & pids+=($!); done
   for pid in "${pids[@]}"; do wait "$pid"; done
   start_sshd
+  start_registry
+  open_edge_outbound
   write_config
   log "three hosts up in $((SECONDS - started)) s: $STATE/three-hosts.yaml"
 }
