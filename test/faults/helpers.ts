@@ -9,7 +9,8 @@ import { freePorts } from "../../driver/ports";
 import type { RunningTopology } from "../../driver/running";
 import { connect, describeError, request, SOCKET_IO_DEFAULT_BACKOFF, whoami, type Transport } from "../../driver/socket-client";
 import { newRunId, startTopology } from "../../driver/start";
-import { waitFor } from "../../driver/wait";
+import type { NodeRestart } from "../../driver/rolling-restart";
+import { sleep, waitFor } from "../../driver/wait";
 import { loadModel } from "../../model/load";
 import type { Model } from "../../model/model";
 
@@ -186,6 +187,35 @@ export async function fleet(t: RunningTopology, count: number, options: { pollin
 
 async function closeFleets(): Promise<void> {
   for (const clients of openFleets.splice(0)) for (const client of clients) client.socket.disconnect();
+}
+
+/**
+ * What a rolling restart that began at `started` did to `clients`, whose first one kept chatting
+ * through `sender`: each client's reconnects since, those onto an instance the restart did not
+ * start, each client's time from cut to back, and the acknowledged messages some other client
+ * never received.
+ */
+export async function restartEffects(
+  clients: Tracked[],
+  sender: ReturnType<typeof chatter>,
+  started: number,
+  report: NodeRestart[],
+): Promise<{ acked: { id: string; at: number }[]; failed: string[]; missing: string[]; moves: Connection[][]; ontoOld: Connection[]; reconnectMs: number[] }> {
+  await sleep(1_000);
+  const { acked, failed } = await sender.stop();
+  const receivers = clients.slice(1);
+  await waitFor(() => receivers.every((client) => acked.every((message) => client.has(message.id))), { timeoutMs: 10_000, intervalMs: 100, what: "" }).catch(() => undefined);
+  const missing = receivers.flatMap((client) => acked.filter((message) => !client.has(message.id)).map((message) => `${client.index}:${message.id}`));
+  const moves = clients.map((client) => client.reconnectsAfter(started));
+  await waitFor(() => moves.flat().every((connection) => connection.instance !== null), { timeoutMs: 10_000, intervalMs: 100, what: "every reconnected client to learn its instance (whoami)" });
+  const newInstances = new Set(report.map((step) => step.newId.slice(0, 12)));
+  const ontoOld = moves.flat().filter((connection) => !newInstances.has(connection.instance!));
+  const reconnectMs = clients.flatMap((client) => {
+    const cut = client.disconnects.find((d) => d.at > started);
+    const back = client.reconnectsAfter(started)[0];
+    return cut && back ? [back.at - cut.at] : [];
+  });
+  return { acked, failed, missing, moves, ontoOld, reconnectMs };
 }
 
 /** Sends a chat message every `everyMs` from `client`; stop() returns the ids the server acknowledged. */

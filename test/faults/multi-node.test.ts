@@ -10,7 +10,7 @@ import type { RunningTopology } from "../../driver/running";
 import { request } from "../../driver/socket-client";
 import { sleep, waitFor } from "../../driver/wait";
 import { runCli } from "../cli-process";
-import { chatter, fleet, haproxyLogged, record, spread, useFaultTopology, waitServerStatus, type FaultTopology, type Tracked } from "./helpers";
+import { chatter, fleet, haproxyLogged, record, restartEffects, spread, useFaultTopology, waitServerStatus, type FaultTopology, type Tracked } from "./helpers";
 
 /** The issue's bound: every client of a lost node is connected to another node within 5 s. */
 const RECONNECT_BOUND_MS = 5_000;
@@ -301,20 +301,7 @@ describe("faults: multi-node (cookie stickiness, redis-streams adapter, connecti
     const before = await Promise.all(t.realtimeNodes.map(async (node) => (await (await t.engineContainer(node)).inspect()).Id));
     const started = Date.now();
     const report = await rollingRestart(t.runId);
-    await sleep(1_000);
-    const { acked, failed } = await sender.stop();
-    const receivers = clients.slice(1);
-    await waitFor(() => receivers.every((client) => acked.every((message) => client.has(message.id))), { timeoutMs: 10_000, intervalMs: 100, what: "" }).catch(() => undefined);
-    const missing = receivers.flatMap((client) => acked.filter((message) => !client.has(message.id)).map((message) => `${client.index}:${message.id}`));
-    const moves = clients.map((client) => client.reconnectsAfter(started));
-    await waitFor(() => moves.flat().every((connection) => connection.instance !== null), { timeoutMs: 10_000, intervalMs: 100, what: "every reconnected client to learn its instance (whoami)" });
-    const newInstances = new Set(report.map((step) => step.newId.slice(0, 12)));
-    const ontoOld = moves.flat().filter((connection) => !newInstances.has(connection.instance!));
-    const reconnectMs = clients.flatMap((client) => {
-      const cut = client.disconnects.find((d) => d.at > started);
-      const back = client.reconnectsAfter(started)[0];
-      return cut && back ? [back.at - cut.at] : [];
-    });
+    const { acked, failed, missing, moves, ontoOld, reconnectMs } = await restartEffects(clients, sender, started, report);
     record("rolling-restart", {
       nodes: report.map((step) => step.node),
       stepMs: report.map((step) => step.totalMs),
