@@ -15,7 +15,7 @@ export const CONFIG_NAMESPACE = "realtime-kit";
 export const PROJECT_ROOT = KIT_ROOT;
 
 /** Stack settings that are not model options: TLS material and the optional image registry. */
-const STACK_ONLY_KEYS = ["tlsCert", "tlsKey", "registry", "registryPassword"] as const;
+export const STACK_ONLY_KEYS = ["tlsCert", "tlsKey", "registry", "registryPassword"] as const;
 
 const SET_CERT = 'pulumi config set --secret tlsCert -- "$(cat cert.pem)"';
 const SET_KEY = 'pulumi config set --secret tlsKey -- "$(cat key.pem)"';

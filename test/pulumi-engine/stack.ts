@@ -11,7 +11,7 @@ import type { RunningTopology } from "../../driver/running";
 import { KIT_LABEL } from "../../model/labels";
 import { resolveModel } from "../../model/model";
 import { hostExtraCaCerts } from "../../scripts/lib/images";
-import { PROJECT_ROOT } from "../../stacks/config";
+import { PROJECT_ROOT, STACK_ONLY_KEYS } from "../../stacks/config";
 import type { DeploymentOutputs } from "../../stacks/deploy";
 import { ProviderEngine, type Step } from "./provider/engine";
 
@@ -132,9 +132,9 @@ export class StackOnEngine {
     return planDeployment(resolveModel(this.modelConfig(config), { baseDir: PROJECT_ROOT }));
   }
 
+  /** The settings that are model options: the stack's own (TLS material, the registry) left out. */
   private modelConfig(config: Record<string, unknown>): Record<string, unknown> {
-    const { tlsCert: _cert, tlsKey: _key, ...model } = config;
-    return model;
+    return Object.fromEntries(Object.entries(config).filter(([key]) => !(STACK_ONLY_KEYS as readonly string[]).includes(key)));
   }
 
   /** An output's value once everything it depends on is applied; the first failure of the engine instead, if one comes first. */
