@@ -6,7 +6,7 @@ import dockerignore from "@balena/dockerignore";
 import tar from "tar-fs";
 import { findImage } from "./container";
 import type { Applied, Inputs, ResourceHandler } from "./engine";
-import type { ProviderTarget } from "./provider";
+import { registryHostname, type ProviderTarget } from "./provider";
 
 /**
  * docker.Image: implemented by pulumi-docker itself, not by the Terraform provider. References are
@@ -84,7 +84,7 @@ async function buildImage(engine: Docker, inputs: Inputs): Promise<{ id: string;
 async function pushImage(engine: Docker, inputs: Inputs): Promise<string> {
   const { server, username, password } = inputs.registry ?? {};
   if (!server || !username || !password) throw new Error(`pushing ${inputs.imageName} needs registry.server, username and password here (the host's credentials file is not read)`);
-  const authconfig = { username, password, serveraddress: String(server).replace(/^https?:\/\//, "").split("/")[0] };
+  const authconfig = { username, password, serveraddress: registryHostname(String(server)) };
   const stream: NodeJS.ReadableStream = await engine.getImage(inputs.imageName).push({ authconfig });
   const digest = await new Promise<string>((resolve, reject) => {
     let pushed = "";

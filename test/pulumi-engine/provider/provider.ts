@@ -70,16 +70,20 @@ export function targetFor(providerRef: string | undefined, applied: Applied[]): 
 }
 
 /**
- * provider.go providerSetToRegistryAuth: each registry_auth entry keyed by its address's host name
- * (convertToHostname: scheme and path dropped), with its username and password. A provider's
- * object inputs reach a mock monitor as JSON text.
+ * provider.go providerSetToRegistryAuth: each registry_auth entry keyed by its address's host name,
+ * with its username and password. A provider's object inputs reach a mock monitor as JSON text.
  */
 function registryAuthOf(value: unknown): Map<string, RegistryAuth> {
   const entries = (typeof value === "string" ? JSON.parse(value) : value ?? []) as { address: string; username: string; password: string }[];
   return new Map(
     entries.map(({ address, username, password }) => {
-      const hostname = address.replace(/^https?:\/\//, "").split("/")[0]!;
+      const hostname = registryHostname(address);
       return [hostname, { username, password, serveraddress: hostname }];
     }),
   );
+}
+
+/** A registry address as a host name, scheme and path dropped: the provider's convertToHostname, and pulumi-docker's server address for a push. */
+export function registryHostname(address: string): string {
+  return address.replace(/^https?:\/\//, "").split("/")[0]!;
 }
